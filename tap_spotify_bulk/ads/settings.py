@@ -1,5 +1,316 @@
-"""Ads API settings (SPEC §2, §5.3). PLACEHOLDER: owned by the Ads work (issue 5)."""
+"""Ads API settings (SPEC §2, §5.3) and their validation.
+
+`PROPERTIES` feeds the tap's `config_jsonschema`; `validate` runs before any request and
+raises a one-line `ConfigError` that names the setting to fix. `report_specs` turns
+`ads_report_list` into checked `ReportSpec`s (also used by discovery, which needs no
+credentials but does need valid report objects to build schemas).
+"""
 
 from __future__ import annotations
 
-PROPERTIES: tuple = ()
+import re
+import typing as t
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from singer_sdk import typing as th
+
+from tap_spotify_bulk.errors import ConfigError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DEFAULT_ADS_API_URL = "https://api-partner.spotify.com/ads/v3"
+DEFAULT_LOOKBACK_DAYS = 3
+
+SYNC_MODES = ("ALL_ACCOUNTS", "SPECIFIC_ACCOUNTS")
+TIMEFRAMES = {"THREE": 3, "SIX": 6, "TWELVE": 12, "TWENTY_FOUR": 24, "ALL_TIME": None}
+ENTITY_DIMENSIONS = ("AD", "AD_SET", "CAMPAIGN", "AD_ACCOUNT")
+INSIGHT_DIMENSIONS = ("AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM")
+GRANULARITIES = ("DAY", "HOUR", "LIFETIME")
+E_CPM = "E_CPM"  # not a v3 field: computed as SPEND / IMPRESSIONS * 1000
+
+# ReportFieldType of Spotify's Ads API v3 OpenAPI spec (external-v3.yaml).
+API_FIELDS = frozenset({
+    "CLICKS", "COMPLETES", "COMPLETION_RATE", "CONVERSION_RATE", "CTR", "E_CPCL",
+    "FIRST_QUARTILES", "FREQUENCY", "IMPRESSIONS", "INTENT_RATE", "LISTENERS", "MIDPOINTS",
+    "NEW_LISTENERS", "NEW_LISTENER_CONVERSION_RATE", "NEW_LISTENER_STREAMS",
+    "OFF_SPOTIFY_IMPRESSIONS", "PAID_LISTENS", "PAID_LISTENS_FREQUENCY", "PAID_LISTENS_REACH",
+    "REACH", "SKIPS", "SPEND", "STARTS", "STREAMS", "STREAMS_PER_NEW_LISTENER",
+    "STREAMS_PER_USER", "THIRD_QUARTILES", "VIDEO_VIEWS", "VIDEO_EXPANDS", "VIDEO_EXPAND_RATE",
+    "UNMUTES", "PAGE_VIEWS", "LEADS", "ADD_TO_CART", "PURCHASES", "REVENUE",
+    "AVERAGE_ORDER_VALUE", "RETURN_ON_AD_SPEND", "CUSTOMER_ACQUISITION_COST", "COST_PER_LEAD",
+    "START_CHECKOUT", "PRODUCTS", "SIGN_UPS", "CUSTOM_EVENT_1", "CUSTOM_EVENT_2",
+    "CUSTOM_EVENT_3", "CUSTOM_EVENT_4", "CUSTOM_EVENT_5", "STREAMED_IMPRESSIONS",
+})
+REPORT_FIELDS = API_FIELDS | {E_CPM}
+# Refused by insight_reports (SPEC §6); E_CPM needs SPEND, so it is refused there too.
+INSIGHT_REFUSED_FIELDS = frozenset({
+    "SPEND", "FREQUENCY", "STARTS", "SKIPS", "E_CPCL", "OFF_SPOTIFY_IMPRESSIONS",
+    "PAID_LISTENS_FREQUENCY", "UNMUTES", E_CPM,
+})
+# Output names of the Bulk streams (SPEC §5.1): an Ads table must not reuse one.
+BULK_STREAM_NAMES = frozenset({
+    "streams", "sub30sec_streams", "users", "tracks", "aggregated_streams_summary",
+    "aggregated_streams_count", "aggregated_streams_skips", "aggregated_streams_saves",
+})
+_TABLE = re.compile(r"^[a-z0-9_]+$")
+
+PROPERTIES: tuple[th.Property, ...] = (
+    th.Property(
+        "ads_client_id",
+        th.StringType,
+        secret=True,
+        title="Ads Client ID",
+        description="Spotify Ads API app client id. Defaults to `client_id`.",
+    ),
+    th.Property(
+        "ads_client_secret",
+        th.StringType,
+        secret=True,
+        title="Ads Client Secret",
+        description="Spotify Ads API app client secret. Defaults to `client_secret`.",
+    ),
+    th.Property(
+        "ads_refresh_token",
+        th.StringType,
+        secret=True,
+        title="Ads Refresh Token",
+        description="Refresh token from the Ads API authorization-code flow. Required when "
+        "`ads_report_list` is not empty. Spotify refresh tokens expire 6 months after "
+        "authorization; a rotated token returned during a run is used for the rest of it.",
+    ),
+    th.Property(
+        "ads_api_url",
+        th.URIType,
+        default=DEFAULT_ADS_API_URL,
+        title="Ads API URL",
+        description="Base URL of the Spotify Ads API v3.",
+    ),
+    th.Property(
+        "ads_sync_mode",
+        th.StringType(allowed_values=list(SYNC_MODES)),
+        default="ALL_ACCOUNTS",
+        title="Ads Sync Mode",
+        description="ALL_ACCOUNTS: every ad account of every business the token can see "
+        "(de-duplicated). SPECIFIC_ACCOUNTS: only the ids in `ads_accounts`.",
+    ),
+    th.Property(
+        "ads_accounts",
+        th.ArrayType(th.StringType),
+        default=[],
+        title="Ads Accounts",
+        description="Ad account ids to extract when `ads_sync_mode` is SPECIFIC_ACCOUNTS.",
+    ),
+    th.Property(
+        "ads_report_list",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("table", th.StringType, required=True,
+                            description="Stream name: lower case, [a-z0-9_]+, unique."),
+                th.Property("dimension", th.StringType(
+                    allowed_values=[*ENTITY_DIMENSIONS, *INSIGHT_DIMENSIONS]), required=True,
+                    description="AD, AD_SET, CAMPAIGN, AD_ACCOUNT, or an insight dimension "
+                    "AGE, COUNTRY, GENDER, GENRE, PLATFORM (LIFETIME only)."),
+                th.Property("granularity", th.StringType(allowed_values=list(GRANULARITIES)),
+                            description="DAY, HOUR or LIFETIME (default LIFETIME)."),
+                th.Property("fields", th.ArrayType(th.StringType), required=True,
+                            description="Ads API v3 report fields (IMPRESSIONS, SPEND, ...) "
+                            "and E_CPM (computed)."),
+            )
+        ),
+        default=[],
+        title="Ads Report List",
+        description="Ads reports to extract; each becomes one stream named by its `table`.",
+    ),
+    th.Property(
+        "ads_timeframe_months",
+        th.StringType(allowed_values=list(TIMEFRAMES)),
+        default="SIX",
+        title="Ads Timeframe Months",
+        description="History read by DAY reports on the first sync: THREE, SIX, TWELVE, "
+        "TWENTY_FOUR months, or ALL_TIME (from the earliest campaign, at most from "
+        "2017-01-01). HOUR reports are limited by the API to the last 14 days.",
+    ),
+    th.Property(
+        "ads_lookback_days",
+        th.IntegerType,
+        default=DEFAULT_LOOKBACK_DAYS,
+        title="Ads Lookback Days",
+        description="DAY/HOUR report days read again before the bookmark on every run. "
+        "Spotify restates streaming metrics for 14 days and conversions for 30 days: raise "
+        "this (e.g. 14 or 30) to pick those restatements up.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One checked `ads_report_list` item."""
+
+    table: str
+    dimension: str
+    granularity: str
+    fields: tuple[str, ...]  # as configured, upper case, E_CPM included
+
+    @property
+    def is_insight(self) -> bool:
+        return self.dimension in INSIGHT_DIMENSIONS
+
+    @property
+    def is_timeseries(self) -> bool:
+        return self.granularity in {"DAY", "HOUR"}
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Output metric columns, one per configured field, lower case."""
+        return tuple(field.lower() for field in self.fields)
+
+    @property
+    def api_fields(self) -> tuple[str, ...]:
+        """Fields to request: E_CPM replaced by SPEND and IMPRESSIONS."""
+        wanted = [f for f in self.fields if f != E_CPM]
+        if E_CPM in self.fields:
+            wanted += [f for f in ("SPEND", "IMPRESSIONS") if f not in wanted]
+        return tuple(wanted)
+
+
+def _report_spec(item: t.Any, index: int) -> ReportSpec:
+    where = f"`ads_report_list` item {index + 1}"
+    if not isinstance(item, dict):
+        msg = f"{where} must be an object with table, dimension, granularity and fields."
+        raise ConfigError(msg)
+    unknown = sorted(set(item) - {"table", "dimension", "granularity", "fields"})
+    if unknown:
+        msg = f"{where} has unknown key(s) {', '.join(unknown)}."
+        raise ConfigError(msg)
+    table = item.get("table")
+    if not isinstance(table, str) or not _TABLE.match(table):
+        msg = f"{where}: `table` must be lower case letters, digits and _, got {table!r}."
+        raise ConfigError(msg)
+    where = f"`ads_report_list` table {table!r}"
+    if table in BULK_STREAM_NAMES:
+        msg = f"{where}: the name is taken by a Bulk API stream; choose another."
+        raise ConfigError(msg)
+    dimension = str(item.get("dimension") or "").upper()
+    if dimension not in ENTITY_DIMENSIONS + INSIGHT_DIMENSIONS:
+        msg = (f"{where}: unknown dimension {item.get('dimension')!r} (use one of "
+               f"{', '.join(ENTITY_DIMENSIONS + INSIGHT_DIMENSIONS)}).")
+        raise ConfigError(msg)
+    granularity = str(item.get("granularity") or "LIFETIME").upper()
+    if granularity not in GRANULARITIES:
+        msg = f"{where}: unknown granularity {item.get('granularity')!r} (DAY, HOUR, LIFETIME)."
+        raise ConfigError(msg)
+    if dimension in INSIGHT_DIMENSIONS and granularity != "LIFETIME":
+        msg = f"{where}: insight dimension {dimension} only supports LIFETIME granularity."
+        raise ConfigError(msg)
+    raw_fields = item.get("fields")
+    if not isinstance(raw_fields, list) or not raw_fields:
+        msg = f"{where}: `fields` must be a non-empty list of report fields."
+        raise ConfigError(msg)
+    fields: list[str] = []
+    for raw in raw_fields:
+        field = str(raw).upper() if isinstance(raw, str) else ""
+        if field not in REPORT_FIELDS:
+            msg = f"{where}: unknown field {raw!r}."
+            raise ConfigError(msg)
+        if field in fields:
+            msg = f"{where}: field {field} is listed twice."
+            raise ConfigError(msg)
+        if dimension in INSIGHT_DIMENSIONS and field in INSIGHT_REFUSED_FIELDS:
+            msg = f"{where}: field {field} is not available for insight dimension {dimension}."
+            raise ConfigError(msg)
+        fields.append(field)
+    return ReportSpec(table, dimension, granularity, tuple(fields))
+
+
+def report_specs(config: Mapping[str, t.Any]) -> list[ReportSpec]:
+    """The checked `ads_report_list`; raises `ConfigError` on the first bad item."""
+    items = config.get("ads_report_list") or []
+    if not isinstance(items, list):
+        msg = "`ads_report_list` must be a list of report objects."
+        raise ConfigError(msg)
+    specs = [_report_spec(item, i) for i, item in enumerate(items)]
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.table in seen:
+            msg = f"`ads_report_list`: table {spec.table!r} is used twice."
+            raise ConfigError(msg)
+        seen.add(spec.table)
+    return specs
+
+
+def lookback_days(config: Mapping[str, t.Any]) -> int:
+    value = config.get("ads_lookback_days", DEFAULT_LOOKBACK_DAYS)
+    value = DEFAULT_LOOKBACK_DAYS if value is None else value
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        msg = f"`ads_lookback_days` must be an integer >= 0, got {value!r}."
+        raise ConfigError(msg)
+    return int(value)
+
+
+def timeframe_months(config: Mapping[str, t.Any]) -> int | None:
+    """Months of DAY history on a first sync; None for ALL_TIME."""
+    value = config.get("ads_timeframe_months") or "SIX"
+    if value not in TIMEFRAMES:
+        msg = f"`ads_timeframe_months` must be one of {', '.join(TIMEFRAMES)}, got {value!r}."
+        raise ConfigError(msg)
+    return TIMEFRAMES[value]
+
+
+def sync_mode(config: Mapping[str, t.Any]) -> str:
+    value = config.get("ads_sync_mode") or "ALL_ACCOUNTS"
+    if value not in SYNC_MODES:
+        msg = f"`ads_sync_mode` must be ALL_ACCOUNTS or SPECIFIC_ACCOUNTS, got {value!r}."
+        raise ConfigError(msg)
+    return value
+
+
+def accounts(config: Mapping[str, t.Any]) -> list[str]:
+    value = config.get("ads_accounts") or []
+    if isinstance(value, str):  # tolerate "a,b" from an env var or a UI
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        msg = "`ads_accounts` must be a list of ad account ids."
+        raise ConfigError(msg)
+    return list(dict.fromkeys(v.strip() for v in value))
+
+
+def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
+    """(client id, client secret, refresh token) for the Ads API, defaults applied."""
+    values = []
+    for setting, fallback in (("ads_client_id", "client_id"),
+                              ("ads_client_secret", "client_secret"),
+                              ("ads_refresh_token", None)):
+        value = config.get(setting) or (config.get(fallback) if fallback else None)
+        if not isinstance(value, str) or not value.strip():
+            also = f" (or `{fallback}`)" if fallback else ""
+            msg = f"`{setting}`{also} is required when Ads API reports are selected."
+            raise ConfigError(msg)
+        values.append(value)
+    return values[0], values[1], values[2]
+
+
+def api_url(config: Mapping[str, t.Any]) -> str:
+    """`ads_api_url` without a trailing slash."""
+    value = config.get("ads_api_url") or DEFAULT_ADS_API_URL
+    parsed = urlparse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        msg = f"`ads_api_url` must be an http(s) URL, got {value!r}."
+        raise ConfigError(msg)
+    return value.rstrip("/")
+
+
+def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
+    """Check the Ads settings; raise `ConfigError` naming the first bad setting."""
+    specs = report_specs(config)
+    mode = sync_mode(config)
+    listed = accounts(config)
+    timeframe_months(config)
+    lookback_days(config)
+    api_url(config)
+    if mode == "SPECIFIC_ACCOUNTS" and not listed:
+        msg = "`ads_accounts` must list at least one ad account id with SPECIFIC_ACCOUNTS."
+        raise ConfigError(msg)
+    if ads_selected and specs:
+        credentials(config)

@@ -1,0 +1,165 @@
+"""Ads API v3 report calls and the records they become (SPEC §5.3, §6).
+
+* `aggregate_rows`: one aggregate report (all entities of an account, no per-entity
+  fan-out), following continuation tokens; each token is sent alone (URL-encoded by
+  `requests`).
+* `insight_rows`: one ad set's insight report; a 422 INSUFFICIENT_* answer is no rows.
+* `listing`: offset-paged lists (ad sets, campaigns).
+* `*_record`: the output record of a row, one lower-case column per configured field,
+  E_CPM computed from SPEND and IMPRESSIONS.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_spotify_bulk.ads.client import error_codes
+from tap_spotify_bulk.ads.settings import E_CPM
+from tap_spotify_bulk.ads.windows import iso
+from tap_spotify_bulk.errors import ApiError
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterator
+
+    from tap_spotify_bulk.ads.client import AdsClient
+    from tap_spotify_bulk.ads.settings import ReportSpec
+
+PAGE_LIMIT = 50
+INSUFFICIENT_PREFIX = "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT"
+
+
+def aggregate_rows(client: AdsClient, account: str, spec: ReportSpec, *,
+                   start: dt.date | dt.datetime | None = None,
+                   end: dt.date | dt.datetime | None = None) -> Iterator[dict]:
+    """Every row of one aggregate report, page after page."""
+    params: list[tuple[str, str]] | dict[str, str] = [
+        ("entity_type", spec.dimension),
+        *(("fields", field) for field in spec.api_fields),
+        ("granularity", spec.granularity),
+        ("limit", str(PAGE_LIMIT)),
+    ]
+    if start is not None and end is not None:
+        params += [("report_start", iso(start)), ("report_end", iso(end))]
+    if spec.dimension in {"AD", "AD_SET"}:
+        params.append(("include_parent_entity", "true"))
+    window = f" {iso(start)[:13]}..{iso(end)[:13]}" if start and end else ""
+    what = f"Ads {spec.table} report for ad account {account}{window}"
+    seen: set[str] = set()
+    while True:
+        body = client.get_json(f"/ad_accounts/{account}/aggregate_reports", params, what=what)
+        rows = body.get("rows") or []
+        yield from (row for row in rows if isinstance(row, dict))
+        token = body.get("continuation_token")
+        if not token:
+            return
+        if token in seen:
+            msg = f"{what}: the API repeated a continuation token; stopping to avoid a loop."
+            raise ApiError(msg)
+        seen.add(token)
+        params = {"continuation_token": token}
+
+
+def insight_rows(client: AdsClient, account: str, spec: ReportSpec, ad_set_id: str) -> list:
+    """One ad set's insight rows; [] when the API says there is not enough data yet."""
+    params = [
+        ("insight_dimension", spec.dimension),
+        *(("fields", field) for field in spec.api_fields),
+        ("entity_ids", ad_set_id),
+        ("entity_ids_type", "AD_SET"),
+    ]
+    what = f"Ads {spec.table} insight report for ad set {ad_set_id}"
+    response = client.get(f"/ad_accounts/{account}/insight_reports", params, what=what)
+    if response.status_code == 422 and any(
+        code.startswith(INSUFFICIENT_PREFIX) for code in error_codes(response)
+    ):
+        return []
+    if response.status_code != 200:
+        raise client.failure(response, what)
+    try:
+        rows = response.json().get("rows") or []
+    except (ValueError, AttributeError):
+        msg = f"{what}: the Ads API answered 200 without a JSON object."
+        raise ApiError(msg) from None
+    return [row for row in rows if isinstance(row, dict)]
+
+
+def listing(client: AdsClient, account: str, kind: str) -> Iterator[dict]:
+    """Every item of `/ad_accounts/{account}/{kind}` (ad_sets, campaigns), offset paged."""
+    offset = 0
+    while True:
+        body = client.get_json(
+            f"/ad_accounts/{account}/{kind}", {"limit": PAGE_LIMIT, "offset": offset},
+            what=f"Ads {kind} list of ad account {account}",
+        )
+        items = [item for item in body.get("ad_sets" if kind == "ad_sets" else kind) or []
+                 if isinstance(item, dict)]
+        yield from items
+        offset += len(items)
+        total = (body.get("paging") or {}).get("total_results")
+        if not items or (isinstance(total, int) and offset >= total):
+            return
+
+
+def _number(value: t.Any) -> float | int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def metric_values(spec: ReportSpec, stats: t.Any) -> dict[str, float | int | None]:
+    """One column per configured field: the API's value, None when absent."""
+    values = {}
+    for stat in stats if isinstance(stats, list) else []:
+        if isinstance(stat, dict) and isinstance(stat.get("field_type"), str):
+            values[stat["field_type"]] = _number(stat.get("field_value"))
+    out = {}
+    for field in spec.fields:
+        if field == E_CPM:
+            out[field.lower()] = e_cpm(values.get("SPEND"), values.get("IMPRESSIONS"))
+        else:
+            out[field.lower()] = values.get(field)
+    return out
+
+
+def e_cpm(spend: float | None, impressions: float | None) -> float | None:
+    """Effective cost per mille; None when either value is absent or impressions is 0."""
+    if spend is None or not impressions:
+        return None
+    return spend / impressions * 1000
+
+
+def aggregate_record(spec: ReportSpec, account: str, row: dict) -> dict:
+    parent = row.get("parent_entity")
+    return {
+        "ad_account_id": account,
+        "table": spec.table,
+        "granularity": spec.granularity,
+        "dimension": spec.dimension,
+        "entity_type": row.get("entity_type"),
+        "entity_id": row.get("entity_id"),
+        "entity_name": row.get("entity_name"),
+        "entity_status": row.get("entity_status"),
+        "parent_entity_id": parent.get("id") if isinstance(parent, dict) else None,
+        "start_time": row.get("start_time"),
+        "end_time": row.get("end_time"),
+        **metric_values(spec, row.get("stats")),
+    }
+
+
+def insight_record(spec: ReportSpec, account: str, ad_set: dict, row: dict) -> dict:
+    return {
+        "ad_account_id": account,
+        "table": spec.table,
+        "granularity": "LIFETIME",
+        "dimension": spec.dimension,
+        "entity_type": "AD_SET",
+        "entity_id": row.get("id") or ad_set.get("id"),
+        "entity_name": row.get("name") or ad_set.get("name"),
+        "entity_status": row.get("status") or ad_set.get("status"),
+        "parent_entity_id": ad_set.get("campaign_id"),
+        "start_time": None,
+        "end_time": None,
+        "insight_value": row.get("insight_value"),
+        **metric_values(spec, row.get("stats")),
+    }

@@ -1,0 +1,72 @@
+"""Report time windows for the Ads API (SPEC §5.3, §6).
+
+DAY reports are asked in inclusive windows of at most `MAX_DAY_SPAN + 1` days that end
+yesterday; HOUR reports cover at most the last 14 days and end at the last complete hour.
+`utc_now` is the one clock every Ads stream reads (tests may replace it to freeze time).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+MAX_DAY_SPAN = 89  # report_end - report_start in days; the API allows at most 90
+HOUR_HISTORY = dt.timedelta(days=14)
+ALL_TIME_START = dt.date(2017, 1, 1)
+HOUR = dt.timedelta(hours=1)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def months_back(today: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months before `today` (clamped to month end)."""
+    total = today.year * 12 + (today.month - 1) - months
+    year, month = divmod(total, 12)
+    day = min(today.day, calendar.monthrange(year, month + 1)[1])
+    return dt.date(year, month + 1, day)
+
+
+def day_windows(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Inclusive [first, last] day windows covering start..end, ascending."""
+    windows = []
+    first = start
+    while first <= end:
+        last = min(first + dt.timedelta(days=MAX_DAY_SPAN), end)
+        windows.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return windows
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def floor_hour(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """(earliest, latest) hour starts an HOUR report may ask for, both inclusive.
+
+    The earliest is one hour inside the API's 14-day limit so that a clock tick between
+    our computation and the server's check cannot push the request out of range.
+    """
+    current = floor_hour(now)
+    return current - HOUR_HISTORY + HOUR, current - HOUR
+
+
+def iso(moment: dt.datetime | dt.date) -> str:
+    """`YYYY-MM-DDTHH:00:00Z` as the API expects (dates at UTC midnight)."""
+    if not isinstance(moment, dt.datetime):
+        moment = midnight(moment)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> dt.datetime:
+    """An ISO-8601 timestamp (with Z or an offset) as an aware UTC datetime."""
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
