@@ -1,0 +1,11 @@
+"""A local Spotify Bulk API + Ads API v3 + token endpoint server with faults and ground truth.
+
+    with Sandbox(SandboxOptions(seed=7, scale=500)) as sb:
+        config = sb.tap_config()
+        truth = sb.bulk_truth(sb.options.start, sb.options.end)
+"""
+
+from tap_spotify_bulk.sandbox.options import FaultOptions, SandboxOptions
+from tap_spotify_bulk.sandbox.server import Sandbox
+
+__all__ = ["FaultOptions", "Sandbox", "SandboxOptions"]

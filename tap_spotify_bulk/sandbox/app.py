@@ -1,0 +1,234 @@
+"""Request dispatch of the sandbox: one request in, one outcome out (no socket code here).
+
+Order for every API call: latency, authentication, generic faults, then the endpoint.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import orjson
+
+from tap_spotify_bulk.sandbox import faults as fault_kinds
+from tap_spotify_bulk.sandbox.bulk_api import BulkApi, FileRef, api_error
+from tap_spotify_bulk.sandbox.bulk_data import BulkData
+from tap_spotify_bulk.sandbox.faults import FaultInjector
+from tap_spotify_bulk.sandbox.routing import SandboxRequest, SandboxResponse
+from tap_spotify_bulk.sandbox.signing import UrlSigner
+from tap_spotify_bulk.sandbox.stats import Stats
+from tap_spotify_bulk.sandbox.token import ADS, BULK, TokenService, api_unauthorized
+from tap_spotify_bulk.sandbox.truth import bulk_truth
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tap_spotify_bulk.sandbox.options import SandboxOptions
+
+TOKEN_PATH = "/api/token"  # noqa: S105 (a path)
+BULK_PREFIX = "/v1/analytics"
+ADS_PREFIX = "/ads/v3"
+SIGNED_PREFIX = "/signed/"
+
+
+@dataclass
+class FileBody:
+    """A streamed data file (chunked transfer encoding)."""
+
+    chunks: Iterator[bytes]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/octet-stream"
+
+
+@dataclass
+class Reset:
+    """Close the connection without an answer."""
+
+
+Outcome = SandboxResponse | FileBody | Reset
+
+
+@dataclass
+class Incoming:
+    method: str
+    target: str  # path and query as sent
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+def _json(status: int, payload: object, **headers: str) -> SandboxResponse:
+    return SandboxResponse(status, orjson.dumps(payload), dict(headers))
+
+
+def _gcs_error(status: int, code: str, message: str) -> SandboxResponse:
+    body = (f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error>").encode()
+    return SandboxResponse(status, body, content_type="application/xml; charset=UTF-8")
+
+
+class SandboxApp:
+    """Everything the server knows: options, data, tokens, faults, stats and the Ads part."""
+
+    def __init__(self, options: SandboxOptions) -> None:
+        self.options = options
+        self.data = BulkData(options)
+        self.bulk = BulkApi(self.data)
+        self.tokens = TokenService(options)
+        self.injector = FaultInjector(options.seed)
+        self.signer = UrlSigner()
+        self.stats = Stats()
+        self.base_url = ""  # set by the server once it is bound
+        self.ads_api = _load_ads_api(options)
+
+    def handle(self, incoming: Incoming) -> tuple[Outcome, str, str | None]:
+        """(outcome, endpoint kind, injected fault or None) for one request."""
+        if self.options.latency_ms > 0:
+            time.sleep(self.options.latency_ms / 1000)
+        url = urlsplit(incoming.target)
+        path, query = unquote(url.path), parse_qs(url.query, keep_blank_values=True)
+        if path == TOKEN_PATH:
+            return self._token(incoming)
+        if path == BULK_PREFIX or path.startswith(BULK_PREFIX + "/"):
+            return self._bulk(incoming, path[len(BULK_PREFIX):])
+        if path.startswith(SIGNED_PREFIX):
+            return self._signed(incoming, path[len(SIGNED_PREFIX):], query)
+        if path.startswith(ADS_PREFIX + "/"):
+            return self._ads(incoming, path[len(ADS_PREFIX):], query)
+        if path.startswith("/_sandbox/") and incoming.method == "GET":
+            return self._control(path, query), "control", None
+        return _json(404, {"error": {"status": 404, "message": "Not found"}}), "other", None
+
+    # -- generic faults ------------------------------------------------------------------
+    def _fault(self, identity: str, kinds: tuple[str, ...]) -> tuple[Outcome | None, str | None]:
+        """The faulty answer for this attempt of `identity`, if one is due."""
+        kind, attempt = self.injector.pick(self.options.faults, identity, kinds)
+        if kind is None:
+            return None, None
+        if kind == "reset":
+            return Reset(), kind
+        if kind == "429":
+            headers = {"Retry-After": "1"} if self.injector.variant(identity, attempt, 2) else {}
+            return _json(429, {"error": {"status": 429, "message": "API rate limit exceeded"}},
+                         **headers), kind
+        if kind in ("5xx", "token_503"):
+            status = 503 if kind == "token_503" else (500, 502, 503)[
+                self.injector.variant(identity, attempt, 3)]
+            error = {"error": {"status": status, "message": "Service unavailable"}}
+            return _json(status, error), kind
+        if kind == "401":
+            return api_unauthorized(), kind
+        return None, kind  # body-level faults (truncated gzip, expired signed URL) are the caller's
+
+    # -- endpoints -----------------------------------------------------------------------
+    def _token(self, incoming: Incoming) -> tuple[Outcome, str, str | None]:
+        if incoming.method != "POST":
+            return _json(405, {"error": "method_not_allowed"}), "token", None
+        grant = parse_qs(incoming.body.decode("utf-8", "replace")).get("grant_type", [""])[0]
+        faulty, fault = self._fault(f"POST {TOKEN_PATH} {grant}", fault_kinds.TOKEN_FAULTS)
+        if faulty is not None:
+            return faulty, "token", fault
+        response = self.tokens.handle(incoming.headers, incoming.body, self.options)
+        if response.status == 200:
+            self.stats.token_issued(grant)
+        return response, "token", None
+
+    def _bulk(self, incoming: Incoming, path: str) -> tuple[Outcome, str, str | None]:
+        kind = "bulk"
+        _token, denied = self.tokens.check(incoming.headers.get("authorization"), BULK)
+        if denied is not None:
+            return denied, kind, None
+        if incoming.method != "GET":
+            return api_error(405, "Method not allowed"), kind, None
+        routed = self.bulk.route(path, self.options)
+        kind = "bulk_file" if isinstance(routed, FileRef) else "bulk_listing"
+        direct = isinstance(routed, FileRef) and self.options.direct_files
+        kinds = fault_kinds.DIRECT_FILE_FAULTS if direct else fault_kinds.API_FAULTS
+        faulty, fault = self._fault(f"GET {BULK_PREFIX}{path.rstrip('/')}", kinds)
+        if faulty is not None:
+            return faulty, kind, fault
+        if not isinstance(routed, FileRef):
+            return routed, kind, None
+        if direct:
+            truncate = fault == "truncated_gzip"
+            return self._file_body(routed, truncate), kind, fault
+        location = self.base_url + self.signer.sign(routed.path, self.options.signed_url_ttl,
+                                                    time.time())
+        return SandboxResponse(303, b"", {"Location": location}), kind, None
+
+    def _signed(self, incoming: Incoming, opaque: str,
+                query: dict[str, list[str]]) -> tuple[Outcome, str, str | None]:
+        if "authorization" in incoming.headers:
+            return _gcs_error(400, "InvalidArgument", "Authorization header and signed URL "
+                              "parameters may not be used together"), "signed", None
+        file_path, problem = self.signer.verify(
+            opaque, query.get("expires", [""])[0], query.get("sig", [""])[0], time.time())
+        if file_path is None:
+            return _signed_refusal(problem), "signed", None
+        faulty, fault = self._fault(f"GET signed:{file_path}", fault_kinds.SIGNED_FAULTS)
+        if faulty is not None or fault == "signed_url_expired":
+            return faulty or _signed_refusal("expired"), "signed", fault
+        routed = self.bulk.route(file_path, self.options)
+        if not isinstance(routed, FileRef):
+            return _gcs_error(404, "NoSuchKey", "The specified key does not exist."), "signed", None
+        return self._file_body(routed, fault == "truncated_gzip"), "signed", fault
+
+    def _file_body(self, ref: FileRef, truncate: bool) -> FileBody:
+        chunks = self.data.gzip_chunks(ref.report, ref.day, ref.country, truncate=truncate)
+        return FileBody(chunks)
+
+    def _ads(self, incoming: Incoming, path: str,
+             query: dict[str, list[str]]) -> tuple[Outcome, str, str | None]:
+        kind = "ads"
+        token, denied = self.tokens.check(incoming.headers.get("authorization"), ADS)
+        if denied is not None:
+            return denied, kind, None
+        identity = f"{incoming.method} {ADS_PREFIX}{path}?{sorted(query.items())}"
+        faulty, fault = self._fault(identity, fault_kinds.API_FAULTS)
+        if faulty is not None:
+            return faulty, kind, fault
+        if self.ads_api is None:
+            return _json(501, {"messages": ["The Ads API part of the sandbox is not installed"]}), \
+                kind, None
+        request = SandboxRequest(incoming.method, path, query, dict(incoming.headers),
+                                 incoming.body, token or "")
+        return self.ads_api.handle(request), kind, None
+
+    def _control(self, path: str, query: dict[str, list[str]]) -> SandboxResponse:
+        if path == "/_sandbox/stats":
+            return _json(200, self.stats.snapshot())
+        if path == "/_sandbox/truth":
+            def one(name: str) -> str | None:
+                return query.get(name, [None])[0]
+
+            def many(name: str) -> list[str] | None:
+                values = [v for item in query.get(name, []) for v in item.split(",") if v]
+                return values or None
+
+            start = one("start") or self.options.start.isoformat()
+            end = one("end") or self.options.end.isoformat()
+            truth = bulk_truth(self.data, self.options, start, end, streams=many("streams"),
+                               countries=many("countries"))
+            return _json(200, truth)
+        return _json(404, {"error": {"status": 404, "message": "Not found"}})
+
+
+def _signed_refusal(problem: str) -> SandboxResponse:
+    if problem == "expired":
+        return _gcs_error(403, "ExpiredToken", "Invalid argument: the signed URL has expired")
+    return _gcs_error(403, "SignatureDoesNotMatch", "The request signature we calculated does "
+                      "not match the signature you provided")
+
+
+def _load_ads_api(options: SandboxOptions) -> object | None:
+    """The Ads part (`sandbox/ads_api.py`, another helper's), if it is installed."""
+    try:
+        module = importlib.import_module("tap_spotify_bulk.sandbox.ads_api")
+    except ModuleNotFoundError as exc:
+        if exc.name != "tap_spotify_bulk.sandbox.ads_api":
+            raise
+        return None
+    return module.AdsApi(seed=options.seed, **options.ads)
