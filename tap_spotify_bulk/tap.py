@@ -2,17 +2,25 @@
 
 Bulk API streams live in `tap_spotify_bulk.bulk`, Ads API report streams in
 `tap_spotify_bulk.ads`; each package declares its own settings and validates them.
+
+Configuration is checked in two steps, both before any request: the settings' values when
+the tap is built (one-line `ConfigError` naming the setting, instead of the SDK's schema
+dump), and the credentials the *selected* streams need when a sync starts. Discovery
+(`--discover`) needs no credentials.
 """
 
 from __future__ import annotations
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
 from tap_spotify_bulk.ads import settings as ads_settings
 from tap_spotify_bulk.ads.streams import ads_streams
 from tap_spotify_bulk.bulk import settings as bulk_settings
-from tap_spotify_bulk.bulk.streams import bulk_streams
+from tap_spotify_bulk.bulk.streams import BulkStream, bulk_streams
+from tap_spotify_bulk.errors import ConfigError
+from tap_spotify_bulk.output import BufferedWriter
 
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 (a URL)
 
@@ -31,6 +39,8 @@ class TapSpotifyBulk(Tap):
     """Singer tap for Spotify's Bulk analytics API and the Spotify Ads API v3."""
 
     name = "tap-spotify-bulk"
+    # One buffered writer for SDK messages and the Bulk streams' fast record path.
+    message_writer_class = BufferedWriter
 
     config_jsonschema = th.PropertiesList(
         *bulk_settings.PROPERTIES,
@@ -40,6 +50,39 @@ class TapSpotifyBulk(Tap):
 
     def discover_streams(self) -> list:
         return [*bulk_streams(self), *ads_streams(self)]
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Our one-line checks first, then the SDK's JSON Schema check, as one line too."""
+        if not raise_errors:  # discovery: never fail on settings
+            return super()._validate_config(raise_errors=False)
+        validate_settings(self.config, bulk_selected=False, ads_selected=False)
+        try:
+            return super()._validate_config(raise_errors=True)
+        except ConfigValidationError as exc:
+            first = exc.errors[0] if exc.errors else str(exc)
+            msg = f"invalid configuration: {first}"
+            raise ConfigError(msg) from None
+
+    def sync_all(self) -> None:
+        selected = [s for s in self.streams.values() if s.selected]
+        validate_settings(
+            self.config,
+            bulk_selected=any(isinstance(s, BulkStream) for s in selected),
+            ads_selected=any(not isinstance(s, BulkStream) for s in selected),
+        )
+        try:
+            super().sync_all()
+        finally:
+            if isinstance(self.message_writer, BufferedWriter):
+                self.message_writer.flush()
+
+
+def validate_settings(config: dict | object, *, bulk_selected: bool, ads_selected: bool) -> None:
+    """Both APIs' settings checks; raises a one-line `ConfigError`."""
+    bulk_settings.validate(config, bulk_selected=bulk_selected)  # type: ignore[arg-type]
+    ads_validate = getattr(ads_settings, "validate", None)
+    if ads_validate is not None:
+        ads_validate(config, ads_selected=ads_selected)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,106 @@
+"""Fan-out of one `aggregatedstreams` line into the four aggregated output streams.
+
+Shapes (see the common record rules):
+
+* summary: one per line: track/album metadata, streams/skips/saves totals (sum of the
+  per-country `total`s; null when the block is absent), unknown top-level keys in `extra`;
+* count: one per `streams.country[CC].gender[G].age[A]` leaf;
+* skips: one per `skips.country[CC]` (its `total`);
+* saves: one per `saves.country[CC].product[P]`.
+
+Any level may be missing or malformed: a missing or non-object level yields nothing below
+it, a value that is not an integer becomes null. Nothing raises on odd data.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+SUMMARY = "aggregated_streams_summary"
+COUNT = "aggregated_streams_count"
+SKIPS = "aggregated_streams_skips"
+SAVES = "aggregated_streams_saves"
+SHAPES = (SUMMARY, COUNT, SKIPS, SAVES)
+
+KNOWN_TOP_LEVEL = frozenset({"date", "trackv2", "album", "streams", "skips", "saves"})
+
+Record = dict[str, t.Any]
+
+
+def _obj(value: t.Any) -> dict[str, t.Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: t.Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def _str(value: t.Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _countries(line: dict[str, t.Any], block: str) -> dict[str, t.Any]:
+    return _obj(_obj(line.get(block)).get("country"))
+
+
+def _total(line: dict[str, t.Any], block: str) -> int | None:
+    if not isinstance(line.get(block), dict):
+        return None
+    return sum(
+        _int(_obj(entry).get("total")) or 0 for entry in _countries(line, block).values()
+    )
+
+
+def summary(line: dict[str, t.Any], base: Record) -> Iterator[Record]:
+    track = _obj(line.get("trackv2"))
+    album = _obj(line.get("album"))
+    extra = {k: v for k, v in line.items() if k not in KNOWN_TOP_LEVEL}
+    yield {
+        **base,
+        "track_name": _str(track.get("name")),
+        "track_isrc": base["track_isrc"],
+        "album_name": _str(album.get("name")),
+        "album_href": _str(album.get("href")),
+        "streams": _total(line, "streams"),
+        "skips": _total(line, "skips"),
+        "saves": _total(line, "saves"),
+        "extra": extra or None,
+    }
+
+
+def count(line: dict[str, t.Any], base: Record) -> Iterator[Record]:
+    for country, entry in _countries(line, "streams").items():
+        for gender, g_entry in _obj(_obj(entry).get("gender")).items():
+            for age_group, value in _obj(_obj(g_entry).get("age")).items():
+                yield {**base, "country": country, "gender": gender,
+                       "age_group": age_group, "streams": _int(value)}
+
+
+def skips(line: dict[str, t.Any], base: Record) -> Iterator[Record]:
+    for country, entry in _countries(line, "skips").items():
+        yield {**base, "country": country, "skips": _int(_obj(entry).get("total"))}
+
+
+def saves(line: dict[str, t.Any], base: Record) -> Iterator[Record]:
+    for country, entry in _countries(line, "saves").items():
+        for product, value in _obj(_obj(entry).get("product")).items():
+            yield {**base, "country": country, "product": product, "saves": _int(value)}
+
+
+FAN_OUT: dict[str, Callable[[dict[str, t.Any], Record], Iterator[Record]]] = {
+    SUMMARY: summary, COUNT: count, SKIPS: skips, SAVES: saves,
+}
+
+
+def base_record(line: dict[str, t.Any], licensor: str, report_date: str) -> Record:
+    """The key columns every aggregated shape starts with."""
+    track = _obj(line.get("trackv2"))
+    return {
+        "licensor": licensor,
+        "report_date": report_date,
+        "track_href": _str(track.get("href")),
+        "track_isrc": _str(track.get("isrc")),
+    }

@@ -1,0 +1,209 @@
+"""HTTP client for the Bulk API: listings and data-file downloads (SPEC §4).
+
+Every API call carries the bearer token; a 401 invalidates it and the call is retried once
+with a fresh one. Data files answer 303 to a signed URL, fetched here *without* any
+Authorization header (the token never leaves the API host, and the signed URL refuses
+requests that carry one), or 200 with the file. A signed URL that answers 403 has expired:
+the API is asked again. Transient failures are retried by `tap_spotify_bulk.http.send`.
+One `requests.Session` per thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tempfile
+import threading
+import time
+import typing as t
+from pathlib import Path
+from urllib.parse import urljoin
+
+import requests
+import urllib3
+
+from tap_spotify_bulk import http
+from tap_spotify_bulk.bulk.files import CorruptGzip, verify_gzip
+from tap_spotify_bulk.errors import AccessError, ApiError, AuthError, DataError
+
+if t.TYPE_CHECKING:
+    from tap_spotify_bulk.auth import TokenClient
+
+LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+DOWNLOAD_CHUNK = 1 << 20
+DOWNLOAD_TRIES = 4  # downloads of one file before a corrupt file fails the run
+SIGNED_URL_TRIES = 4  # expired signed URLs before giving up
+BROKEN_BODY = (*http.TRANSIENT_EXCEPTIONS, urllib3.exceptions.HTTPError)
+
+
+def day_path(resource: str, day: dt.date) -> str:
+    return f"{resource}/{day:%Y/%m/%d}"
+
+
+class BulkClient:
+    """Listings and file downloads for one licensor. Safe to share between threads."""
+
+    def __init__(self, *, tokens: TokenClient, base_url: str, licensor: str) -> None:
+        self.tokens = tokens
+        self.base_url = base_url.rstrip("/")
+        self.licensor = licensor
+        self._local = threading.local()
+        self.downloads = 0  # completed file downloads (for logs and tests)
+        self._count_lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+    def url(self, relative: str) -> str:
+        return f"{self.base_url}/{self.licensor}/enhanced/{relative}"
+
+    # API calls
+
+    def _api_get(self, relative: str, what: str, **kwargs: t.Any) -> requests.Response:
+        """GET an API path with the bearer token; one fresh token after a 401."""
+        for attempt in (1, 2):
+            token = self.tokens.token()
+            response = http.send(
+                self.session, "GET", self.url(relative), what=what,
+                headers={"Authorization": f"Bearer {token}"}, allow_redirects=False, **kwargs,
+            )
+            if response.status_code == 401:
+                response.close()
+                self.tokens.invalidate(token)
+                if attempt == 1:
+                    LOGGER.info("%s: access token rejected (401); refreshing it", what)
+                    continue
+                msg = (
+                    "Bulk API rejected a freshly issued access token (HTTP 401): check "
+                    "`client_id`, `client_secret` and `token_url`."
+                )
+                raise AuthError(msg)
+            if response.status_code == 403:
+                response.close()
+                msg = (
+                    f"Bulk API refused access to licensor `{self.licensor}` (HTTP 403): check "
+                    "`licensor` (the slug from the welcome email) and that these credentials "
+                    "are granted for it."
+                )
+                raise AccessError(msg)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def list_children(self, relative: str) -> list[str] | None:
+        """Names of the children listed under `relative` (e.g. countries of a streams day);
+        None when the API answers 404 (no data, or not published yet)."""
+        what = f"Bulk listing {relative}"
+        response = self._api_get(relative, what)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise _unexpected(what, response)
+        try:
+            items = response.json()
+        except ValueError:
+            msg = f"{what}: the API answered 200 with a body that is not JSON."
+            raise ApiError(msg) from None
+        if not isinstance(items, list):
+            msg = f"{what}: the API answered 200 with a body that is not a JSON array."
+            raise ApiError(msg)
+        names = []
+        for item in items:
+            uri = item.get("uri") if isinstance(item, dict) else None
+            if isinstance(uri, str) and uri.strip("/"):
+                names.append(uri.rstrip("/").rsplit("/", 1)[-1])
+        return names
+
+    # Data files
+
+    def download(self, relative: str, temp_dir: Path | None = None) -> Path | None:
+        """Download and verify one data file into a temporary file; None on 404.
+
+        The caller deletes the returned file. Retries truncated or corrupt downloads and
+        broken connections; raises DataError when the file stays corrupt.
+        """
+        problem = ""
+        for attempt in range(1, DOWNLOAD_TRIES + 1):
+            fd, name = tempfile.mkstemp(prefix="bulk-", suffix=".gz", dir=temp_dir)
+            path = Path(name)
+            try:
+                with os.fdopen(fd, "wb", buffering=0) as out:
+                    found = self._fetch_into(relative, out)
+                if not found:
+                    path.unlink()
+                    return None
+                verify_gzip(path)
+            except CorruptGzip as exc:
+                problem = str(exc)
+            except BROKEN_BODY as exc:
+                problem = f"connection broken during download ({type(exc).__name__})"
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            else:
+                with self._count_lock:
+                    self.downloads += 1
+                return path
+            path.unlink(missing_ok=True)
+            if attempt < DOWNLOAD_TRIES:
+                LOGGER.warning("%s: %s (download %d/%d), downloading again",
+                               relative, problem, attempt, DOWNLOAD_TRIES)
+                time.sleep(http.backoff_delay(attempt))
+        msg = (
+            f"{relative}: corrupt gzip after {DOWNLOAD_TRIES} downloads ({problem}); nothing "
+            "of this date was committed to state, run again later."
+        )
+        raise DataError(msg)
+
+    def _fetch_into(self, relative: str, out: t.BinaryIO) -> bool:
+        """Write the file's bytes into `out`; False when the API answers 404."""
+        what = f"Bulk file {relative}"
+        for _ in range(SIGNED_URL_TRIES):
+            response = self._api_get(relative, what, stream=True)
+            if response.status_code == 404:
+                response.close()
+                return False
+            if response.status_code == 200:
+                _copy_body(response, out)
+                return True
+            location = response.headers.get("Location")
+            response.close()
+            if response.status_code not in REDIRECTS or not location:
+                raise _unexpected(what, response)
+            signed_url = urljoin(response.url, location)
+            # No Authorization header here, ever: the token stays with the API host.
+            signed = http.send(self.session, "GET", signed_url, what=f"{what} (signed URL)",
+                               stream=True, allow_redirects=False)
+            if signed.status_code == 200:
+                _copy_body(signed, out)
+                return True
+            signed.close()
+            if signed.status_code in {401, 403}:  # expired signature: ask the API again
+                LOGGER.info("%s: signed URL expired (HTTP %d), asking the API again",
+                            what, signed.status_code)
+                continue
+            raise _unexpected(f"{what} (signed URL)", signed)
+        msg = f"{what}: the signed download URL kept expiring ({SIGNED_URL_TRIES} times)."
+        raise ApiError(msg)
+
+
+def _copy_body(response: requests.Response, out: t.BinaryIO) -> None:
+    """Copy the body as sent: the gzip is the file itself, so a `Content-Encoding: gzip`
+    (as object stores may add) must not be undone here."""
+    with response:
+        for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+            out.write(chunk)
+
+
+def _unexpected(what: str, response: requests.Response) -> ApiError:
+    return ApiError(f"{what}: unexpected HTTP {response.status_code} from the API.")
+
+
+__all__ = ["BulkClient", "DataError", "day_path"]

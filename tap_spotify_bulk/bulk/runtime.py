@@ -1,0 +1,92 @@
+"""Per-tap shared state of the Bulk streams: settings, token client, HTTP client.
+
+One `BulkRuntime` per tap instance (never a module-level singleton), created by
+`bulk_streams(tap)` and shared by the eight streams and the download threads. Everything
+is built lazily, so discovery needs no credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import tempfile
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+
+from tap_spotify_bulk.auth import TokenClient
+from tap_spotify_bulk.bulk import dates, settings
+from tap_spotify_bulk.bulk.client import BulkClient
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 (a URL)
+
+
+class BulkRuntime:
+    """Settings and clients shared by one tap's Bulk streams."""
+
+    def __init__(self, config: Mapping[str, t.Any]) -> None:
+        self.config = config
+        self.aggregated_driven = False  # set once one aggregated stream read the files
+
+    @cached_property
+    def licensor(self) -> str:
+        return str(self.config["licensor"])
+
+    @cached_property
+    def window(self) -> dates.Window:
+        return settings.window(self.config)
+
+    @cached_property
+    def lookback_days(self) -> int:
+        value = settings.non_negative_int(
+            self.config, "lookback_days", settings.DEFAULT_LOOKBACK_DAYS)
+        assert value is not None
+        return value
+
+    @cached_property
+    def max_workers(self) -> int:
+        value = settings.non_negative_int(
+            self.config, "max_workers", settings.DEFAULT_MAX_WORKERS, minimum=1)
+        assert value is not None
+        return value
+
+    @cached_property
+    def countries(self) -> frozenset[str] | None:
+        return settings.countries(self.config)
+
+    @cached_property
+    def tokens(self) -> TokenClient:
+        return TokenClient(
+            token_url=str(self.config.get("token_url") or DEFAULT_TOKEN_URL),
+            client_id=str(self.config["client_id"]),
+            client_secret=str(self.config["client_secret"]),
+            api_name="Bulk API",
+        )
+
+    @cached_property
+    def client(self) -> BulkClient:
+        base = self.config.get("bulk_api_url") or settings.DEFAULT_BULK_API_URL
+        return BulkClient(tokens=self.tokens, base_url=settings.check_url(base, "bulk_api_url"),
+                          licensor=self.licensor)
+
+    @property
+    def lookahead(self) -> int:
+        """Downloads in flight at most (bounds temporary disk use)."""
+        return self.max_workers + 2
+
+    @contextlib.contextmanager
+    def downloads(self) -> Iterator[tuple[ThreadPoolExecutor, Path]]:
+        """A thread pool and a temporary directory, both gone when the block ends."""
+        with tempfile.TemporaryDirectory(prefix="tap-spotify-bulk-") as tmp:
+            executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="bulk-download")
+            try:
+                yield executor, Path(tmp)
+            finally:
+                executor.shutdown(wait=True, cancel_futures=True)
+
+    def holds_bookmark(self, day: dt.date) -> bool:
+        return dates.holds_bookmark(day, self.window.end, self.lookback_days)

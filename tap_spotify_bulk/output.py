@@ -1,0 +1,104 @@
+"""Singer output: one buffered writer for the SDK's messages and the tap's fast path.
+
+`BufferedWriter` is the tap's message writer (SCHEMA, STATE, ACTIVATE_VERSION and SDK-path
+RECORD messages, serialised with msgspec) and also takes pre-serialised RECORD lines from
+the fast path, so every message goes through one buffer in the order it was produced.
+The buffer is written to `sys.stdout` (looked up at each flush, so redirection works) when
+it passes `FLUSH_AT` bytes, and always right after a STATE or SCHEMA message: a target
+sees a STATE only after every RECORD before it.
+
+`FastRecords` writes one stream's JSON-ready records as RECORD lines with orjson, with the
+message's prefix precomputed per stream and its suffix (time_extracted) per file.
+It is only used when the SDK would not change the records (see `fast_path_possible`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import typing as t
+
+import orjson
+from singer_sdk.contrib.msgspec import serialize_jsonl
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.encoding.base import GenericSingerWriter, SingerMessageType
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Stream
+    from singer_sdk.singerlib.encoding.simple import Message
+
+FLUSH_AT = 1 << 20  # bytes
+_FLUSHING_TYPES = frozenset({SingerMessageType.STATE, SingerMessageType.SCHEMA})
+
+
+class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
+    """Message writer with a large output buffer shared with the fast record path."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()  # appended to in place by `FastRecords`
+
+    def serialize_message(self, message: Message) -> bytes:
+        return bytes(serialize_jsonl(message.to_dict()))
+
+    def write_message(self, message: Message) -> None:
+        self.buffer += serialize_jsonl(message.to_dict())
+        if message.type in _FLUSHING_TYPES or len(self.buffer) >= FLUSH_AT:
+            self.flush()
+
+    def write_raw(self, data: bytes) -> None:
+        """Append already serialised message lines."""
+        self.buffer += data
+        if len(self.buffer) >= FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        out = sys.stdout
+        binary = getattr(out, "buffer", None)
+        if binary is not None:
+            out.flush()  # text written by others first, to keep the order
+            binary.write(data)
+            binary.flush()
+        else:  # e.g. an io.StringIO installed by a test harness
+            out.write(data.decode())
+            out.flush()
+
+
+def fast_path_possible(stream: Stream) -> bool:
+    """True when the SDK would emit a stream's records unchanged: no stream maps besides
+    the identity, no flattening, every property selected, and our writer in place."""
+    maps = stream.stream_maps
+    if len(maps) != 1 or type(maps[0]) is not SameRecordTransform:
+        return False
+    only = maps[0]
+    if only.stream_alias != stream.name or only.flattening_enabled:
+        return False
+    if not isinstance(stream._tap.message_writer, BufferedWriter):
+        return False
+    mask = stream.mask
+    return all(mask.get(("properties", name), True) for name in stream.schema["properties"])
+
+
+class FastRecords:
+    """Writes one stream's records straight into the `BufferedWriter` as RECORD lines."""
+
+    def __init__(self, writer: BufferedWriter, stream_name: str) -> None:
+        self._writer = writer
+        self._prefix = b'{"type":"RECORD","stream":' + orjson.dumps(stream_name) + b',"record":'
+        self._suffix = b"}\n"
+
+    def start_file(self) -> None:
+        """Stamp the records that follow with the current time (once per file)."""
+        now = dt.datetime.now(dt.UTC).isoformat()
+        self._suffix = b',"time_extracted":' + orjson.dumps(now) + b"}\n"
+
+    def write(self, record: dict[str, t.Any]) -> None:
+        buffer = self._writer.buffer
+        buffer += self._prefix
+        buffer += orjson.dumps(record)
+        buffer += self._suffix
+        if len(buffer) >= FLUSH_AT:
+            self._writer.flush()
