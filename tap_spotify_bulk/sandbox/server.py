@@ -48,22 +48,19 @@ class _Handler(BaseHTTPRequestHandler):
         incoming = Incoming(self.command, self.path, headers, body)
         app = self.server.app
         outcome, kind, fault = app.handle(incoming)
-        status, sent = 0, 0
+        # Logged before answering, so a client that got its answer also finds it in the log.
+        app.stats.record(kind=kind, method=self.command, path=self.path.split("?")[0],
+                         status=0 if isinstance(outcome, Reset) else outcome.status,
+                         auth="authorization" in headers, fault=fault)
         try:
             if isinstance(outcome, Reset):
                 self._reset()
             elif isinstance(outcome, FileBody):
-                status = outcome.status
-                sent = self._send_stream(outcome)
+                app.stats.add_bytes(self._send_stream(outcome))
             else:
-                status = outcome.status
-                sent = self._send(outcome)
+                app.stats.add_bytes(self._send(outcome))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        finally:
-            app.stats.record(kind=kind, method=self.command, path=self.path.split("?")[0],
-                             status=status, auth="authorization" in headers, fault=fault,
-                             body_bytes=sent)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch  # noqa: N815 (stdlib names)
 

@@ -17,15 +17,19 @@ class Stats:
         self._log: list[dict] = []
 
     def record(self, *, kind: str, method: str, path: str, status: int, auth: bool,
-               fault: str | None = None, body_bytes: int = 0) -> None:
+               fault: str | None = None) -> None:
+        """One request; `status` 0 means the connection was reset without an answer."""
         with self._lock:
             self._requests[kind] += 1
             self._statuses[status] += 1
-            self._bytes += body_bytes
             if fault:
                 self._faults[fault] += 1
             self._log.append({"method": method, "path": path, "status": status, "auth": auth,
                               "kind": kind, "fault": fault})
+
+    def add_bytes(self, count: int) -> None:
+        with self._lock:
+            self._bytes += count
 
     def token_issued(self, grant: str) -> None:
         with self._lock:
