@@ -1,0 +1,63 @@
+"""The /ads/v3 hook: token check, generic faults, then delegation to the Ads part."""
+
+import requests
+
+from tap_spotify_bulk.sandbox import FaultOptions
+from tap_spotify_bulk.sandbox.routing import SandboxRequest, SandboxResponse
+
+
+class RecordingAdsPart:
+    """Stands in for sandbox/ads_api.AdsApi to observe exactly what the hook passes on."""
+
+    def __init__(self):
+        self.requests: list[SandboxRequest] = []
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        self.requests.append(request)
+        return SandboxResponse(200, b'{"businesses": []}', {"X-Part": "ads"})
+
+
+def ads_token(sb):
+    response = requests.post(sb.token_url, auth=("sandbox-ads-client", "sandbox-ads-secret"),
+                             data={"grant_type": "refresh_token",
+                                   "refresh_token": sb.refresh_token}, timeout=10)
+    return response.json()["access_token"]
+
+
+def test_requests_reach_the_ads_part_with_the_validated_token(sandbox):
+    part = RecordingAdsPart()
+    sandbox.app.ads_api = part
+    token = ads_token(sandbox)
+    response = requests.get(f"{sandbox.ads_api_url}/ad_accounts/abc/aggregate_reports",
+                            params=[("fields", "IMPRESSIONS"), ("fields", "SPEND")],
+                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["X-Part"] == "ads"
+    assert response.json() == {"businesses": []}
+    (seen,) = part.requests
+    assert seen.method == "GET"
+    assert seen.path == "/ad_accounts/abc/aggregate_reports"
+    assert seen.query == {"fields": ["IMPRESSIONS", "SPEND"]}
+    assert seen.token == token
+    assert sandbox.ads_api is part
+
+
+def test_ads_part_is_not_reached_without_a_valid_ads_token_or_during_a_fault(sandbox):
+    part = RecordingAdsPart()
+    sandbox.app.ads_api = part
+    assert requests.get(f"{sandbox.ads_api_url}/businesses", timeout=10).status_code == 401
+    headers = {"Authorization": f"Bearer {ads_token(sandbox)}"}
+    sandbox.options.faults = FaultOptions(rate_5xx=1.0)
+    assert requests.get(f"{sandbox.ads_api_url}/businesses", headers=headers,
+                        timeout=10).status_code >= 500
+    assert requests.get(f"{sandbox.ads_api_url}/businesses", headers=headers,
+                        timeout=10).status_code == 200
+    assert len(part.requests) == 1
+    assert sandbox.stats["requests"]["ads"] == 3
+
+
+def test_missing_ads_part_answers_501(sandbox):
+    sandbox.app.ads_api = None
+    response = requests.get(f"{sandbox.ads_api_url}/businesses",
+                            headers={"Authorization": f"Bearer {ads_token(sandbox)}"}, timeout=10)
+    assert response.status_code == 501
