@@ -1,0 +1,515 @@
+"""The sandbox's Ads API v3 (SPEC §6): listings, aggregate and insight reports, the
+reporting rate limit, and the ground truth a correct tap emits.
+
+The server core validates the Ads bearer token and applies generic faults, then hands
+every request under `/ads/v3/` to `AdsApi.handle`. Report data comes from `AdsWorld`
+(pure functions of the seed), so `truth` recomputes exactly what the API serves.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import datetime as dt
+import json
+import math
+import re
+import threading
+import time
+import typing as t
+import uuid
+from dataclasses import fields as dataclass_fields
+
+from tap_spotify_bulk.ads.settings import API_FIELDS, INSIGHT_REFUSED_FIELDS
+from tap_spotify_bulk.sandbox.ads_data import (
+    DAY,
+    ENTITY_TYPES,
+    HOUR,
+    INSIGHT_VALUES,
+    AdsWorld,
+    AdsWorldOptions,
+    iso,
+    midnight,
+)
+from tap_spotify_bulk.sandbox.routing import SandboxRequest, SandboxResponse
+from tap_spotify_bulk.sandbox.tally import (
+    ADS_KEYS_INSIGHT,
+    ADS_KEYS_LIFETIME,
+    ADS_KEYS_TIMESERIES,
+    Tally,
+)
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+MAX_DAY_SPAN = dt.timedelta(days=90)
+HOUR_HISTORY = dt.timedelta(days=14)
+# Continuation tokens carry '+', '/' and '=' on purpose: the client must URL-encode them.
+TOKEN_PREFIX = "ct+"  # noqa: S105 (not a secret)
+TOKEN_SUFFIX = "/="  # noqa: S105
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+AGGREGATE_PARAMS = frozenset({"entity_type", "fields", "granularity", "report_start",
+                              "report_end", "include_parent_entity", "limit",
+                              "continuation_token"})
+INSIGHT_PARAMS = frozenset({"insight_dimension", "fields", "entity_ids", "entity_ids_type",
+                            "granularity"})
+REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports"})
+# Insight refusals are the API's, not the tap's E_CPM rule.
+INSIGHT_REFUSED = INSIGHT_REFUSED_FIELDS & API_FIELDS
+
+
+class BadRequest(Exception):  # noqa: N818 (an answer, not a failure of ours)
+    def __init__(self, message: str, code: str = "INVALID_ARGUMENT", status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def error_body(status: int, message: str, code: str) -> SandboxResponse:
+    body = {"sp_trace_id": str(uuid.uuid4()), "messages": [message],
+            "error_codes": [{"code": code, "definition": message}]}
+    return SandboxResponse(status, json.dumps(body).encode())
+
+
+class RateLimiter:
+    """`limit` reporting requests per `window` seconds per token (sliding window)."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sent: dict[str, collections.deque[float]] = collections.defaultdict(
+            collections.deque)
+
+    def admit(self, token: str) -> tuple[bool, dict[str, str]]:
+        """(allowed, X-RateLimit-* headers) for one request made with `token`."""
+        now = self._clock()
+        sent = self._sent[token]
+        while sent and sent[0] <= now - self.window:
+            sent.popleft()
+        allowed = len(sent) < self.limit
+        if allowed:
+            sent.append(now)
+        reset = sent[0] + self.window - now if sent else 0.0
+        headers = {"X-RateLimit-Limit": str(self.limit),
+                   "X-RateLimit-Remaining": str(max(self.limit - len(sent), 0)),
+                   "X-RateLimit-Reset": str(math.ceil(max(reset, 0.0)))}
+        return allowed, headers
+
+
+class AdsApi:
+    """Ads API v3 over an `AdsWorld`. Options: every `AdsWorldOptions` field, plus
+
+    * `rate_limit` / `rate_window`: reporting requests per token per window (150 / 30 s);
+    * `today`: the day the data is anchored at (default: today in UTC);
+    * `now`: a fixed clock for report ranges and HOUR rules (default: the real clock);
+    * `page_unit`: what `limit` counts on aggregate pages, "entity" (default: an entity
+      with all its rows in the range) or "row".
+    """
+
+    def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,
+                 today: dt.date | None = None, now: dt.datetime | None = None,
+                 page_unit: str = "entity", **options: t.Any) -> None:
+        known = {f.name for f in dataclass_fields(AdsWorldOptions)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            msg = f"unknown Ads sandbox option(s): {', '.join(unknown)}"
+            raise TypeError(msg)
+        if page_unit not in {"entity", "row"}:
+            msg = "page_unit must be 'entity' or 'row'"
+            raise ValueError(msg)
+        self.fixed_now = now
+        self.page_unit = page_unit
+        self.world = AdsWorld(seed, today or self.now().date(), AdsWorldOptions(**options))
+        self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
+        self.stats: collections.Counter[str] = collections.Counter()
+        self.report_log: list[dict] = []  # one entry per aggregate/insight request
+        self._lock = threading.Lock()
+        self._throttled = 0
+
+    def now(self) -> dt.datetime:
+        return self.fixed_now or dt.datetime.now(dt.UTC)
+
+    # ---- HTTP ------------------------------------------------------------------------
+
+    def handle(self, req: SandboxRequest) -> SandboxResponse:
+        parts = [p for p in req.path.split("/") if p]
+        kind = self._kind(parts)
+        with self._lock:
+            self.stats[f"requests_{kind}"] += 1
+            self.stats["requests"] += 1
+            headers: dict[str, str] = {}
+            if kind in REPORT_KINDS:
+                allowed, headers = self.limiter.admit(req.token)
+                if not allowed:
+                    self.stats["sent_429"] += 1
+                    self._throttled += 1
+                    response = error_body(429, "Too many requests", "RATE_LIMITED")
+                    if self._throttled % 2:  # Retry-After only on every other 429
+                        response.headers["Retry-After"] = headers["X-RateLimit-Reset"]
+                    response.headers.update(headers)
+                    return response
+        if req.method != "GET":
+            return error_body(405, f"{req.method} is not supported here", "METHOD_NOT_ALLOWED")
+        try:
+            body = self._route(kind, parts, req.query)
+        except BadRequest as exc:
+            with self._lock:
+                self.stats[f"sent_{exc.status}"] += 1
+            response = error_body(exc.status, str(exc), exc.code)
+        else:
+            response = SandboxResponse(200, json.dumps(body).encode())
+        response.headers.update(headers)
+        return response
+
+    @staticmethod
+    def _kind(parts: list[str]) -> str:
+        match parts:
+            case ["businesses"]:
+                return "businesses"
+            case ["businesses", _, "ad_accounts"]:
+                return "business_ad_accounts"
+            case ["ad_accounts", _]:
+                return "ad_account"
+            case ["ad_accounts", _, ("campaigns" | "ad_sets" | "ads") as listing]:
+                return listing
+            case ["ad_accounts", _, ("aggregate_reports" | "insight_reports") as report]:
+                return report
+        return "unknown"
+
+    def _route(self, kind: str, parts: list[str], query: dict[str, list[str]]) -> dict:
+        world = self.world
+        if kind == "businesses":
+            return {"businesses": world.businesses}
+        if kind == "business_ad_accounts":
+            accounts = world.business_accounts(parts[1])
+            if accounts is None:
+                raise BadRequest(f"business {parts[1]} not found", "NOT_FOUND", 404)
+            return {"ad_accounts": accounts}
+        if kind == "unknown":
+            raise BadRequest("no such resource", "NOT_FOUND", 404)
+        account = world.account(parts[1])
+        if account is None:
+            raise BadRequest(f"ad account {parts[1]} not found", "NOT_FOUND", 404)
+        if kind == "ad_account":
+            return account
+        if kind in {"campaigns", "ad_sets", "ads"}:
+            return self._listing(parts[1], kind, query)
+        if kind == "aggregate_reports":
+            return self._aggregate(parts[1], query)
+        return self._insight(parts[1], query)
+
+    def _listing(self, account_id: str, kind: str, query: dict[str, list[str]]) -> dict:
+        limit = _int(query, "limit", 50, 1, 50)
+        offset = _int(query, "offset", 0, 0, 10**9)
+        entity_kind = {"campaigns": "CAMPAIGN", "ad_sets": "AD_SET", "ads": "AD"}[kind]
+        entities = self.world.entities(account_id, entity_kind)
+        items = []
+        for entity in entities[offset:offset + limit]:
+            item = {"id": entity.id, "name": entity.name, "status": entity.status}
+            if kind == "campaigns":
+                item["created_at"] = iso(entity.created_at)
+            elif kind == "ad_sets":
+                item.update(campaign_id=entity.parent.id, start_time=iso(
+                    midnight(entity.first_day)), end_time=iso(midnight(entity.last_day + DAY)))
+            else:
+                item["ad_set_id"] = entity.parent.id
+            items.append(item)
+        paging = {"page_size": limit, "total_results": len(entities), "offset": offset,
+                  "current_page": offset // limit + 1}
+        return {"paging": paging, kind: items}
+
+    # ---- aggregate reports -----------------------------------------------------------
+
+    def _aggregate(self, account_id: str, query: dict[str, list[str]]) -> dict:
+        warnings = []
+        token = query.get("continuation_token")
+        if token:
+            state = self._decode(token[0], account_id)
+            if set(query) - {"continuation_token"}:
+                warnings.append("continuation_token was supplied: other parameters ignored")
+            params, offset = state["p"], state["o"]
+        else:
+            params, offset = self._aggregate_params(query), 0
+        now = self.now()
+        first = _parse(params["report_start"]) if params["report_start"] else None
+        last = _parse(params["report_end"]) if params["report_end"] else None
+        grouped = self.world.report_rows(
+            account_id, params["entity_type"], params["granularity"], params["fields"],
+            first=first, last=last, now=now, parent=params["include_parent_entity"])
+        page, next_offset = self._page(grouped, offset, params["limit"])
+        next_token = None
+        if next_offset is not None:
+            next_token = self._encode({"a": account_id, "p": params, "o": next_offset})
+        with self._lock:
+            self.report_log.append({
+                "kind": "aggregate", "account": account_id, "continued": bool(token),
+                "entity_type": params["entity_type"], "granularity": params["granularity"],
+                "report_start": params["report_start"], "report_end": params["report_end"],
+                "rows": len(page)})
+        return {"continuation_token": next_token, "granularity": params["granularity"],
+                "report_start": params["report_start"], "report_end": params["report_end"],
+                "rows": page, "warnings": warnings}
+
+    def _page(self, grouped: list[list[dict]], offset: int,
+              limit: int) -> tuple[list[dict], int | None]:
+        """One page from `offset`: `limit` entities (with all their rows) or `limit` rows."""
+        if self.page_unit == "entity":
+            chosen = grouped[offset:offset + limit]
+            end = offset + limit
+            return [row for rows in chosen for row in rows], (
+                end if end < len(grouped) else None)
+        flat = [row for rows in grouped for row in rows]
+        end = offset + limit
+        return flat[offset:end], (end if end < len(flat) else None)
+
+    def _aggregate_params(self, query: dict[str, list[str]]) -> dict:  # noqa: PLR0912
+        unknown = sorted(set(query) - AGGREGATE_PARAMS)
+        if unknown:
+            raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+        entity_type = _one(query, "entity_type")
+        if entity_type not in ENTITY_TYPES:
+            raise BadRequest(f"entity_type must be one of {', '.join(ENTITY_TYPES)}, "
+                             f"got {entity_type!r}")
+        fields = _fields(query)
+        granularity = _one(query, "granularity") or "LIFETIME"
+        if granularity not in {"LIFETIME", "DAY", "HOUR"}:
+            raise BadRequest(f"unknown granularity {granularity!r}")
+        limit = _int(query, "limit", 50, 1, 50)
+        parent_text = (_one(query, "include_parent_entity") or "false").lower()
+        if parent_text not in {"true", "false"}:
+            raise BadRequest("include_parent_entity must be true or false")
+        parent = parent_text == "true"
+        if parent and entity_type not in {"AD", "AD_SET"}:
+            raise BadRequest("include_parent_entity is only valid for AD and AD_SET")
+        start_text, end_text = _one(query, "report_start"), _one(query, "report_end")
+        start = _parse(start_text) if start_text else None
+        end = _parse(end_text) if end_text else None
+        for moment, name in ((start, "report_start"), (end, "report_end")):
+            if moment is not None and (moment.minute or moment.second):
+                raise BadRequest(f"{name} must be expressed in whole hours")
+        if granularity != "LIFETIME" and (start is None or end is None):
+            raise BadRequest(f"report_start and report_end are required for {granularity}")
+        if start is not None and end is not None:
+            if end < start:
+                raise BadRequest("report_end is before report_start")
+            if granularity in {"DAY", "LIFETIME"} and end - start > MAX_DAY_SPAN:
+                raise BadRequest("report_start and report_end must be within 90 days")
+        if granularity == "DAY" and (start.hour or end.hour):
+            raise BadRequest("DAY reports need UTC midnight report_start and report_end")
+        if granularity == "HOUR":
+            current = self.now().replace(minute=0, second=0, microsecond=0)
+            if start < current - HOUR_HISTORY or end > current:
+                raise BadRequest("HOUR reports must lie within the last 14 days")
+        if granularity == "LIFETIME":
+            start_text = end_text = None  # lifetime totals: the range is not used here
+        return {"entity_type": entity_type, "fields": fields, "granularity": granularity,
+                "limit": limit, "include_parent_entity": parent,
+                "report_start": start_text, "report_end": end_text}
+
+    @staticmethod
+    def _encode(state: dict) -> str:
+        text = base64.b64encode(json.dumps(state, sort_keys=True).encode()).decode()
+        return f"{TOKEN_PREFIX}{text}{TOKEN_SUFFIX}"
+
+    @staticmethod
+    def _decode(token: str, account_id: str) -> dict:
+        try:
+            if not (token.startswith(TOKEN_PREFIX) and token.endswith(TOKEN_SUFFIX)):
+                raise ValueError
+            inner = token[len(TOKEN_PREFIX):-len(TOKEN_SUFFIX)]
+            state = json.loads(base64.b64decode(inner, validate=True))
+        except (ValueError, binascii.Error):
+            raise BadRequest("invalid continuation_token (was it URL-encoded?)") from None
+        if state.get("a") != account_id:
+            raise BadRequest("continuation_token belongs to another ad account")
+        return state
+
+    # ---- insight reports -------------------------------------------------------------
+
+    def _insight(self, account_id: str, query: dict[str, list[str]]) -> dict:
+        unknown = sorted(set(query) - INSIGHT_PARAMS)
+        if unknown:
+            raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+        dimension = _one(query, "insight_dimension")
+        if dimension not in INSIGHT_VALUES:
+            raise BadRequest(f"unsupported insight_dimension {dimension!r}")
+        if (_one(query, "granularity") or "LIFETIME") != "LIFETIME":
+            raise BadRequest("insight reports are LIFETIME only")
+        fields = _fields(query)
+        refused = [f for f in fields if f in INSIGHT_REFUSED]
+        if refused:
+            raise BadRequest(f"field(s) not allowed in insight reports: {', '.join(refused)}")
+        ids = query.get("entity_ids") or []
+        if len(ids) != 1:
+            raise BadRequest("insight reports take exactly one entity id")
+        if _one(query, "entity_ids_type") != "AD_SET":
+            raise BadRequest("entity_ids_type must be AD_SET")
+        ad_set = self.world.find(account_id, "AD_SET", ids[0])
+        if ad_set is None:
+            raise BadRequest(f"ad set {ids[0]} not found", "NOT_FOUND", 404)
+        with self._lock:
+            self.report_log.append({"kind": "insight", "account": account_id,
+                                    "dimension": dimension, "ad_set": ad_set.id})
+        code = self.world.insufficient_code(ad_set)
+        if code:
+            raise BadRequest("not enough data for an insight report", code, 422)
+        return {"granularity": "LIFETIME", "entity": "AD_SET", "insight": dimension,
+                "rows": self.world.insight_rows(ad_set, dimension, fields)}
+
+    # ---- ground truth ----------------------------------------------------------------
+
+    def truth(self, report_list: Iterable[Mapping[str, t.Any]], *,
+              accounts: Iterable[str] | None = None,
+              start: dt.date | dt.datetime | None = None,
+              end: dt.date | dt.datetime | None = None,
+              now: dt.datetime | None = None) -> dict[str, dict]:
+        """{table: Tally.summary()} of what a correct tap emits for `report_list`.
+
+        DAY tables cover the days start..end (default: 6 months back .. yesterday), HOUR
+        tables the hours start..end (default: the last complete hours of the 14-day
+        limit, see `default_hour_range`), LIFETIME and insight tables everything.
+        """
+        now = now or self.now()
+        ids = list(accounts) if accounts is not None else list(self.world.account_ids)
+        out = {}
+        for report in report_list:
+            spec = _report(report)
+            columns = [f.lower() for f in spec["fields"]]
+            if spec["dimension"] in INSIGHT_VALUES:
+                tally = Tally.for_ads_report(ADS_KEYS_INSIGHT, columns)
+                tally.add_all(self._insight_truth(ids, spec))
+            elif spec["granularity"] == "LIFETIME":
+                tally = Tally.for_ads_report(ADS_KEYS_LIFETIME, columns)
+                tally.add_all(self._aggregate_truth(ids, spec, None, None, now))
+            else:
+                first, last = self._truth_range(spec["granularity"], start, end, now)
+                tally = Tally.for_ads_report(ADS_KEYS_TIMESERIES, columns)
+                tally.add_all(self._aggregate_truth(ids, spec, first, last, now))
+            out[spec["table"]] = tally.summary()
+        return out
+
+    @staticmethod
+    def default_hour_range(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """The HOUR range a first sync reads: 14 days back (one hour of margin) to the last
+        complete hour, both inclusive."""
+        current = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        return current - HOUR_HISTORY + HOUR, current - HOUR
+
+    def _truth_range(self, granularity: str, start: t.Any, end: t.Any,
+                     now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        if granularity == "HOUR":
+            lo, hi = self.default_hour_range(now)
+            return (_moment(start) if start else lo), (_moment(end) if end else hi)
+        yesterday = now.date() - DAY
+        first = _moment(start) if start else midnight(_months_back(now.date(), 6))
+        last = _moment(end) if end else midnight(yesterday)
+        return first, last
+
+    def _aggregate_truth(self, ids: list[str], spec: dict, first: dt.datetime | None,
+                         last: dt.datetime | None, now: dt.datetime) -> Iterable[dict]:
+        wanted = _api_fields(spec["fields"])
+        for account_id in ids:
+            grouped = self.world.report_rows(account_id, spec["dimension"],
+                                             spec["granularity"], wanted, first=first,
+                                             last=last, now=now, parent=False)
+            for rows in grouped:
+                for row in rows:
+                    record = {"ad_account_id": account_id, "entity_id": row["entity_id"],
+                              "start_time": row["start_time"]}
+                    record.update(_columns(spec["fields"], row["stats"]))
+                    yield record
+
+    def _insight_truth(self, ids: list[str], spec: dict) -> Iterable[dict]:
+        for account_id in ids:
+            for ad_set in self.world.entities(account_id, "AD_SET"):
+                if self.world.insufficient_code(ad_set):
+                    continue
+                for row in self.world.insight_rows(ad_set, spec["dimension"], spec["fields"]):
+                    record = {"ad_account_id": account_id, "entity_id": ad_set.id,
+                              "insight_value": row["insight_value"]}
+                    record.update(_columns(spec["fields"], row["stats"]))
+                    yield record
+
+
+# ---- helpers -------------------------------------------------------------------------
+
+
+def _one(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name) or []
+    if len(values) > 1:
+        raise BadRequest(f"{name} given more than once")
+    return values[0] if values else None
+
+
+def _int(query: dict[str, list[str]], name: str, default: int, lo: int, hi: int) -> int:
+    text = _one(query, name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise BadRequest(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def _fields(query: dict[str, list[str]]) -> list[str]:
+    fields = query.get("fields") or []
+    if not fields:
+        raise BadRequest("fields is required")
+    unknown = [f for f in fields if f not in API_FIELDS]
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    return list(dict.fromkeys(fields))
+
+
+def _parse(text: str) -> dt.datetime:
+    if not _TIME.match(text):
+        raise BadRequest(f"bad timestamp {text!r}: use YYYY-MM-DDTHH:MM:SSZ")
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise BadRequest(f"bad timestamp {text!r}") from None
+
+
+def _moment(value: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return midnight(value)
+
+
+def _months_back(today: dt.date, months: int) -> dt.date:
+    import calendar  # noqa: PLC0415
+
+    total = today.year * 12 + today.month - 1 - months
+    year, month = divmod(total, 12)
+    return dt.date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _report(report: Mapping[str, t.Any]) -> dict:
+    return {"table": report["table"], "dimension": str(report["dimension"]).upper(),
+            "granularity": str(report.get("granularity") or "LIFETIME").upper(),
+            "fields": [str(f).upper() for f in report["fields"]]}
+
+
+def _api_fields(fields: list[str]) -> list[str]:
+    wanted = [f for f in fields if f != "E_CPM"]
+    if "E_CPM" in fields:
+        wanted += [f for f in ("SPEND", "IMPRESSIONS") if f not in wanted]
+    return wanted
+
+
+def _columns(fields: list[str], stats: list[dict]) -> dict[str, t.Any]:
+    values = {s["field_type"]: s["field_value"] for s in stats}
+    out: dict[str, t.Any] = {}
+    for field in fields:
+        if field == "E_CPM":
+            spend, impressions = values.get("SPEND"), values.get("IMPRESSIONS")
+            out["e_cpm"] = (None if spend is None or not impressions
+                            else spend / impressions * 1000)
+        else:
+            out[field.lower()] = values.get(field)
+    return out

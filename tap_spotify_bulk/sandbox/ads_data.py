@@ -1,0 +1,288 @@
+"""The sandbox's Ads world: businesses, ad accounts, campaigns, ad sets, ads and their stats.
+
+Everything is a pure function of the seed: entity ids, names and flights come from the
+seed and the entity's position; a stat value is a function of (seed, entity, time bucket,
+field). Nothing is stored per day or hour, so any range costs only what it returns.
+
+Rules the report rows follow (SPEC §6): an entity has a DAY (or HOUR) row for every bucket
+of the asked range that lies in its flight and has started before `now`, zero delivery
+included; some buckets deliver nothing (all stats 0); now and then a requested field is
+absent from `stats`; conversion counts below 5 (and above 0) read -5.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+
+ENTITY_TYPES = ("AD_ACCOUNT", "CAMPAIGN", "AD_SET", "AD")
+INSIGHT_VALUES: dict[str, tuple[str, ...]] = {
+    "AGE": ("18-24", "25-34", "35-44", "45-54", "55-64", "65+"),
+    "COUNTRY": ("US", "GB", "DE", "SE", "BR", "MX"),
+    "GENDER": ("FEMALE", "MALE", "NON_BINARY", "UNKNOWN"),
+    "GENRE": ("pop", "hip_hop", "rock", "electronic", "latin", "indie"),
+    "PLATFORM": ("ANDROID", "IOS", "DESKTOP", "WEB", "CONNECTED_DEVICE"),
+}
+INSUFFICIENT_CODES = (
+    "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_IMPRESSIONS",
+    "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_REACH",
+    "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_LISTENERS",
+)
+CONVERSION_FIELDS = frozenset({
+    "PAGE_VIEWS", "LEADS", "ADD_TO_CART", "PURCHASES", "START_CHECKOUT", "PRODUCTS",
+    "SIGN_UPS", "CUSTOM_EVENT_1", "CUSTOM_EVENT_2", "CUSTOM_EVENT_3", "CUSTOM_EVENT_4",
+    "CUSTOM_EVENT_5",
+})
+MONEY_FIELDS = frozenset({
+    "SPEND", "E_CPCL", "REVENUE", "AVERAGE_ORDER_VALUE", "CUSTOMER_ACQUISITION_COST",
+    "COST_PER_LEAD",
+})
+RATE_FIELDS = frozenset({
+    "COMPLETION_RATE", "CONVERSION_RATE", "CTR", "FREQUENCY", "INTENT_RATE",
+    "NEW_LISTENER_CONVERSION_RATE", "PAID_LISTENS_FREQUENCY", "STREAMS_PER_NEW_LISTENER",
+    "STREAMS_PER_USER", "VIDEO_EXPAND_RATE", "RETURN_ON_AD_SPEND",
+})
+DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
+# Impressions per DAY bucket at full delivery, by entity level (an HOUR gets 1/24).
+DELIVERY_SCALE = {"AD": 4000, "AD_SET": 9000, "CAMPAIGN": 20000, "AD_ACCOUNT": 60000}
+
+
+def unit(*parts: object) -> float:
+    """A deterministic number in [0, 1) from `parts`."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def make_id(*parts: object) -> str:
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).digest()
+    return str(uuid.UUID(bytes=digest, version=4))
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A campaign, ad set, ad, or an ad account seen as a report entity."""
+
+    kind: str
+    id: str
+    name: str
+    status: str
+    account_id: str
+    parent: Entity | None
+    first_day: dt.date  # flight, inclusive
+    last_day: dt.date
+    created_at: dt.datetime
+    silent: bool = False  # never delivers (every stat 0)
+
+    def ref(self) -> dict:
+        return {"id": self.id, "name": self.name, "status": self.status}
+
+
+@dataclass(frozen=True)
+class AdsWorldOptions:
+    """What the Ads world holds. Every knob is also an `AdsApi` option."""
+
+    n_businesses: int = 2
+    accounts_per_business: int = 1
+    shared_account: bool = True  # the first account is listed under two businesses
+    campaigns_per_account: int = 3
+    ad_sets_per_campaign: int = 2
+    ads_per_ad_set: int = 2
+    history_days: int = 730  # campaigns start within this many days before `today`
+    insufficient_rate: float = 0.25  # ad sets whose insight reports answer 422
+    absent_rate: float = 0.03  # (entity, bucket, field) stats left out of `stats`
+    zero_day_rate: float = 0.08  # buckets without delivery
+
+
+class AdsWorld:
+    """The generated Ads data of one seed, anchored at `today`."""
+
+    def __init__(self, seed: int, today: dt.date, options: AdsWorldOptions) -> None:
+        self.seed = seed
+        self.today = today
+        self.options = options
+
+    # ---- structure -------------------------------------------------------------------
+
+    @cached_property
+    def businesses(self) -> list[dict]:
+        return [{"id": make_id(self.seed, "business", b), "name": f"Business {b + 1}",
+                 "type": "ADVERTISER", "status": "ACTIVE"}
+                for b in range(self.options.n_businesses)]
+
+    @cached_property
+    def account_ids(self) -> list[str]:
+        """Distinct ad account ids, in business order."""
+        per = self.options.accounts_per_business
+        return [make_id(self.seed, "account", b, a)
+                for b in range(self.options.n_businesses) for a in range(per)]
+
+    def business_accounts(self, business_id: str) -> list[dict] | None:
+        index = next((i for i, b in enumerate(self.businesses) if b["id"] == business_id), None)
+        if index is None:
+            return None
+        per = self.options.accounts_per_business
+        ids = self.account_ids[index * per:(index + 1) * per]
+        if self.options.shared_account and index == 1 and self.account_ids:
+            ids = [self.account_ids[0], *ids]
+        return [self.account(i) for i in ids]
+
+    def account(self, account_id: str) -> dict | None:
+        if account_id not in self.account_ids:
+            return None
+        index = self.account_ids.index(account_id)
+        per = max(self.options.accounts_per_business, 1)
+        return {"id": account_id, "name": f"Ad Account {index + 1}",
+                "business_id": self.businesses[index // per]["id"],
+                "currency_code": "USD", "status": "ACTIVE"}
+
+    @cached_property
+    def _entities(self) -> dict[tuple[str, str], list[Entity]]:
+        table: dict[tuple[str, str], list[Entity]] = {}
+        for account_id in self.account_ids:
+            campaigns, ad_sets, ads = [], [], []
+            for c in range(self.options.campaigns_per_account):
+                campaign = self._campaign(account_id, c)
+                campaigns.append(campaign)
+                for s in range(self.options.ad_sets_per_campaign):
+                    ad_set = self._child("AD_SET", campaign, s)
+                    ad_sets.append(ad_set)
+                    ads += [self._child("AD", ad_set, a)
+                            for a in range(self.options.ads_per_ad_set)]
+            first = min((c.first_day for c in campaigns), default=self.today)
+            last = max((c.last_day for c in campaigns), default=self.today)
+            created = min((c.created_at for c in campaigns), default=midnight(first))
+            name = self.account(account_id)["name"]
+            table[account_id, "AD_ACCOUNT"] = [Entity("AD_ACCOUNT", account_id, name, "ACTIVE",
+                                                      account_id, None, first, last, created)]
+            table[account_id, "CAMPAIGN"] = campaigns
+            table[account_id, "AD_SET"] = ad_sets
+            table[account_id, "AD"] = ads
+        return table
+
+    def _campaign(self, account_id: str, index: int) -> Entity:
+        entity_id = make_id(self.seed, "campaign", account_id, index)
+        if index == 0:  # one campaign per account always runs around today
+            first = self.today - dt.timedelta(days=40)
+            length = 70
+        else:
+            first = self.today - dt.timedelta(
+                days=1 + int(unit(self.seed, entity_id, "start") * self.options.history_days))
+            length = 7 + int(unit(self.seed, entity_id, "length") * 113)
+        last = first + dt.timedelta(days=length - 1)
+        status = "ACTIVE" if first <= self.today <= last else (
+            "PAUSED" if last > self.today else "ARCHIVED")
+        created = midnight(first) - dt.timedelta(days=3) + dt.timedelta(hours=10)
+        return Entity("CAMPAIGN", entity_id, f"Campaign {index + 1}", status, account_id, None,
+                      first, last, created)
+
+    def _child(self, kind: str, parent: Entity, index: int) -> Entity:
+        entity_id = make_id(self.seed, kind, parent.id, index)
+        active = parent.first_day <= self.today <= parent.last_day
+        status = ("ACTIVE" if active else "COMPLETED") if kind == "AD_SET" else "APPROVED"
+        silent = parent.silent or unit(self.seed, entity_id, "silent") < 0.1
+        label = "Ad Set" if kind == "AD_SET" else "Ad"
+        return Entity(kind, entity_id, f"{parent.name} / {label} {index + 1}", status,
+                      parent.account_id, parent, parent.first_day, parent.last_day,
+                      parent.created_at, silent)
+
+    def entities(self, account_id: str, kind: str) -> list[Entity]:
+        return self._entities.get((account_id, kind), [])
+
+    def find(self, account_id: str, kind: str, entity_id: str) -> Entity | None:
+        return next((e for e in self.entities(account_id, kind) if e.id == entity_id), None)
+
+    # ---- report rows -----------------------------------------------------------------
+
+    def buckets(self, entity: Entity, granularity: str, first: dt.datetime,
+                last: dt.datetime, now: dt.datetime) -> list[dt.datetime]:
+        """Bucket starts in [first, last] (inclusive) within the flight and before `now`."""
+        step = DAY if granularity == "DAY" else HOUR
+        lo = max(first, midnight(entity.first_day))
+        hi = min(last, midnight(entity.last_day + DAY) - step, now - dt.timedelta(microseconds=1))
+        out = []
+        moment = lo
+        while moment <= hi:
+            out.append(moment)
+            moment += step
+        return out
+
+    def stats(self, entity: Entity, bucket: str, fields: list[str], scale: float) -> list[dict]:
+        """`stats` of one entity in one bucket (`bucket` names it: an ISO time, lifetime,
+        or an insight value). `scale` is impressions at full delivery."""
+        level = unit(self.seed, entity.id, bucket)
+        zero = entity.silent or level < self.options.zero_day_rate
+        impressions = 0 if zero else int(scale * (0.2 + 0.8 * level))
+        out = []
+        for field in fields:
+            if unit(self.seed, entity.id, bucket, field, "absent") < self.options.absent_rate:
+                continue
+            value = self._value(field, impressions, unit(self.seed, entity.id, bucket, field))
+            out.append({"field_type": field, "field_value": value})
+        return out
+
+    @staticmethod
+    def _value(field: str, impressions: int, u: float) -> float | int:
+        if field == "IMPRESSIONS":
+            return impressions
+        if impressions == 0:
+            return 0
+        if field in MONEY_FIELDS:
+            return round(impressions * (2.0 + 10.0 * u) / 1000.0, 6)
+        if field in RATE_FIELDS:
+            return round(0.01 + 2.0 * u, 6)
+        if field in CONVERSION_FIELDS:
+            count = int(impressions * u * 0.004)
+            return -5 if 0 < count < 5 else count
+        return int(impressions * (0.05 + 0.6 * u))
+
+    def report_rows(self, account_id: str, kind: str, granularity: str, fields: list[str],
+                    *, first: dt.datetime | None, last: dt.datetime | None, now: dt.datetime,
+                    parent: bool) -> list[list[dict]]:
+        """Aggregate report rows grouped per entity, in entity order."""
+        scale = DELIVERY_SCALE[kind]
+        grouped = []
+        for entity in self.entities(account_id, kind):
+            base = {"entity_type": kind, "entity_id": entity.id, "entity_name": entity.name,
+                    "entity_status": entity.status}
+            if parent and entity.parent is not None:
+                base["parent_entity"] = entity.parent.ref()
+            if granularity == "LIFETIME":
+                flight_end = min(midnight(entity.last_day + DAY), now)
+                grouped.append([{**base, "start_time": iso(midnight(entity.first_day)),
+                                 "end_time": iso(flight_end),
+                                 "stats": self.stats(entity, "lifetime", fields, scale * 30)}])
+                continue
+            assert first is not None and last is not None
+            step = DAY if granularity == "DAY" else HOUR
+            rows = []
+            for moment in self.buckets(entity, granularity, first, last, now):
+                bucket_scale = scale if granularity == "DAY" else scale / 24
+                rows.append({**base, "start_time": iso(moment), "end_time": iso(moment + step),
+                             "stats": self.stats(entity, iso(moment), fields, bucket_scale)})
+            grouped.append(rows)
+        return grouped
+
+    def insufficient_code(self, ad_set: Entity) -> str | None:
+        """The 422 code an ad set's insight reports answer, or None when it has data."""
+        u = unit(self.seed, ad_set.id, "insufficient")
+        if ad_set.silent or u < self.options.insufficient_rate:
+            return INSUFFICIENT_CODES[int(unit(self.seed, ad_set.id, "code") * 3)]
+        return None
+
+    def insight_rows(self, ad_set: Entity, dimension: str, fields: list[str]) -> list[dict]:
+        return [{"id": ad_set.id, "name": ad_set.name, "status": ad_set.status,
+                 "insight_value": value,
+                 "stats": self.stats(ad_set, f"insight:{dimension}:{value}", fields, 20000)}
+                for value in INSIGHT_VALUES[dimension]]
