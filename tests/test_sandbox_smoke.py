@@ -2,6 +2,7 @@
 
 import gzip
 
+import pytest
 import requests
 
 
@@ -18,3 +19,12 @@ def test_token_listing_and_signed_file(sandbox):
     body = requests.get(redirect.headers["Location"], timeout=10)
     assert body.status_code == 200
     assert b'"user_id"' in gzip.decompress(body.content)
+
+
+def test_stop_closes_kept_alive_connections(sandbox_factory):
+    sb = sandbox_factory()
+    session = requests.Session()
+    assert session.get(f"{sb.base_url}/_sandbox/stats", timeout=10).status_code == 200
+    sb.stop()
+    with pytest.raises(requests.ConnectionError):
+        session.get(f"{sb.base_url}/_sandbox/stats", timeout=10)

@@ -6,6 +6,7 @@ as a context manager (or `start()` / `stop()`).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -27,9 +28,33 @@ WRITE_BUFFER = 256 * 1024
 
 
 class _Server(ThreadingHTTPServer):
+    """Keeps its open connections so that `close_connections` can end idle keep-alives."""
+
     daemon_threads = True
     allow_reuse_address = True
     app: SandboxApp
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, _Handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            open_now, self._open = list(self._open), set()
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -114,7 +139,7 @@ class Sandbox:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> Sandbox:
-        server = _Server((HOST, self.options.port), _Handler)
+        server = _Server((HOST, self.options.port))
         server.app = self.app
         self._server = server
         self.app.base_url = f"http://{HOST}:{server.server_address[1]}"
@@ -127,6 +152,7 @@ class Sandbox:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
