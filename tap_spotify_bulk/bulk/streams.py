@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from singer_sdk import SchemaDirectory, Stream, StreamSchema
+from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_spotify_bulk.bulk import aggregated, dates
@@ -264,6 +265,7 @@ class AggregatedDriver:
         self.group = group
         self.starts = {s.name: s.first_day() for s in group}
         self.writers: dict[str, tuple[Write, Callable[[], None]]] = {}
+        self.stopped: set[str] = set()  # streams that reached ABORT_AT_RECORD_COUNT
 
     def run(self) -> None:
         runtime = self.runtime
@@ -289,11 +291,14 @@ class AggregatedDriver:
                 if path is None:
                     day_missing = True
                     continue
-                active = [s.name for s in self.group if self.starts[s.name] <= job.day]
+                active = [s.name for s in self.group
+                          if self.starts[s.name] <= job.day and s.name not in self.stopped]
                 try:
                     self.emit_file(path, job.relative, job.day, active)
                 finally:
                     path.unlink(missing_ok=True)
+                if len(self.stopped) == len(self.group):
+                    return  # every stream reached its dry-run record limit
 
     def emit_file(self, path: Path, where: str, day: dt.date, active: list[str]) -> None:
         pairs = []
@@ -303,13 +308,22 @@ class AggregatedDriver:
             pairs.append((write, aggregated.FAN_OUT[name]))
         licensor, report_date = self.runtime.licensor, day.isoformat()
         counts = [0] * len(pairs)
+        stopped: set[int] = set()
         lines = 0
         for lines, line in read_lines(path, where):  # noqa: B007
             base = aggregated.base_record(line, licensor, report_date)
             for index, (write, shape) in enumerate(pairs):
-                for record in shape(line, base):
-                    write(record)
-                    counts[index] += 1
+                if index in stopped:
+                    continue
+                try:
+                    for record in shape(line, base):
+                        write(record)
+                        counts[index] += 1
+                except (AbortedSyncFailedException, AbortedSyncPausedException):
+                    stopped.add(index)  # this stream hit its dry-run record limit
+                    self.stopped.add(active[index])
+            if len(stopped) == len(pairs):
+                break
         by_name = {s.name: s for s in self.group}
         for name, count in zip(active, counts, strict=True):
             by_name[name].records_written += count
