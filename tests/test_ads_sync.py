@@ -160,6 +160,20 @@ def test_six_month_day_report_is_read_in_90_day_windows(sandbox_factory):
         assert len(spans) == 3  # 182 days: 90 + 90 + 2
 
 
+def test_all_time_starts_at_the_earliest_campaign(sandbox_factory):
+    sb = ads_sandbox(sandbox_factory)
+    records, _ = run_tap(sb.tap_config(ads_report_list=[DAY_CAMPAIGN],
+                                       ads_timeframe_months="ALL_TIME"))
+    world = sb.ads_api.world
+    for account in world.account_ids:
+        created = min(c.created_at for c in world.entities(account, "CAMPAIGN")).date()
+        spans = aggregate_windows(sb, account)
+        assert spans[0][0] == windows.iso(created)
+        assert spans[-1][1] == windows.iso(YESTERDAY)
+    truth = sb.ads_truth([DAY_CAMPAIGN], start=windows.ALL_TIME_START, end=YESTERDAY)
+    assert landed(DAY_CAMPAIGN, records["campaign_day"]) == truth["campaign_day"]
+
+
 def test_second_run_rereads_lookback_days_and_matches_the_truth(sandbox_factory, monkeypatch):
     sb = ads_sandbox(sandbox_factory)
     config = sb.tap_config(ads_report_list=[DAY_AD], ads_timeframe_months="THREE",

@@ -44,7 +44,7 @@ class AdsContext:
 
     def __init__(self, config: Mapping[str, t.Any]) -> None:
         self.config = config
-        self._earliest: dict[str, dt.date] = {}
+        self._earliest: dict[str, dt.date | None] = {}
 
     @cached_property
     def client(self) -> AdsClient:
@@ -93,18 +93,21 @@ class AdsContext:
         if response.status_code != 200:
             raise self.client.failure(response, what)
 
-    def earliest_day(self, account: str) -> dt.date:
-        """First day ALL_TIME reads: the earliest campaign's creation, not before 2017."""
+    def earliest_day(self, account: str) -> dt.date | None:
+        """First day ALL_TIME reads: the earliest campaign's creation day (2017-01-01 when
+        the API does not say), or None for an account without campaigns."""
         if account not in self._earliest:
-            created = []
-            for campaign in reports.listing(self.client, account, "campaigns"):
-                try:
-                    created.append(windows.parse_time(str(campaign["created_at"])).date())
-                except (KeyError, ValueError):
-                    created = []
-                    break
-            self._earliest[account] = max(min(created, default=windows.ALL_TIME_START),
-                                          windows.ALL_TIME_START)
+            campaigns = list(reports.listing(self.client, account, "campaigns"))
+            earliest: dt.date | None = windows.ALL_TIME_START
+            try:
+                created = [windows.parse_time(str(c["created_at"])).date() for c in campaigns]
+            except (KeyError, ValueError):
+                created = []
+            if not campaigns:
+                earliest = None
+            elif created:
+                earliest = max(min(created), windows.ALL_TIME_START)
+            self._earliest[account] = earliest
         return self._earliest[account]
 
 
@@ -202,21 +205,23 @@ class AdsReportStream(Stream):
         lookback = dt.timedelta(days=settings.lookback_days(self.config))
         months = settings.timeframe_months(self.config)
         today = now.date()
+        if self.spec.granularity == "HOUR":
+            earliest, latest = windows.hour_bounds(now)
+            start = earliest if bookmark is None else windows.floor_hour(bookmark - lookback)
+            if bookmark is None or start < earliest:
+                LOGGER.info("Ads %s (%s): HOUR reports reach back 14 days only; reading "
+                            "from %s", self.name, account, windows.iso(earliest))
+                start = earliest
+            return [(start, latest)] if start <= latest else []
         if bookmark is not None:
-            start = bookmark - lookback
+            first_day = (bookmark - lookback).date()
         elif months is not None:
-            start = windows.midnight(windows.months_back(today, months))
+            first_day = windows.months_back(today, months)
         else:
-            start = windows.midnight(self.shared.earliest_day(account))
-        if self.spec.granularity == "DAY":
-            return windows.day_windows(start.date(), today - dt.timedelta(days=1))
-        earliest, latest = windows.hour_bounds(now)
-        if start < earliest:
-            LOGGER.info("Ads %s (%s): HOUR reports reach back 14 days only; reading from %s",
-                        self.name, account, windows.iso(earliest))
-            start = earliest
-        start = windows.floor_hour(start)
-        return [(start, latest)] if start <= latest else []
+            first_day = self.shared.earliest_day(account)
+            if first_day is None:  # no campaign at all: nothing to report
+                return []
+        return windows.day_windows(first_day, today - dt.timedelta(days=1))
 
 
 def ads_streams(tap: Tap) -> list[Stream]:

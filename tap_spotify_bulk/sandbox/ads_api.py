@@ -109,7 +109,7 @@ class AdsApi:
     """
 
     def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,
-                 today: dt.date | None = None, now: dt.datetime | None = None,
+                 today: dt.date | str | None = None, now: dt.datetime | str | None = None,
                  page_unit: str = "entity", **options: t.Any) -> None:
         known = {f.name for f in dataclass_fields(AdsWorldOptions)}
         unknown = sorted(set(options) - known)
@@ -119,7 +119,11 @@ class AdsApi:
         if page_unit not in {"entity", "row"}:
             msg = "page_unit must be 'entity' or 'row'"
             raise ValueError(msg)
-        self.fixed_now = now
+        if isinstance(now, str):  # from the sandbox CLI's --ads JSON
+            now = dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
+        if isinstance(today, str):
+            today = dt.date.fromisoformat(today)
+        self.fixed_now = _moment(now) if now is not None else None
         self.page_unit = page_unit
         self.world = AdsWorld(seed, today or self.now().date(), AdsWorldOptions(**options))
         self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
