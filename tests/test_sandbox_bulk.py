@@ -145,3 +145,19 @@ def test_unpublished_recent_days_are_404_until_published(sandbox):
     sandbox.options.unpublished_days = 0
     assert get(sandbox, path, headers).status_code == 303
     assert sandbox.bulk_truth(last, last)["users"]["count"] > 0
+
+
+def test_overrides_answer_raw_content_for_a_path(sandbox):
+    headers = bulk_headers(sandbox)
+    path = "/gyrostream/enhanced/users/2024/03/01"
+    broken = gzip.compress(b'{"user_id": "a"}\n{not json')
+    sandbox.options.overrides[path] = broken
+    sandbox.options.overrides["/gyrostream/enhanced/users/2024/03"] = b'[{"uri": "/x"}]'
+    served = get(sandbox, path + "/", headers)
+    assert (served.status_code, served.content) == (200, broken)
+    assert served.headers["Content-Type"] == "application/octet-stream"
+    listing = get(sandbox, "/gyrostream/enhanced/users/2024/03", headers)
+    assert listing.headers["Content-Type"] == "application/json"
+    assert listing.json() == [{"uri": "/x"}]
+    sandbox.options.overrides.clear()
+    assert get(sandbox, path, headers).status_code == 303

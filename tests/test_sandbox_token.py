@@ -113,3 +113,12 @@ def test_expire_tokens_makes_the_next_call_401(sandbox):
     assert _bulk_listing(sandbox, headers).status_code == 401
     renewed = post_token(sandbox, {"grant_type": "client_credentials"}).json()["access_token"]
     assert _bulk_listing(sandbox, {"Authorization": f"Bearer {renewed}"}).status_code == 200
+
+
+def test_every_issued_secret_is_known_for_secret_scans(sandbox_factory):
+    sb = sandbox_factory(rotate_refresh_token=True)
+    bulk = post_token(sb, {"grant_type": "client_credentials"}).json()["access_token"]
+    ads = post_token(sb, {"grant_type": "refresh_token", "refresh_token": "sandbox-refresh-token"},
+                     auth=ADS).json()
+    assert set(sb.app.tokens.access_tokens()) == {bulk, ads["access_token"]}
+    assert sb.app.tokens.refresh_tokens == ["sandbox-refresh-token", ads["refresh_token"]]

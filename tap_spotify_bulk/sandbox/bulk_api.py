@@ -52,6 +52,14 @@ class BulkApi:
 
     def route(self, path: str, options: SandboxOptions) -> SandboxResponse | FileRef:
         """Answer a GET on `path` (relative to the Bulk base): a listing, an error, or a file."""
+        override = options.overrides.get(path.rstrip("/"))
+        if override is None:
+            return self._route(path, options)
+        gzipped = override[:2] == b"\x1f\x8b"  # raw test content, served as is
+        return SandboxResponse(200, override, content_type="application/octet-stream"
+                               if gzipped else "application/json")
+
+    def _route(self, path: str, options: SandboxOptions) -> SandboxResponse | FileRef:
         parts = [p for p in path.split("/") if p] or [""]
         if parts[0] != options.licensor:
             return api_error(403, f"Licensor {parts[0]!r} is not granted to this client")

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
     from tap_spotify_bulk.sandbox.options import FaultOptions
 
-FAULT_KINDS = ("token_503", "reset", "429", "5xx", "401", "signed_url_expired", "truncated_gzip")
-
 # Which faults each kind of endpoint can get, in the order they are tried.
 TOKEN_FAULTS = ("token_503", "reset", "429", "5xx")
 API_FAULTS = ("reset", "429", "5xx", "401")

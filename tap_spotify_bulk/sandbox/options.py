@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 
 DEFAULT_COUNTRIES: tuple[str, ...] = (
     "US", "GB", "DE", "FR", "SE", "NO", "DK", "FI", "NL", "BE", "ES", "IT", "PT", "PL", "BR",
@@ -38,13 +38,10 @@ class FaultOptions:
             raise ValueError(f"unknown fault profile {name!r} (known: {known})") from None
 
     def rate(self, kind: str) -> float:
-        """The rate of one fault kind (see `faults.FAULT_KINDS`)."""
+        """The rate of one fault kind ("429", "5xx", "reset", "token_503", ...)."""
         if kind == "token_503":
             return 1.0 if self.token_503 else 0.0
         return float(getattr(self, f"rate_{kind}"))
-
-    def as_dict(self) -> dict[str, float | int | bool]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 FAULT_PROFILES: dict[str, dict[str, float | bool]] = {
@@ -64,7 +61,8 @@ FAULT_PROFILES: dict[str, dict[str, float | bool]] = {
 @dataclass
 class SandboxOptions:
     """Everything a sandbox is started with. `today`, `unpublished_days`, `latency_ms`,
-    `faults`, `direct_files`, `signed_url_ttl` and `token_lifetime` may change while it runs;
+    `faults`, `direct_files`, `signed_url_ttl`, `token_lifetime` and `overrides` may change while
+    it runs;
     the data options (seed .. empty_day_rate) may not."""
 
     seed: int = 7
@@ -89,6 +87,10 @@ class SandboxOptions:
     latency_ms: float = 0.0
     faults: FaultOptions = field(default_factory=FaultOptions)
     ads: dict = field(default_factory=dict)
+    # Bulk API paths (e.g. "/gyrostream/enhanced/users/2024/03/01") answered 200 with these
+    # raw bytes instead of the generated listing or file: corrupt or surprising content for
+    # tests. The ground truth does not know about them.
+    overrides: dict[str, bytes] = field(default_factory=dict)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -105,6 +107,3 @@ class SandboxOptions:
     def is_published(self, day: dt.date) -> bool:
         """Days after `today - unpublished_days` are not published yet (404)."""
         return day <= self.effective_today - dt.timedelta(days=self.unpublished_days)
-
-    def copy(self, **changes: object) -> SandboxOptions:
-        return replace(self, **changes)

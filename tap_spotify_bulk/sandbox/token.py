@@ -53,6 +53,7 @@ class TokenService:
         self._lock = threading.Lock()
         self._tokens: dict[str, Issued] = {}
         self.refresh_token = options.refresh_token  # the currently valid one (rotates)
+        self.refresh_tokens = [options.refresh_token]  # every one ever valid (secret scans)
 
     def handle(self, headers: dict[str, str], body: bytes,
                options: SandboxOptions) -> SandboxResponse:
@@ -79,6 +80,7 @@ class TokenService:
                     return oauth_error("invalid_grant", "Invalid refresh token")
                 if options.rotate_refresh_token:
                     self.refresh_token = secrets.token_urlsafe(24)
+                    self.refresh_tokens.append(self.refresh_token)
                     answer["refresh_token"] = self.refresh_token
         token = secrets.token_urlsafe(32)
         with self._lock:
@@ -102,6 +104,11 @@ class TokenService:
         if time.time() >= issued.expires_at:
             return None, api_unauthorized("The access token expired")
         return token, None
+
+    def access_tokens(self) -> list[str]:
+        """Every access token issued so far (tests scan output for them)."""
+        with self._lock:
+            return list(self._tokens)
 
     def expire_all(self) -> None:
         """Make every issued token expired (tests of the 401-refresh path)."""
