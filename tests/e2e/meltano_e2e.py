@@ -16,7 +16,13 @@ import typing as t
 from collections import Counter
 from pathlib import Path
 
-from tap_spotify_bulk.sandbox.tally import BULK_TALLY_FIELDS, Tally
+from tap_spotify_bulk.sandbox.tally import (
+    ADS_KEYS_INSIGHT,
+    ADS_KEYS_LIFETIME,
+    ADS_KEYS_TIMESERIES,
+    BULK_TALLY_FIELDS,
+    Tally,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -126,11 +132,36 @@ def duplicate_keys(rows: Iterable[Mapping[str, t.Any]], keys: tuple[str, ...]) -
     return sum(n - 1 for n in seen.values())
 
 
-def postgres_rows(conn: t.Any, schema: str, table: str) -> list[dict[str, t.Any]] | None:
-    """Every row of schema.table as dicts (only the tally and key columns), None if absent."""
+def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
+    """SPEC §5.3 primary key of an `ads_report_list` item's table."""
+    if report["dimension"] in {"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"}:
+        return ADS_KEYS_INSIGHT
+    return ADS_KEYS_LIFETIME if report.get("granularity") == "LIFETIME" else ADS_KEYS_TIMESERIES
+
+
+def compare_ads(truth: Mapping[str, Mapping[str, t.Any]], reports: Iterable[Mapping[str, t.Any]],
+                rows_of: t.Callable[[str, list[str]], list[dict[str, t.Any]] | None],
+                ) -> dict[str, t.Any]:
+    """Like `compare_bulk`, for Ads report tables."""
+    problems: dict[str, t.Any] = {}
+    for report in reports:
+        keys, fields = ads_keys(report), [f.lower() for f in report["fields"]]
+        rows = rows_of(report["table"], list(dict.fromkeys((*keys, *fields)))) or []
+        landed = Tally.for_ads_report(keys, fields).add_all(rows).summary()
+        dupes = duplicate_keys(rows, keys)
+        if landed != truth[report["table"]] or dupes:
+            problems[report["table"]] = {"landed": landed, "expected": truth[report["table"]],
+                                         "duplicate_keys": dupes}
+    return problems
+
+
+def postgres_rows(conn: t.Any, schema: str, table: str,
+                  columns: list[str] | None = None) -> list[dict[str, t.Any]] | None:
+    """Every row of schema.table as dicts (the tally and key columns of a Bulk stream, or
+    `columns`), None if the table does not exist."""
     from psycopg import sql  # noqa: PLC0415 (dev extra)
 
-    columns = _columns_of(table)
+    columns = columns or _columns_of(table)
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass(%s)", (f'"{schema}"."{table}"',))
         if cur.fetchone()[0] is None:
