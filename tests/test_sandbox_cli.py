@@ -1,6 +1,7 @@
 """The `tap-spotify-bulk-sandbox` command: starts, prints its URLs and config, stops on SIGTERM;
 and serves a 1,000,000-line streams file in constant memory."""
 
+import datetime as dt
 import json
 import shutil
 import signal
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tap_spotify_bulk.sandbox import Sandbox, SandboxOptions
 
 COMMAND = shutil.which("tap-spotify-bulk-sandbox") or str(
     Path(sys.executable).parent / "tap-spotify-bulk-sandbox")
@@ -36,14 +39,18 @@ def test_cli_prints_config_writes_truth_and_stops_on_sigterm(tmp_path):
                           "--scale", "200", "--faults", "flaky", "--fault-rate-429", "0.5",
                           "--truth", str(truth), "--config-out", str(config))
     try:
-        deadline = time.monotonic() + 20
-        while not truth.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        printed = [process.stdout.readline()]
+        while printed[-1] and not printed[-1].startswith("Serving"):
+            printed.append(process.stdout.readline())
+        assert any(line.startswith("Bulk truth written to") for line in printed), printed
         written = json.loads(config.read_text())
         assert written["token_url"] == base + "/api/token"
         assert written["bulk_api_url"] == base + "/v1/analytics"
         assert written["start_date"] == "2024-03-01"
-        assert json.loads(truth.read_text())["users"]["count"] > 0
+        in_process = Sandbox(SandboxOptions(start=dt.date(2024, 3, 1), end=dt.date(2024, 3, 3),
+                                            scale=200)).bulk_truth()
+        assert json.loads(truth.read_text()) == in_process  # same in another process
+        assert in_process["users"]["count"] > 0
         stats = requests.get(base + "/_sandbox/stats", timeout=10).json()
         assert "requests" in stats and "faults" in stats
     finally:

@@ -61,6 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "SpotifySandbox/1.0"
     timeout = 60  # idle keep-alive connections end after this
+    stream_timeout = 600  # a file's reader may pause (its consumer is busy) this long
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -84,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
                 app.stats.add_bytes(self._send_stream(outcome))
             else:
                 app.stats.add_bytes(self._send(outcome))
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the client went away, or stop() closed the connection
             self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch  # noqa: N815 (stdlib names)
@@ -106,6 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in body.headers.items():
             self.send_header(name, value)
         self.end_headers()
+        self.connection.settimeout(self.stream_timeout)
         sent, pending, size = 0, [], 0
         for chunk in body.chunks:
             pending.append(chunk)
@@ -116,6 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         if size:
             sent += self._write_chunk(b"".join(pending))
         self.wfile.write(b"0\r\n\r\n")
+        self.connection.settimeout(self.timeout)
         return sent
 
     def _write_chunk(self, data: bytes) -> int:
