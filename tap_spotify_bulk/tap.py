@@ -70,6 +70,9 @@ class TapSpotifyBulk(Tap):
             bulk_selected=any(isinstance(s, BulkStream) for s in selected),
             ads_selected=any(not isinstance(s, BulkStream) for s in selected),
         )
+        for stream in selected:
+            if isinstance(stream, BulkStream):
+                stream.runtime.aggregated_driven = False  # each sync reads the files anew
         try:
             super().sync_all()
         finally:

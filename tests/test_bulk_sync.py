@@ -225,6 +225,8 @@ def test_old_state_shapes_still_load(sandbox_factory):
     run = run_tap(sb.tap_config(lookback_days=0), state=state, streams=["users", "tracks"])
     assert run.dates("users") == ["2024-03-04", "2024-03-05"]
     assert run.dates("tracks") == ["2024-03-05"]
+    assert run.bookmark("users") == run.bookmark("tracks") == "2024-03-05"
+    assert "progress_markers" not in run.state["bookmarks"]["users"]
 
 
 def test_countries_filter(sandbox_factory):
