@@ -247,6 +247,32 @@ def test_specific_accounts_extracts_only_those_and_rejects_unknown_ids(sandbox_f
     assert "\n" not in message
 
 
+def test_insight_reports_page_through_more_than_50_ad_sets(sandbox_factory):
+    sb = ads_sandbox(sandbox_factory, n_businesses=1, shared_account=False,
+                     campaigns_per_account=30, ad_sets_per_campaign=2, ads_per_ad_set=1)
+    report = {**INSIGHT_AGE, "dimension": "PLATFORM", "table": "platform_insights"}
+    records, _ = run_tap(sb.tap_config(ads_report_list=[report]))
+    assert sb.ads_api.stats["requests_ad_sets"] == 2  # 60 ad sets: offsets 0 and 50
+    assert sb.ads_api.stats["requests_insight_reports"] == 60
+    assert landed(report, records["platform_insights"]) == sb.ads_truth([report])[
+        "platform_insights"]
+
+
+def test_unselected_ads_streams_send_no_ads_request(sandbox_factory):
+    sb = ads_sandbox(sandbox_factory)
+    config = sb.tap_config(ads_report_list=[DAY_AD], ads_refresh_token=None)
+    catalog = TapSpotifyBulk(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] == "tracks"
+    tap = TapSpotifyBulk(config=config, catalog=catalog, parse_env_config=False)
+    with redirect_stdout(io.StringIO()):
+        tap.sync_all()
+    assert sb.ads_api.stats["requests"] == 0
+    assert "refresh_token" not in sb.stats["tokens_by_grant"]
+
+
 def test_bad_report_object_stops_the_tap_before_any_request(sandbox_factory):
     sb = ads_sandbox(sandbox_factory)
     bad = {**INSIGHT_AGE, "fields": ["IMPRESSIONS", "SPEND"]}

@@ -99,8 +99,6 @@ class AdsClient:
         self.pacer = pacer or RatePacer(sleep=sleep)
         self.session = session or requests.Session()
         self._sleep = sleep
-        self.requests_sent = 0
-        self.throttled = 0
 
     def get(self, path: str, params: t.Any = None, *, what: str) -> requests.Response:
         """The first answer that is not 401-once, 429 or transient; callers judge 4xx."""
@@ -114,7 +112,6 @@ class AdsClient:
             problem = ""
             wait: float | None = None
             try:
-                self.requests_sent += 1
                 response = self.session.get(url, params=params, timeout=http.DEFAULT_TIMEOUT,
                                             headers={"Authorization": f"Bearer {token}"})
             except http.TRANSIENT_EXCEPTIONS as exc:
@@ -131,7 +128,6 @@ class AdsClient:
                     raise AuthError(msg)
                 if status == 429:
                     throttled += 1
-                    self.throttled += 1
                     if throttled > MAX_THROTTLED:
                         msg = f"{what}: still rate limited after {throttled} tries; retry later."
                         raise ApiError(msg)
