@@ -1,5 +1,7 @@
 """The /ads/v3 hook: token check, generic faults, then delegation to the Ads part."""
 
+import json
+
 import requests
 
 from tap_spotify_bulk.sandbox import FaultOptions
@@ -61,3 +63,27 @@ def test_missing_ads_part_answers_501(sandbox):
     response = requests.get(f"{sandbox.ads_api_url}/businesses",
                             headers={"Authorization": f"Bearer {ads_token(sandbox)}"}, timeout=10)
     assert response.status_code == 501
+
+
+REPORTS = [{"table": "campaign_lifetime", "dimension": "CAMPAIGN", "granularity": "LIFETIME",
+            "fields": ["IMPRESSIONS", "SPEND"]}]
+FIXED = {"now": "2024-03-11T00:00:00Z", "today": "2024-03-11"}
+
+
+def test_truth_endpoint_includes_ads_tables(sandbox_factory):
+    sb = sandbox_factory(ads=FIXED)
+    answer = requests.get(f"{sb.base_url}/_sandbox/truth",
+                          params={"streams": "users", "ads_report_list": json.dumps(REPORTS)},
+                          timeout=30)
+    assert answer.status_code == 200
+    truth = answer.json()
+    assert set(truth) == {"users", "campaign_lifetime"}
+    assert truth["campaign_lifetime"] == sb.ads_truth(REPORTS)["campaign_lifetime"]
+    assert truth["campaign_lifetime"]["count"] > 0
+
+
+def test_truth_endpoint_rejects_bad_parameters(sandbox):
+    answer = requests.get(f"{sandbox.base_url}/_sandbox/truth", params={"start": "March"},
+                          timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["status"] == 400

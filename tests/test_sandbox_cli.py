@@ -20,6 +20,11 @@ COMMAND = shutil.which("tap-spotify-bulk-sandbox") or str(
     Path(sys.executable).parent / "tap-spotify-bulk-sandbox")
 
 
+ADS_FIXED = {"now": "2024-03-04T00:00:00Z", "today": "2024-03-04"}
+REPORTS = [{"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
+            "fields": ["IMPRESSIONS", "CLICKS"]}]
+
+
 def start(*args):
     process = subprocess.Popen([COMMAND, "--port", "0", *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -37,7 +42,8 @@ def test_cli_prints_config_writes_truth_and_stops_on_sigterm(tmp_path):
     truth, config = tmp_path / "truth.json", tmp_path / "config.json"
     process, base = start("--seed", "7", "--start", "2024-03-01", "--end", "2024-03-03",
                           "--scale", "200", "--faults", "flaky", "--fault-rate-429", "0.5",
-                          "--truth", str(truth), "--config-out", str(config))
+                          "--truth", str(truth), "--config-out", str(config),
+                          "--ads", json.dumps(ADS_FIXED), "--ads-report-list", json.dumps(REPORTS))
     try:
         printed = [process.stdout.readline()]
         while printed[-1] and not printed[-1].startswith("Serving"):
@@ -47,10 +53,13 @@ def test_cli_prints_config_writes_truth_and_stops_on_sigterm(tmp_path):
         assert written["token_url"] == base + "/api/token"
         assert written["bulk_api_url"] == base + "/v1/analytics"
         assert written["start_date"] == "2024-03-01"
-        in_process = Sandbox(SandboxOptions(start=dt.date(2024, 3, 1), end=dt.date(2024, 3, 3),
-                                            scale=200)).bulk_truth()
+        same = Sandbox(SandboxOptions(start=dt.date(2024, 3, 1), end=dt.date(2024, 3, 3),
+                                      scale=200, ads=ADS_FIXED))
+        in_process = {**same.bulk_truth(), **same.ads_truth(REPORTS)}
         assert json.loads(truth.read_text()) == in_process  # same in another process
         assert in_process["users"]["count"] > 0
+        assert in_process["campaign_day"]["count"] > 0
+        assert written["ads_report_list"] == REPORTS
         stats = requests.get(base + "/_sandbox/stats", timeout=10).json()
         assert "requests" in stats and "faults" in stats
     finally:

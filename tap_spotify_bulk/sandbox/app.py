@@ -201,19 +201,31 @@ class SandboxApp:
         if path == "/_sandbox/stats":
             return _json(200, self.stats.snapshot())
         if path == "/_sandbox/truth":
-            def one(name: str) -> str | None:
-                return query.get(name, [None])[0]
-
-            def many(name: str) -> list[str] | None:
-                values = [v for item in query.get(name, []) for v in item.split(",") if v]
-                return values or None
-
-            start = one("start") or self.options.start.isoformat()
-            end = one("end") or self.options.end.isoformat()
-            truth = bulk_truth(self.data, self.options, start, end, streams=many("streams"),
-                               countries=many("countries"))
-            return _json(200, truth)
+            try:
+                return _json(200, self._truth(query))
+            except (ValueError, TypeError, KeyError) as exc:
+                return _json(400, {"error": {"status": 400, "message": str(exc)}})
         return _json(404, {"error": {"status": 404, "message": "Not found"}})
+
+    def _truth(self, query: dict[str, list[str]]) -> dict:
+        """Bulk truth for start..end (default: the whole range); with `ads_report_list`
+        (a JSON list like the tap setting) also the Ads tables, on the Ads part's defaults."""
+        def one(name: str) -> str | None:
+            return query.get(name, [None])[0]
+
+        def many(name: str) -> list[str] | None:
+            values = [v for item in query.get(name, []) for v in item.split(",") if v]
+            return values or None
+
+        truth = bulk_truth(self.data, self.options, one("start") or self.options.start,
+                           one("end") or self.options.end, streams=many("streams"),
+                           countries=many("countries"))
+        reports = one("ads_report_list")
+        if reports:
+            if self.ads_api is None:
+                raise ValueError("the Ads part of the sandbox is not installed")
+            truth.update(self.ads_api.truth(orjson.loads(reports)))
+        return truth
 
 
 def _signed_refusal(problem: str) -> SandboxResponse:

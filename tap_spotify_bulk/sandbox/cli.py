@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--token-503", action="store_true")
     p.add_argument("--fault-attempts", type=int, default=None)
     p.add_argument("--ads", type=json.loads, default={}, help="JSON object for the Ads part")
+    p.add_argument("--ads-report-list", type=json.loads, default=None,
+                   help="JSON list of Ads reports (the ads_report_list setting): added to the "
+                        "printed config and to --truth")
     p.add_argument("--truth", type=Path, help="write the Bulk ground truth JSON here")
     p.add_argument("--config-out", type=Path, help="write the tap config JSON here")
     return p
@@ -83,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     with Sandbox(options) as sandbox:
-        config = sandbox.tap_config()
+        extra = {"ads_report_list": args.ads_report_list} if args.ads_report_list else {}
+        config = sandbox.tap_config(**extra)
         print(f"Sandbox listening on {sandbox.base_url}", flush=True)
         print(f"  token_url    {sandbox.token_url}\n  bulk_api_url {sandbox.bulk_api_url}\n"
               f"  ads_api_url  {sandbox.ads_api_url}\n  truth        {sandbox.base_url}"
@@ -93,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             args.config_out.write_text(json.dumps(config, indent=2) + "\n")
         if args.truth:
             truth = sandbox.bulk_truth(options.start, options.end)
+            if args.ads_report_list:
+                truth.update(sandbox.ads_truth(args.ads_report_list))
             args.truth.write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
             print(f"Bulk truth written to {args.truth}", flush=True)
         print("Serving; Ctrl-C or SIGTERM stops.", flush=True)
