@@ -87,3 +87,18 @@ def test_truth_endpoint_rejects_bad_parameters(sandbox):
                           timeout=10)
     assert answer.status_code == 400
     assert answer.json()["error"]["status"] == 400
+
+
+class BrokenAdsPart:
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        raise RuntimeError("boom")
+
+
+def test_a_crashing_part_answers_500_and_the_server_keeps_serving(sandbox):
+    sandbox.app.ads_api = BrokenAdsPart()
+    headers = {"Authorization": f"Bearer {ads_token(sandbox)}"}
+    answer = requests.get(f"{sandbox.ads_api_url}/businesses", headers=headers, timeout=10)
+    assert answer.status_code == 500
+    assert answer.json()["error"]["message"] == "sandbox error: RuntimeError"
+    assert sandbox.stats["sandbox_errors"] == 1
+    assert requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).status_code == 200

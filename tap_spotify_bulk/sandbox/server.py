@@ -7,23 +7,27 @@ as a context manager (or `start()` / `stop()`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from tap_spotify_bulk.sandbox.app import FileBody, Incoming, Reset, SandboxApp
 from tap_spotify_bulk.sandbox.options import SandboxOptions
+from tap_spotify_bulk.sandbox.routing import SandboxResponse
 from tap_spotify_bulk.sandbox.truth import bulk_truth
 
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterable
 
-    from tap_spotify_bulk.sandbox.routing import SandboxResponse
 
 HOST = "127.0.0.1"
+LOGGER = logging.getLogger("tap_spotify_bulk.sandbox")
 WRITE_BUFFER = 256 * 1024
 
 
@@ -73,7 +77,15 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         incoming = Incoming(self.command, self.path, headers, body)
         app = self.server.app
-        outcome, kind, fault = app.handle(incoming)
+        try:
+            outcome, kind, fault = app.handle(incoming)
+        except Exception as exc:  # a sandbox bug: answer 500, keep serving, count it
+            LOGGER.exception("sandbox error on %s %s", self.command, self.path.split("?")[0])
+            app.stats.sandbox_error()
+            message = f"sandbox error: {type(exc).__name__}"
+            outcome = SandboxResponse(500, orjson.dumps({"error": {"status": 500,
+                                                                   "message": message}}))
+            kind, fault = "error", None
         # Logged before answering, so a client that got its answer also finds it in the log.
         app.stats.record(kind=kind, method=self.command, path=self.path.split("?")[0],
                          status=0 if isinstance(outcome, Reset) else outcome.status,

@@ -14,6 +14,7 @@ class Stats:
         self._statuses: Counter[int] = Counter()
         self._tokens: Counter[str] = Counter()
         self._bytes = 0
+        self._errors = 0
         self._log: list[dict] = []
 
     def record(self, *, kind: str, method: str, path: str, status: int, auth: bool,
@@ -26,6 +27,10 @@ class Stats:
                 self._faults[fault] += 1
             self._log.append({"method": method, "path": path, "status": status, "auth": auth,
                               "kind": kind, "fault": fault})
+
+    def sandbox_error(self) -> None:
+        with self._lock:
+            self._errors += 1
 
     def add_bytes(self, count: int) -> None:
         with self._lock:
@@ -47,6 +52,7 @@ class Stats:
                 "tokens_issued": sum(self._tokens.values()),
                 "tokens_by_grant": dict(self._tokens),
                 "body_bytes": self._bytes,
+                "sandbox_errors": self._errors,
             }
 
     def log(self) -> list[dict]:
@@ -57,5 +63,5 @@ class Stats:
         with self._lock:
             for counter in (self._requests, self._faults, self._statuses, self._tokens):
                 counter.clear()
-            self._bytes = 0
+            self._bytes = self._errors = 0
             self._log.clear()
