@@ -275,3 +275,12 @@ def test_file_that_stays_corrupt_fails_without_committing_the_date(sandbox_facto
                          faults=FaultOptions(rate_truncated_gzip=1.0, fault_attempts=99))
     with pytest.raises(DataError, match=r"users/2024/03/01: corrupt gzip after \d+ downloads"):
         run_tap(sb.tap_config(), streams=["users"])
+
+
+def test_batch_config_is_ignored_by_bulk_streams(sandbox_factory, tmp_path):
+    sb = sandbox_factory(end=D(2024, 3, 2))
+    batch = {"encoding": {"format": "jsonl", "compression": "gzip"},
+             "storage": {"root": f"file://{tmp_path}"}}
+    run = run_tap(sb.tap_config(batch_config=batch), streams=["tracks"])
+    assert run.tallies() == sb.bulk_truth(streams=["tracks"])
+    assert not any(m["type"] == "BATCH" for m in run.messages)

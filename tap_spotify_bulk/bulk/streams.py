@@ -126,6 +126,12 @@ class BulkStream(Stream):
                     time.monotonic() - started)
         yield from ()
 
+    def get_batch_config(self, config: t.Mapping) -> None:
+        """BATCH messages are not offered: the date loop writes RECORD and STATE messages."""
+        if config.get("batch_config"):
+            LOGGER.warning("%s: `batch_config` is ignored by the Bulk streams; they write "
+                           "RECORD messages", self.name)
+
     def get_records(self, context: t.Any) -> t.Iterable[dict]:
         """Not used: `_sync_records` drives the Bulk streams (BATCH mode is not offered)."""
         msg = f"{self.name}: records are emitted by the date loop, not by get_records()"
