@@ -102,3 +102,19 @@ def test_a_crashing_part_answers_500_and_the_server_keeps_serving(sandbox):
     assert answer.json()["error"]["message"] == "sandbox error: RuntimeError"
     assert sandbox.stats["sandbox_errors"] == 1
     assert requests.get(f"{sandbox.base_url}/_sandbox/stats", timeout=10).status_code == 200
+
+
+def test_hook_errors_use_the_ads_error_shape(sandbox):
+    sandbox.app.ads_api = RecordingAdsPart()
+    unauthorized = requests.get(f"{sandbox.ads_api_url}/businesses", timeout=10)
+    assert unauthorized.status_code == 401
+    body = unauthorized.json()
+    assert set(body) == {"sp_trace_id", "messages", "error_codes"}
+    assert body["error_codes"][0]["code"] == "UNAUTHENTICATED"
+    headers = {"Authorization": f"Bearer {ads_token(sandbox)}"}
+    sandbox.options.faults = FaultOptions(rate_429=1.0)
+    limited = [requests.get(f"{sandbox.ads_api_url}/businesses", params={"page": n},
+                            headers=headers, timeout=10) for n in range(6)]
+    assert {r.status_code for r in limited} == {429}
+    assert all(r.json()["error_codes"][0]["code"] == "RATE_LIMIT_EXCEEDED" for r in limited)
+    assert {r.headers.get("Retry-After") for r in limited} == {"1", None}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -185,14 +186,14 @@ class SandboxApp:
         kind = "ads"
         token, denied = self.tokens.check(incoming.headers.get("authorization"), ADS)
         if denied is not None:
-            return denied, kind, None
+            return _ads_error(denied), kind, None
         identity = f"{incoming.method} {ADS_PREFIX}{path}?{sorted(query.items())}"
         faulty, fault = self._fault(identity, fault_kinds.API_FAULTS)
         if faulty is not None:
-            return faulty, kind, fault
+            return _ads_error(faulty), kind, fault
         if self.ads_api is None:
-            return _json(501, {"messages": ["The Ads API part of the sandbox is not installed"]}), \
-                kind, None
+            missing = api_error(501, "The Ads API part of the sandbox is not installed")
+            return _ads_error(missing), kind, None
         request = SandboxRequest(incoming.method, path, query, dict(incoming.headers),
                                  incoming.body, token or "")
         return self.ads_api.handle(request), kind, None
@@ -226,6 +227,21 @@ class SandboxApp:
                 raise ValueError("the Ads part of the sandbox is not installed")
             truth.update(self.ads_api.truth(orjson.loads(reports)))
         return truth
+
+
+ADS_ERROR_CODES = {401: "UNAUTHENTICATED", 429: "RATE_LIMIT_EXCEEDED", 501: "NOT_IMPLEMENTED"}
+
+
+def _ads_error(outcome: Outcome) -> Outcome:
+    """A Bulk-style error answer in the Ads API's error shape (SPEC §6), same status and
+    headers; a reset stays a reset."""
+    if not isinstance(outcome, SandboxResponse):
+        return outcome
+    message = orjson.loads(outcome.body)["error"]["message"]
+    code = ADS_ERROR_CODES.get(outcome.status, "INTERNAL_ERROR")
+    body = {"sp_trace_id": uuid.uuid4().hex, "messages": [message],
+            "error_codes": [{"code": code, "definition": message}]}
+    return SandboxResponse(outcome.status, orjson.dumps(body), outcome.headers)
 
 
 def _signed_refusal(problem: str) -> SandboxResponse:
