@@ -196,6 +196,27 @@ def test_second_run_rereads_lookback_days_and_matches_the_truth(sandbox_factory,
     assert bookmarks == {windows.iso(later.date() - dt.timedelta(days=1))}
 
 
+@pytest.mark.parametrize(("lookback", "catches_up"), [(14, True), (3, False)])
+def test_restated_days_need_a_lookback_as_long_as_attribution(sandbox_factory, monkeypatch,
+                                                              lookback, catches_up):
+    """Spotify restates the last 14 days: a 14-day lookback lands the restated values,
+    the default 3 days leaves older restatements behind (why the setting is documented)."""
+    sb = ads_sandbox(sandbox_factory)
+    config = sb.tap_config(ads_report_list=[DAY_CAMPAIGN], ads_timeframe_months="THREE",
+                           ads_lookback_days=lookback)
+    first, state = run_tap(config)
+    later = NOW + dt.timedelta(days=1)
+    monkeypatch.setattr(windows, "utc_now", lambda: later)
+    sb.ads_api.fixed_now = later
+    sb.ads_api.world.version = 1
+    second, _ = run_tap(config, state=state)
+    truth = sb.ads_truth([DAY_CAMPAIGN], start=windows.months_back(TODAY, 3),
+                         end=later.date() - dt.timedelta(days=1), now=later)
+    matches = landed(DAY_CAMPAIGN, first["campaign_day"] + second["campaign_day"]) == truth[
+        "campaign_day"]
+    assert matches is catches_up
+
+
 def test_rotated_refresh_tokens_are_kept_across_several_refreshes(sandbox_factory):
     sb = sandbox_factory(ads={"now": NOW, "page_unit": "row"}, rotate_refresh_token=True,
                          token_lifetime=1, latency_ms=40, faults=FaultOptions(rate_401=0.2))

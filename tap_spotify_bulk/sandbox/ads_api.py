@@ -106,6 +106,10 @@ class AdsApi:
     * `now`: a fixed clock for report ranges and HOUR rules (default: the real clock);
     * `page_unit`: what `limit` counts on aggregate pages, "entity" (default: an entity
       with all its rows in the range) or "row".
+
+    At run time, tests may move the clock (`fixed_now`) and restate recent values
+    (`world.version += 1`); `stats` counts requests per endpoint and answers sent
+    (`sent_429`, `sent_400`, `sent_422`), `report_log` lists every report request.
     """
 
     def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,

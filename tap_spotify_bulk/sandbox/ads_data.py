@@ -7,7 +7,8 @@ field). Nothing is stored per day or hour, so any range costs only what it retur
 Rules the report rows follow (SPEC §6): an entity has a DAY (or HOUR) row for every bucket
 of the asked range that lies in its flight and has started before `now`, zero delivery
 included; some buckets deliver nothing (all stats 0); now and then a requested field is
-absent from `stats`; conversion counts below 5 (and above 0) read -5.
+absent from `stats`; conversion counts below 5 (and above 0) read -5. Setting `version`
+restates the last 14 days (and lifetime/insight totals) as late attribution would.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ RATE_FIELDS = frozenset({
 })
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
+RESTATED = dt.timedelta(days=14)  # streaming metrics stay open this long (SPEC §6)
 # Impressions per DAY bucket at full delivery, by entity level (an HOUR gets 1/24).
 DELIVERY_SCALE = {"AD": 4000, "AD_SET": 9000, "CAMPAIGN": 20000, "AD_ACCOUNT": 60000}
 
@@ -112,6 +114,9 @@ class AdsWorld:
         self.seed = seed
         self.today = today
         self.options = options
+        # Bumping `version` restates every value of the last RESTATED days (and lifetime and
+        # insight totals), as Spotify does while attribution is still open.
+        self.version = 0
 
     # ---- structure -------------------------------------------------------------------
 
@@ -218,9 +223,13 @@ class AdsWorld:
             moment += step
         return out
 
-    def stats(self, entity: Entity, bucket: str, fields: list[str], scale: float) -> list[dict]:
+    def stats(self, entity: Entity, bucket: str, fields: list[str], scale: float,
+              *, open_: bool = True) -> list[dict]:
         """`stats` of one entity in one bucket (`bucket` names it: an ISO time, lifetime,
-        or an insight value). `scale` is impressions at full delivery."""
+        or an insight value). `scale` is impressions at full delivery; `open_` buckets
+        take the current `version` into account."""
+        if open_ and self.version:
+            bucket = f"{bucket}#v{self.version}"
         level = unit(self.seed, entity.id, bucket)
         zero = entity.silent or level < self.options.zero_day_rate
         impressions = 0 if zero else int(scale * (0.2 + 0.8 * level))
@@ -270,7 +279,8 @@ class AdsWorld:
             for moment in self.buckets(entity, granularity, first, last, now):
                 bucket_scale = scale if granularity == "DAY" else scale / 24
                 rows.append({**base, "start_time": iso(moment), "end_time": iso(moment + step),
-                             "stats": self.stats(entity, iso(moment), fields, bucket_scale)})
+                             "stats": self.stats(entity, iso(moment), fields, bucket_scale,
+                                                 open_=moment >= now - RESTATED)})
             grouped.append(rows)
         return grouped
 
