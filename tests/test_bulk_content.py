@@ -1,0 +1,102 @@
+"""Surprising file and listing content served by the sandbox (path overrides), and resuming
+after a run that failed in the middle of a date."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gzip
+import io
+
+import orjson
+import pytest
+from test_bulk_sync import assert_valid, catalog, run_tap
+
+from tap_spotify_bulk.errors import DataError
+from tap_spotify_bulk.tap import TapSpotifyBulk
+
+D = dt.date
+BASE = "/gyrostream/enhanced"
+
+
+def ndjson(*lines: bytes) -> bytes:
+    return b"\n".join(lines)
+
+
+def test_odd_lines_are_typed_and_kept(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    listing = [{"uri": f"{BASE}/streams/2024/03/01/SE/", "name": "SE", "size": 1},
+               {"uri": f"{BASE}/streams/2024/03/01/XX", "other": True}]
+    lines = ndjson(
+        b'{"user_id": "u1", "country": "SE", "ms_played": 1000, "cached": true}',
+        b"",
+        b'   ',
+        b'{"user_id": "u2", "country": "NO", "ms_played": "31", "brand_new": {"a": 1}}',
+        b'{"user_id": "u3", "ms_played": null, "shuffle": 0}',
+    )  # no final newline
+    second_member = b'{"user_id": "u4", "timestamp": "2024-03-01T00:00:00Z"}\n'
+    sb.options.overrides = {
+        f"{BASE}/streams/2024/03/01": orjson.dumps(listing),
+        f"{BASE}/streams/2024/03/01/SE": gzip.compress(lines + b"\n") + gzip.compress(
+            second_member),
+    }
+    run = run_tap(sb.tap_config(), streams=["streams"])
+    assert_valid(run)
+    # XX is listed but has no file (404 outside the lookback tail: skipped).
+    records = run.records["streams"]
+    assert [(r["country"], r["row_number"], r["user_id"]) for r in records] == [
+        ("SE", 1, "u1"), ("SE", 2, "u2"), ("SE", 3, "u3"), ("SE", 4, "u4")]
+    assert records[0]["extra"] is None
+    assert records[1]["ms_played"] is None
+    assert records[1]["extra"] == {"country": "NO", "ms_played": "31", "brand_new": {"a": 1}}
+    assert records[2]["shuffle"] is None
+    assert records[2]["extra"] == {"shuffle": 0}
+    assert all(r["licensor"] == "gyrostream" and r["report_date"] == "2024-03-01"
+               for r in records)
+
+
+def test_bad_json_fails_with_line_number_and_the_next_run_resumes(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 4), empty_day_rate=0.0)
+    bad = gzip.compress(ndjson(b'{"user_id": "a"}', b"", b'{"user_id": "b"', b'{}'))
+    sb.options.overrides = {f"{BASE}/users/2024/03/03": bad}
+    config = sb.tap_config(lookback_days=0)
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw)
+    with contextlib.redirect_stdout(text), pytest.raises(
+            DataError, match=r"users/2024/03/03: line 3 is not valid JSON"):
+        TapSpotifyBulk(config=config, catalog=catalog(config, ["users"])).sync_all()
+    text.flush()
+    states = [m["value"] for m in map(orjson.loads, raw.getvalue().splitlines())
+              if m["type"] == "STATE"]
+    # STATE stops at the last complete date.
+    assert states[-1]["bookmarks"]["users"]["replication_key_value"] == "2024-03-02"
+
+    sb.options.overrides = {}
+    resumed = run_tap(config, state=states[-1], streams=["users"])
+    assert resumed.dates("users") == ["2024-03-03", "2024-03-04"]
+    assert resumed.tallies() == sb.bulk_truth(start=D(2024, 3, 3), streams=["users"])
+    assert resumed.bookmark("users") == "2024-03-04"
+
+
+def test_aggregated_line_with_missing_and_unknown_levels(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    line = {"date": "2024-02-29", "trackv2": {"href": "h1", "isrc": "I1", "name": "N"},
+            "streams": {"country": {"SE": {"total": 2, "gender": {"male": {"age": {"60+": 2}}}},
+                                    "NO": {"total": 1}}},
+            "label": "L"}
+    sb.options.overrides = {f"{BASE}/aggregatedstreams/2024/03/01":
+                            gzip.compress(orjson.dumps(line) + b"\n")}
+    run = run_tap(sb.tap_config(), streams=["aggregated_streams_summary",
+                                            "aggregated_streams_count",
+                                            "aggregated_streams_saves"])
+    assert_valid(run)
+    (summary,) = run.records["aggregated_streams_summary"]
+    assert summary["report_date"] == "2024-03-01"  # the path date, not the line's own
+    assert (summary["streams"], summary["skips"], summary["saves"]) == (3, None, None)
+    assert summary["extra"] == {"label": "L"}
+    assert summary["album_name"] is None
+    (count,) = run.records["aggregated_streams_count"]
+    assert (count["country"], count["gender"], count["age_group"], count["streams"]) == (
+        "SE", "male", "60+", 2)
+    assert run.records["aggregated_streams_saves"] == []
+    assert run.bookmark("aggregated_streams_saves") == "2024-03-01"
