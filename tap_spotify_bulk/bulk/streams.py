@@ -119,7 +119,9 @@ class BulkStream(Stream):
         self, context: t.Any = None, *, write_messages: bool = True,
     ) -> t.Iterator[dict]:
         started = time.monotonic()
-        self.sync_dates()
+        with self.get_record_counter() as counter, self.get_sync_timer():
+            self.sync_dates()
+            counter.increment(self.records_written)  # one METRIC line, not one per record
         if not self.state_manager.is_flushed:
             self.write_state()
         LOGGER.info("%s: done, %d records in %.1fs", self.name, self.records_written,
