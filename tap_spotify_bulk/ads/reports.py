@@ -92,8 +92,7 @@ def listing(client: AdsClient, account: str, kind: str) -> Iterator[dict]:
             f"/ad_accounts/{account}/{kind}", {"limit": PAGE_LIMIT, "offset": offset},
             what=f"Ads {kind} list of ad account {account}",
         )
-        items = [item for item in body.get("ad_sets" if kind == "ad_sets" else kind) or []
-                 if isinstance(item, dict)]
+        items = [item for item in body.get(kind) or [] if isinstance(item, dict)]
         yield from items
         offset += len(items)
         total = (body.get("paging") or {}).get("total_results")

@@ -108,11 +108,12 @@ PROPERTIES: tuple[th.Property, ...] = (
             th.ObjectType(
                 th.Property("table", th.StringType, required=True,
                             description="Stream name: lower case, [a-z0-9_]+, unique."),
-                th.Property("dimension", th.StringType(
-                    allowed_values=[*ENTITY_DIMENSIONS, *INSIGHT_DIMENSIONS]), required=True,
-                    description="AD, AD_SET, CAMPAIGN, AD_ACCOUNT, or an insight dimension "
-                    "AGE, COUNTRY, GENDER, GENRE, PLATFORM (LIFETIME only)."),
-                th.Property("granularity", th.StringType(allowed_values=list(GRANULARITIES)),
+                # No JSON Schema enums here: values are matched case-insensitively and a
+                # bad one gets `validate`'s one-line message.
+                th.Property("dimension", th.StringType, required=True,
+                            description="AD, AD_SET, CAMPAIGN, AD_ACCOUNT, or an insight "
+                            "dimension AGE, COUNTRY, GENDER, GENRE, PLATFORM (LIFETIME only)."),
+                th.Property("granularity", th.StringType,
                             description="DAY, HOUR or LIFETIME (default LIFETIME)."),
                 th.Property("fields", th.ArrayType(th.StringType), required=True,
                             description="Ads API v3 report fields (IMPRESSIONS, SPEND, ...) "
