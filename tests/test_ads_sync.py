@@ -174,6 +174,15 @@ def test_all_time_starts_at_the_earliest_campaign(sandbox_factory):
     assert landed(DAY_CAMPAIGN, records["campaign_day"]) == truth["campaign_day"]
 
 
+def test_all_time_skips_an_account_without_campaigns(sandbox_factory):
+    sb = ads_sandbox(sandbox_factory, campaigns_per_account=0)
+    records, _ = run_tap(sb.tap_config(ads_report_list=[DAY_CAMPAIGN],
+                                       ads_timeframe_months="ALL_TIME"))
+    assert records["campaign_day"] == []
+    assert sb.ads_api.stats["requests_campaigns"] == len(sb.ads_api.world.account_ids)
+    assert sb.ads_api.report_log == []
+
+
 def test_second_run_rereads_lookback_days_and_matches_the_truth(sandbox_factory, monkeypatch):
     sb = ads_sandbox(sandbox_factory)
     config = sb.tap_config(ads_report_list=[DAY_AD], ads_timeframe_months="THREE",

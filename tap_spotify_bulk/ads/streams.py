@@ -98,15 +98,14 @@ class AdsContext:
         the API does not say), or None for an account without campaigns."""
         if account not in self._earliest:
             campaigns = list(reports.listing(self.client, account, "campaigns"))
-            earliest: dt.date | None = windows.ALL_TIME_START
-            try:
-                created = [windows.parse_time(str(c["created_at"])).date() for c in campaigns]
-            except (KeyError, ValueError):
-                created = []
-            if not campaigns:
-                earliest = None
-            elif created:
-                earliest = max(min(created), windows.ALL_TIME_START)
+            earliest: dt.date | None = None
+            if campaigns:
+                try:
+                    earliest = min(windows.parse_time(str(c["created_at"])).date()
+                                   for c in campaigns)
+                except (KeyError, ValueError):
+                    earliest = windows.ALL_TIME_START
+                earliest = max(earliest, windows.ALL_TIME_START)
             self._earliest[account] = earliest
         return self._earliest[account]
 
