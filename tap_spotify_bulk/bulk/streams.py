@@ -26,7 +26,13 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_spotify_bulk.bulk import aggregated, dates
 from tap_spotify_bulk.bulk.files import read_lines
-from tap_spotify_bulk.bulk.pipeline import DayEnd, plan_country_files, plan_day_files, prefetch
+from tap_spotify_bulk.bulk.pipeline import (
+    DayEnd,
+    FileJob,
+    plan_country_files,
+    plan_day_files,
+    prefetch,
+)
 from tap_spotify_bulk.bulk.records import LineShape
 from tap_spotify_bulk.bulk.runtime import BulkRuntime
 from tap_spotify_bulk.output import FastRecords, fast_path_possible
@@ -165,52 +171,68 @@ class LineStream(BulkStream):
 
     def sync_dates(self) -> None:
         days = self.day_range()
-        if not days:
-            return
+        if days:
+            LineSync(self).run(days)
+
+
+class LineSync:
+    """One run of a line stream: files in (date, country) order, STATE after each date."""
+
+    def __init__(self, stream: LineStream) -> None:
+        self.stream = stream
+        self.runtime = stream.runtime
+        self.shape = LineShape(stream.schema, partition_country=stream.partition_country)
+        self.write, self.start_file = stream.record_writer()
+        self.held = False  # a recent day 404'd: the bookmark stays before it for this run
+        self.day_missing = False
+        self.day_records = 0
+        self.day_started = time.monotonic()
+
+    def run(self, days: list[dt.date]) -> None:
         runtime = self.runtime
-        shape = LineShape(self.schema, partition_country=self.partition_country)
-        write, start_file = self.record_writer()
-        held = False
-        day_missing = False
-        day_records = 0
-        day_started = time.monotonic()
         with runtime.downloads() as (executor, temp_dir):
-            jobs = self.plan(executor, days)
+            jobs = self.stream.plan(executor, days)
             for job, path in prefetch(runtime.client, executor, jobs,
                                       limit=runtime.lookahead, temp_dir=temp_dir):
                 if isinstance(job, DayEnd):
-                    missing = day_missing or job.missing
-                    if missing and not held and runtime.holds_bookmark(job.day):
-                        held = True
-                        LOGGER.info("%s: %s is not published yet (404); the bookmark stays "
-                                    "before it so the next run reads it again",
-                                    self.name, job.day)
-                    elif missing:
-                        LOGGER.info("%s: %s has no data (404)", self.name, job.day)
-                    if not held:
-                        self.set_bookmark(job.day)
-                        self.write_state()
-                    elapsed = max(time.monotonic() - day_started, 1e-6)
-                    LOGGER.info("%s: %s done, %d records, %.0f records/s", self.name, job.day,
-                                day_records, day_records / elapsed)
-                    day_missing, day_records, day_started = False, 0, time.monotonic()
-                    continue
-                if path is None:
-                    day_missing = True
-                    continue
-                try:
-                    start_file()
-                    build = shape.builder(licensor=runtime.licensor,
-                                          report_date=job.day.isoformat(),
-                                          country=job.country, path=job.relative)
-                    rows = 0
-                    for rows, line in read_lines(path, job.relative):
-                        write(build(line, rows))
-                finally:
-                    path.unlink(missing_ok=True)
-                day_records += rows
-                self.records_written += rows
-                LOGGER.info("%s: %s: %d records", self.name, job.relative, rows)
+                    self.end_day(job)
+                elif path is None:
+                    self.day_missing = True
+                else:
+                    try:
+                        self.emit_file(job, path)
+                    finally:
+                        path.unlink(missing_ok=True)
+
+    def emit_file(self, job: FileJob, path: Path) -> None:
+        self.start_file()
+        build = self.shape.builder(licensor=self.runtime.licensor,
+                                   report_date=job.day.isoformat(),
+                                   country=job.country, path=job.relative)
+        write = self.write
+        rows = 0
+        for rows, line in read_lines(path, job.relative):
+            write(build(line, rows))
+        self.day_records += rows
+        self.stream.records_written += rows
+        LOGGER.info("%s: %s: %d records", self.stream.name, job.relative, rows)
+
+    def end_day(self, job: DayEnd) -> None:
+        name = self.stream.name
+        missing = self.day_missing or job.missing
+        if missing and not self.held and self.runtime.holds_bookmark(job.day):
+            self.held = True
+            LOGGER.info("%s: %s is not published yet (404); the bookmark stays before it so "
+                        "the next run reads it again", name, job.day)
+        elif missing:
+            LOGGER.info("%s: %s has no data (404)", name, job.day)
+        if not self.held:
+            self.stream.set_bookmark(job.day)
+            self.stream.write_state()
+        elapsed = max(time.monotonic() - self.day_started, 1e-6)
+        LOGGER.info("%s: %s done, %d records, %.0f records/s", name, job.day,
+                    self.day_records, self.day_records / elapsed)
+        self.day_missing, self.day_records, self.day_started = False, 0, time.monotonic()
 
 
 class StreamsStream(LineStream):
