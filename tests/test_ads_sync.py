@@ -15,6 +15,7 @@ from contextlib import redirect_stdout
 import pytest
 
 from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads.streams import AdsReportStream
 from tap_spotify_bulk.errors import AccessError, ConfigError
 from tap_spotify_bulk.sandbox import FaultOptions
 from tap_spotify_bulk.sandbox.tally import (
@@ -51,6 +52,18 @@ def ads_sandbox(sandbox_factory, **ads):
 
 def run_tap(config: dict, state: dict | None = None) -> tuple[dict[str, list], dict | None]:
     """Sync the Ads streams only; ({stream: [records]}, last STATE value)."""
+    records: dict[str, list] = collections.defaultdict(list)
+    last_state = None
+    for message in tap_messages(config, state):
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+        elif message["type"] == "STATE":
+            last_state = message["value"]
+    return records, last_state
+
+
+def tap_messages(config: dict, state: dict | None = None) -> list[dict]:
+    """The Singer messages of a sync of the Ads streams only."""
     tables = {r["table"] for r in config.get("ads_report_list", [])}
     catalog = TapSpotifyBulk(config=config, parse_env_config=False).catalog_dict
     for entry in catalog["streams"]:
@@ -61,15 +74,7 @@ def run_tap(config: dict, state: dict | None = None) -> tuple[dict[str, list], d
     out = io.StringIO()
     with redirect_stdout(out):
         tap.sync_all()
-    records: dict[str, list] = collections.defaultdict(list)
-    last_state = None
-    for line in out.getvalue().splitlines():
-        message = json.loads(line)
-        if message["type"] == "RECORD":
-            records[message["stream"]].append(message["record"])
-        elif message["type"] == "STATE":
-            last_state = message["value"]
-    return records, last_state
+    return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
 def keys_of(report: dict) -> tuple[str, ...]:
@@ -224,6 +229,29 @@ def test_restated_days_need_a_lookback_as_long_as_attribution(sandbox_factory, m
     matches = landed(DAY_CAMPAIGN, first["campaign_day"] + second["campaign_day"]) == truth[
         "campaign_day"]
     assert matches is catches_up
+
+
+def test_an_interrupted_run_resumes_from_its_last_state(sandbox_factory, monkeypatch):
+    monkeypatch.setattr(AdsReportStream, "STATE_MSG_FREQUENCY", 100)
+    sb = ads_sandbox(sandbox_factory)
+    config = sb.tap_config(ads_report_list=[DAY_AD], ads_timeframe_months="THREE",
+                           ads_lookback_days=2)
+    messages = tap_messages(config)
+    # Pretend the run died right after its first STATE (mid-way through an account).
+    cut = next(i for i, m in enumerate(messages) if m["type"] == "STATE")
+    before = [m["record"] for m in messages[:cut] if m["type"] == "RECORD"]
+    state = messages[cut]["value"]
+    (partition,) = state["bookmarks"]["ad_day"]["partitions"]
+    bookmark = dt.date.fromisoformat(partition["replication_key_value"][:10])
+    assert windows.months_back(TODAY, 3) < bookmark < YESTERDAY
+    sb.ads_api.report_log.clear()
+
+    after, _ = run_tap(config, state=state)
+    resumed = aggregate_windows(sb, partition["context"]["ad_account_id"])
+    assert resumed[0][0] == windows.iso(bookmark - dt.timedelta(days=2))
+    assert_unique_keys(DAY_AD, after["ad_day"])
+    truth = sb.ads_truth([DAY_AD], start=windows.months_back(TODAY, 3), end=YESTERDAY)
+    assert landed(DAY_AD, before + after["ad_day"]) == truth["ad_day"]
 
 
 def test_rotated_refresh_tokens_are_kept_across_several_refreshes(sandbox_factory):
