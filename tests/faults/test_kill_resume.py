@@ -1,0 +1,164 @@
+"""Kill and resume: `kill -9` the tap subprocess at seeded-random points of a multi-day sync
+and resume each time from the last STATE it printed.
+
+Kill points alternate between "after N output lines were read" and "after S seconds" (so
+some land during start-up, before any STATE). What the dead process had written to the pipe
+is still read, as a target would; a torn last line is dropped. Checked:
+
+* after every kill, the STATE to resume from is never ahead of the data: for each stream,
+  the records emitted so far up to its bookmark equal the truth up to that date;
+* the union of all outputs, upserted on the primary key, equals the ground truth: no key
+  missing, no extra record, and no run emits a primary key twice;
+* the last run exits 0 with every bookmark at the end date; nothing leaks a secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import signal
+import subprocess
+import threading
+import time
+import typing as t
+
+from _tap import (
+    BULK_KEYS,
+    Output,
+    bookmarks_of,
+    clean_env,
+    command,
+    duplicate_keys,
+    secrets_of,
+    tally,
+    unique_credentials,
+    upsert,
+    write_inputs,
+)
+from _tap import assert_no_secrets as no_secrets
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+D = dt.date
+START, END = D(2024, 3, 1), D(2024, 3, 8)
+KILLS = 20
+SEED = 20240301
+
+
+class Killed(t.NamedTuple):
+    output: Output
+    returncode: int
+    stderr: str
+    killed: bool
+
+
+def run_until_killed(argv: list[str], env: dict[str, str], *, lines: int | None = None,
+                     seconds: float | None = None, timeout: float = 120) -> Killed:
+    """Run the tap; SIGKILL it after `lines` stdout lines or `seconds`; read what it wrote."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    stderr_chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()),
+                              daemon=True)
+    reader.start()
+    killed = threading.Event()
+
+    def kill() -> None:
+        if process.poll() is None:
+            killed.set()
+            process.send_signal(signal.SIGKILL)
+
+    timer = threading.Timer(seconds if seconds is not None else timeout, kill)
+    timer.start()
+    chunks: list[bytes] = []
+    try:
+        for read, line in enumerate(process.stdout, start=1):
+            chunks.append(line)
+            if lines is not None and read == lines:
+                kill()
+        process.wait(timeout=timeout)
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+    raw = b"".join(chunks)
+    if raw and not raw.endswith(b"\n"):  # torn by the kill: a target would reject it
+        raw = raw[: raw.rfind(b"\n") + 1]
+    stderr = b"".join(stderr_chunks).decode(errors="replace")
+    return Killed(Output.parse(raw), process.returncode, stderr, killed.is_set())
+
+
+def truth_upto(sb, stream: str, day: str, cache: dict) -> dict:
+    key = (stream, day)
+    if key not in cache:
+        cache[key] = sb.bulk_truth(START, day, streams=[stream])[stream]
+    return cache[key]
+
+
+def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
+    sb = sandbox_factory(start=START, end=END, scale=250, countries=("SE", "NO", "DE"),
+                         latency_ms=3, **unique_credentials())
+    config = sb.tap_config(lookback_days=1, max_workers=3)
+    truth = sb.bulk_truth(START, END)
+    total_records = sum(s["count"] for s in truth.values())
+    env = clean_env({"TMPDIR": str(tmp_path)})  # temporary files a killed run leaves behind
+    rng = random.Random(SEED)
+
+    state: dict | None = None
+    cycle: list[Output] = []  # runs since the last start from empty state
+    outputs: list[Output] = []
+    stderrs: list[str] = []
+    cache: dict = {}
+    kill_points: list[str] = []
+    finished_cycles = 0
+    while len(kill_points) < KILLS:
+        if len(kill_points) % 2 == 0:
+            limit = {"lines": rng.randint(1, max(2, total_records // 4))}
+        else:
+            limit = {"seconds": rng.uniform(0.3, 1.6)}
+        argv = [*command(), *write_inputs(tmp_path / "inputs", config, state)]
+        run = run_until_killed(argv, env, **limit)
+        outputs.append(run.output)
+        stderrs.append(run.stderr)
+        cycle.append(run.output)
+        for stream, rows in run.output.records.items():
+            assert not duplicate_keys(stream, rows), f"{stream}: a key twice in one run"
+        if not run.killed:  # it finished before its kill point: a new sync from scratch
+            assert run.returncode == 0, run.stderr[-3000:]
+            finished_cycles += 1
+            state, cycle = None, []
+            continue
+        assert run.returncode == -signal.SIGKILL
+        state = run.output.state or state
+        marks = sorted(set(bookmarks_of(state).values())) or ["none"]
+        kill_points.append(f"{next(iter(limit))}={next(iter(limit.values())):.4g}"
+                           f" (bookmarks {marks[0]}..{marks[-1]})")
+        # The bookmark we resume from is never ahead of what was emitted.
+        landed = upsert(cycle)
+        for stream, day in bookmarks_of(state).items():
+            rows = [r for r in landed.get(stream, {}).values() if r["report_date"] <= day]
+            assert tally(stream, rows) == truth_upto(sb, stream, day, cache), (stream, day)
+
+    final_argv = [*command(), *write_inputs(tmp_path / "inputs", config, state)]
+    started = time.monotonic()
+    final = run_until_killed(final_argv, env, timeout=180)
+    assert not final.killed
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert "Traceback" not in final.stderr
+    outputs.append(final.output)
+    stderrs.append(final.stderr)
+    assert set(bookmarks_of(final.output.state).values()) == {END.isoformat()}
+    for stream, rows in final.output.records.items():
+        assert not duplicate_keys(stream, rows)
+
+    landed = upsert(outputs)
+    assert {name: tally(name, landed.get(name, {}).values()) for name in BULK_KEYS} == truth
+    assert all(truth[name]["count"] for name in BULK_KEYS)
+    secrets = secrets_of(sb)
+    for output, stderr in zip(outputs, stderrs, strict=True):
+        no_secrets(secrets, repr(output.messages), stderr)
+    assert len(kill_points) == KILLS
+    assert time.monotonic() - started < 60
+    print(f"kill points: {kill_points}; completed cycles in between: {finished_cycles}")
