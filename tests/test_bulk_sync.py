@@ -100,7 +100,8 @@ def run_tap(config: dict, state: dict | None = None, streams: t.Iterable[str] | 
 def assert_valid(run: Run) -> None:
     """Every record matches its schema; no primary key twice; STATE only between dates."""
     for stream, records in run.records.items():
-        validator = jsonschema.Draft7Validator(SCHEMAS[stream])
+        validator = jsonschema.Draft7Validator(
+            SCHEMAS[stream], format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
         keys = Counter(tuple(r[k] for k in PRIMARY_KEYS[stream]) for r in records)
         duplicates = [k for k, n in keys.items() if n > 1]
         assert not duplicates, f"{stream}: duplicate keys {duplicates[:3]}"
@@ -166,11 +167,19 @@ def test_redirects_with_expiring_signed_urls_and_truncated_files(sandbox_factory
 
 
 def test_short_token_lifetime_refreshes_mid_run(sandbox_factory):
-    sb = sandbox_factory(end=D(2024, 3, 3), token_lifetime=1, latency_ms=40,
-                         faults=FaultOptions(rate_401=0.1))
+    sb = sandbox_factory(end=D(2024, 3, 3), token_lifetime=1, latency_ms=40)
     run = run_tap(sb.tap_config(max_workers=2), streams=["streams"])
     assert run.tallies() == sb.bulk_truth(streams=["streams"])
     assert sb.stats["tokens_issued"] >= 2
+    assert not [e for e in sb.request_log if e["status"] == 401]  # refreshed before expiry
+
+
+def test_401_answers_refresh_the_token_and_retry(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 3), faults=FaultOptions(rate_401=0.3))
+    run = run_tap(sb.tap_config(), streams=["streams", "users"])
+    assert run.tallies() == sb.bulk_truth(streams=["streams", "users"])
+    assert sb.stats["faults"].get("401", 0) > 0
+    assert sb.stats["tokens_issued"] > 1
 
 
 def test_unpublished_days_hold_the_bookmark_then_a_later_run_gets_them(sandbox_factory):
