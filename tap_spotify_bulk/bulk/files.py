@@ -2,8 +2,10 @@
 
 A file is verified completely (every gzip member's CRC and length) in the download thread,
 before any of its lines is emitted, so a truncated or corrupt download is retried instead of
-being emitted in part. Reading streams the file with large buffers in constant memory:
-blank lines are skipped, the others are numbered from 1 and parsed with orjson.
+being emitted in part. Reading streams the file in constant memory: compressed reads of
+`READ_CHUNK` bytes, each inflated in pieces of at most `INFLATE_CHUNK` bytes (so peak memory
+does not depend on the file's size or compression ratio); blank lines are skipped, the
+others are numbered from 1 and parsed with orjson.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-READ_CHUNK = 1 << 20  # compressed bytes per read
+READ_CHUNK = 1 << 17  # compressed bytes per read
+INFLATE_CHUNK = 1 << 19  # at most this many decompressed bytes at a time
 GZIP_WBITS = 31  # zlib: expect a gzip header and trailer
 
 
@@ -36,18 +39,20 @@ def _inflate(path: Path) -> Iterator[bytes]:
             while chunk := raw.read(READ_CHUNK):
                 while chunk:
                     started = True
-                    data = decompressor.decompress(chunk)
+                    data = decompressor.decompress(chunk, INFLATE_CHUNK)
                     if data:
                         yield data
                     if decompressor.eof:  # member complete; another one may follow
                         chunk = decompressor.unused_data
                         decompressor = zlib.decompressobj(GZIP_WBITS)
                         started = False
-                    else:
-                        chunk = b""
-            tail = decompressor.flush()
+                    else:  # input left over when the output limit was reached
+                        chunk = decompressor.unconsumed_tail
+            tail = decompressor.flush()  # output zlib still holds after the last input
             if tail:
                 yield tail
+            if decompressor.eof:
+                started = False
     except zlib.error as exc:
         msg = f"invalid gzip data ({exc})"
         raise CorruptGzip(msg) from exc
