@@ -51,8 +51,13 @@ def _rng(seed: int, *parts: object) -> random.Random:
     return random.Random("|".join(str(p) for p in (seed, *parts)))
 
 
+def _weighted_index(rng: random.Random, weighted: tuple) -> int:
+    """Index of an item of `weighted` (tuples whose last element is the weight)."""
+    return rng.choices(range(len(weighted)), weights=[w[-1] for w in weighted])[0]
+
+
 def _pick(rng: random.Random, weighted: tuple) -> object:
-    return rng.choices([w[0] for w in weighted], weights=[w[-1] for w in weighted])[0]
+    return weighted[_weighted_index(rng, weighted)][0]
 
 
 def _table(items: list, weights: list[float], size: int = TABLE_SIZE) -> list:
@@ -258,10 +263,6 @@ class BulkData:
             if out:
                 yield out
         yield compressor.flush()
-
-
-def _weighted_index(rng: random.Random, weighted: tuple) -> int:
-    return rng.choices(range(len(weighted)), weights=[w[-1] for w in weighted])[0]
 
 
 def _source_parts(rng: random.Random, country: str) -> list[str]:

@@ -64,13 +64,13 @@ def catalogue(seed: int, size: int) -> tuple[Track, ...]:
         album_id, album_name = base62_id(rng), _title(rng, rng.randint(1, 3))
         artist = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
         label = None if rng.random() < 0.03 else rng.choice(_LABELS)
-        upc = f"{rng.getrandbits(40):012d}"[:12]
+        upc = f"{rng.randrange(10**12):012d}"
         release = dt.date(2000, 1, 1) + dt.timedelta(days=rng.randrange(8800))
         for _ in range(min(rng.randint(1, 12), size - len(tracks))):
             rank = len(tracks) + 1
             track_id = base62_id(rng)
-            isrc = f"{rng.choice(('SE', 'US', 'GB', 'DE'))}{rng.choice(('ABC', 'GYR', 'XQZ'))}" \
-                   f"{rng.randint(0, 99):02d}{rng.randrange(100000):05d}"
+            registrant = rng.choice(("SE", "US", "GB", "DE")) + rng.choice(("ABC", "GYR", "XQZ"))
+            isrc = f"{registrant}{rng.randint(0, 99):02d}{rng.randrange(100000):05d}"
             name = _title(rng, rng.randint(1, 4))
             duration = rng.randint(90_000, 420_000)
             record = {
