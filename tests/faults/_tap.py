@@ -205,12 +205,12 @@ class CliRun:
 
 def run_cli(directory: Path, config: dict, *, state: dict | None = None,
             streams: Iterable[str] | None = None, sandbox: Sandbox | None = None,
-            secrets: Iterable[str] = (),
+            secrets: Iterable[str] = (), args: Iterable[str] = (),
             fast_retries: bool = False, env: Mapping[str, str] | None = None,
             timeout: float = 180) -> CliRun:
     """Run `tap-spotify-bulk --config ... [--state ...] [--catalog ...]` to its end."""
     argv = [*command(fast_retries=fast_retries),
-            *write_inputs(directory, config, state, streams)]
+            *write_inputs(directory, config, state, streams), *args]
     done = subprocess.run(argv, capture_output=True, timeout=timeout, env=clean_env(env),
                           check=False)
     run = CliRun(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
