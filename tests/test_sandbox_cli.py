@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tap_spotify_bulk.sandbox import Sandbox, SandboxOptions
+from tap_spotify_bulk.sandbox import Sandbox, SandboxOptions, cli
 
 COMMAND = shutil.which("tap-spotify-bulk-sandbox") or str(
     Path(sys.executable).parent / "tap-spotify-bulk-sandbox")
@@ -101,3 +101,11 @@ def test_million_line_streams_file_served_in_constant_memory():
         assert hwm_mb < 150
     finally:
         assert stop(process) == 0
+
+
+@pytest.mark.parametrize("args", [["--countries", "SE,S1"], ["--start", "2024-03-05",
+                                                             "--end", "2024-03-01"]])
+def test_bad_options_exit_2_with_one_line(args, capsys):
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tap-spotify-bulk-sandbox: ") and err.count("\n") == 1

@@ -97,6 +97,9 @@ class SandboxOptions:
         self.countries = tuple(c.upper() for c in self.countries)
         if not self.countries:
             raise ValueError("countries must not be empty")
+        bad = [c for c in self.countries if len(c) != 2 or not c.isascii() or not c.isalpha()]
+        if bad:
+            raise ValueError(f"countries must be ISO 3166 alpha-2 codes, not {bad}")
         if self.start > self.end:
             raise ValueError("start must not be after end")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
+
+LOG_LIMIT = 200_000  # a long-running demo keeps only the newest entries
 
 
 class Stats:
@@ -15,7 +17,7 @@ class Stats:
         self._tokens: Counter[str] = Counter()
         self._bytes = 0
         self._errors = 0
-        self._log: list[dict] = []
+        self._log: deque[dict] = deque(maxlen=LOG_LIMIT)
 
     def record(self, *, kind: str, method: str, path: str, status: int, auth: bool,
                fault: str | None = None) -> None:
