@@ -89,6 +89,11 @@ def test_postgres_round_trip_then_incremental_rerun(
     state = bookmarks(meltano_project.state("target-postgres", state_suffix))
     assert state == dict.fromkeys(BULK_KEYS, FIRST_END.isoformat())
     assert "record_count" in log  # the SDK's metrics reach Meltano's log
+    for stream in BULK_KEYS:  # so do the tap's progress lines and per-stream summaries
+        assert f"{stream}: done" in log, stream
+    for stream in ("streams", "sub30sec_streams", "users", "tracks"):
+        assert f"{stream}: {FIRST_END.isoformat()} done" in log, stream
+    assert "aggregated streams: " in log
     assert sb.options.client_secret not in log
 
     # Second run from the saved state, two more days published: only the lookback window
