@@ -64,6 +64,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "SpotifySandbox/1.0"
+    # TCP_NODELAY: without it the small last write of a chunked file body waits for the
+    # client's delayed ACK, adding ~40 ms to every file download.
+    disable_nagle_algorithm = True
     timeout = 60  # idle keep-alive connections end after this
     stream_timeout = 600  # a file's reader may pause (its consumer is busy) this long
     server: _Server
