@@ -1,5 +1,9 @@
 """Console entry point: the SDK's CLI, with fatal errors reported as one line.
 
+Before the SDK's CLI starts (and logs anything), a sync's configuration is checked quietly:
+the settings' values and the credentials the selected streams need. A bad configuration
+therefore prints exactly one line and sends no request.
+
 A `TapError` (bad setting, rejected credentials, refused licensor, an API that keeps failing,
 a file that stays corrupt) or an SDK configuration error anywhere in the run is printed as
 `tap-spotify-bulk: error: <message>` on stderr, and the process exits with the error's
@@ -9,20 +13,25 @@ the full traceback as well.
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
 import os
 import sys
 import traceback
+from pathlib import Path
 
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_spotify_bulk.errors import ConfigError, TapError
-from tap_spotify_bulk.tap import TapSpotifyBulk
+from tap_spotify_bulk.tap import TapSpotifyBulk, config_error
 
 DEBUG_ENV = "TAP_SPOTIFY_BULK_DEBUG"
+_NOT_A_SYNC = ("--discover", "--about", "--version", "--help", "--test")
 
 
 def _fail(message: str, exit_code: int) -> None:
-    if os.environ.get(DEBUG_ENV, "").strip() not in {"", "0", "false"}:
+    if os.environ.get(DEBUG_ENV, "").strip().lower() not in {"", "0", "false"}:
         traceback.print_exc()
     line = " ".join(message.split())  # always exactly one line
     sys.stderr.write(f"{TapSpotifyBulk.name}: error: {line}\n")
@@ -30,11 +39,46 @@ def _fail(message: str, exit_code: int) -> None:
     sys.exit(exit_code)
 
 
+def preflight(argv: list[str]) -> None:
+    """Check a sync's configuration quietly; raise `TapError` when it is bad.
+
+    Commands that are not a sync (discovery, --about, ...) are left to the SDK, and so are
+    inputs this check cannot read (the SDK reports those itself).
+    """
+    if any(arg.split("=", 1)[0] in _NOT_A_SYNC for arg in argv):
+        return
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--config", action="append", default=[])
+    parser.add_argument("--catalog")
+    args, _ = parser.parse_known_args(argv)
+    try:
+        catalog = json.loads(Path(args.catalog).read_text()) if args.catalog else None
+    except (OSError, ValueError):
+        return
+    files = [path for path in args.config if path != "ENV"]
+    if not all(Path(path).is_file() for path in files):
+        return
+    logging.disable(logging.INFO)  # the SDK's start-up lines belong to the real run
+    try:
+        tap = TapSpotifyBulk(config=files or None, catalog=catalog,
+                             parse_env_config="ENV" in args.config, setup_mapper=False)
+        tap.validate_selected_settings()
+    except (TapError, ConfigValidationError):
+        raise
+    except Exception:  # noqa: S110 (odd inputs: the SDK's own run reports them)
+        pass
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def main() -> None:
     try:
+        preflight(sys.argv[1:])
         TapSpotifyBulk.cli()
     except TapError as exc:
         _fail(str(exc), exc.exit_code)
     except ConfigValidationError as exc:
-        first = exc.errors[0] if exc.errors else str(exc)
-        _fail(f"invalid configuration: {first}", ConfigError.exit_code)
+        _fail(str(config_error(exc)), ConfigError.exit_code)
+
+
+__all__ = ["main", "preflight"]

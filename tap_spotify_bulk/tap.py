@@ -11,6 +11,8 @@ dump), and the credentials the *selected* streams need when a sync starts. Disco
 
 from __future__ import annotations
 
+import re
+
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -59,18 +61,20 @@ class TapSpotifyBulk(Tap):
         try:
             return super()._validate_config(raise_errors=True)
         except ConfigValidationError as exc:
-            first = exc.errors[0] if exc.errors else str(exc)
-            msg = f"invalid configuration: {first}"
-            raise ConfigError(msg) from None
+            raise config_error(exc) from None
 
-    def sync_all(self) -> None:
+    def validate_selected_settings(self) -> None:
+        """Check the settings, including the credentials the selected streams need."""
         selected = [s for s in self.streams.values() if s.selected]
         validate_settings(
             self.config,
             bulk_selected=any(isinstance(s, BulkStream) for s in selected),
             ads_selected=any(not isinstance(s, BulkStream) for s in selected),
         )
-        for stream in selected:
+
+    def sync_all(self) -> None:
+        self.validate_selected_settings()
+        for stream in self.streams.values():
             if isinstance(stream, BulkStream):
                 stream.runtime.aggregated_driven = False  # each sync reads the files anew
         try:
@@ -80,9 +84,20 @@ class TapSpotifyBulk(Tap):
                 self.message_writer.flush()
 
 
+def config_error(exc: ConfigValidationError) -> ConfigError:
+    """The SDK's first schema error as one line that names the setting."""
+    first = exc.errors[0] if exc.errors else str(exc)
+    where = re.search(r" in config\['([^']+)'\]", first)
+    if where:
+        return ConfigError(f"`{where.group(1)}`: {first[: where.start()]}.")
+    return ConfigError(f"invalid configuration: {first}")
+
+
 def validate_settings(config: dict | object, *, bulk_selected: bool, ads_selected: bool) -> None:
     """Both APIs' settings checks; raises a one-line `ConfigError`."""
     bulk_settings.validate(config, bulk_selected=bulk_selected)  # type: ignore[arg-type]
+    token_url = config.get("token_url") or DEFAULT_TOKEN_URL  # type: ignore[attr-defined]
+    bulk_settings.check_url(token_url, "token_url")
     ads_validate = getattr(ads_settings, "validate", None)
     if ads_validate is not None:
         ads_validate(config, ads_selected=ads_selected)

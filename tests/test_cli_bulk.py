@@ -77,6 +77,8 @@ def test_discover_needs_no_credentials(tmp_path):
         ({"max_workers": "many"}, "max_workers"),
         ({"countries": ["Sweden"]}, "countries"),
         ({"bulk_api_url": "not a url"}, "bulk_api_url"),
+        ({"token_url": "accounts spotify"}, "token_url"),
+        ({"client_id": 12345}, "client_id"),
     ],
 )
 def test_config_errors_are_one_line_exit_2_and_send_nothing(sandbox_factory, tmp_path,
@@ -86,6 +88,7 @@ def test_config_errors_are_one_line_exit_2_and_send_nothing(sandbox_factory, tmp
     result = run_cli(tmp_path, config)
     assert result.returncode == 2
     assert f"`{setting}`" in error_line(result)
+    assert len(result.stderr.splitlines()) == 1  # nothing else: checked before the SDK logs
     assert sb.stats["requests_total"] == 0
     assert b"RECORD" not in result.stdout
 
