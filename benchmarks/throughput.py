@@ -1,0 +1,241 @@
+"""Throughput and memory of the Streams report: the tap vs the SDK default vs the floor.
+
+    python -m benchmarks.throughput [--lines 1000000] [--repeat 3] [--json out.json]
+    python -m benchmarks.throughput --memory        # also 10k-line vs 5M-line file RSS
+
+Starts `tap-spotify-bulk-sandbox` as a subprocess with a Streams report of at least
+`--lines` lines (every day has data; 1 to 4 days), then runs, interleaved (a b c a b c ...):
+
+  (a) tap    `tap-spotify-bulk --catalog <streams only>` > /dev/null (the fast path)
+  (b) sdk    the same tap with the SDK's default writer and type conformance
+             (`benchmarks.baseline_tap`)
+  (c) floor  download + gunzip + parse + orjson RECORD lines, no SDK (`benchmarks.floor`)
+
+and reports records/s (wall), CPU seconds (user + sys of the child, all threads), peak RSS
+(ru_maxrss of the child), medians over the repeats, the ratios a/b and c/a and the targets
+of issue 7, as a table and as JSON (default benchmarks/results/latest.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+import typing as t
+from pathlib import Path
+
+from benchmarks import harness
+from tap_spotify_bulk.sandbox.bulk_data import BulkData
+from tap_spotify_bulk.sandbox.options import SandboxOptions
+
+FIRST_DAY = dt.date(2024, 3, 1)
+LINES_PER_DAY = 250_000
+MODES = {"a": "tap", "b": "sdk", "c": "floor"}
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+TARGETS = {
+    "a_over_b_min": 5.0,  # a >= 5x b
+    "c_over_a_max": 2.0,  # a within 2x of the floor
+    "a_records_per_s_min": 100_000,
+    "rss_mb_max": 200.0,
+    "rss_spread_max": 0.20,  # 10k-line vs 5M-line file
+}
+
+
+def plan_range(lines: int) -> tuple[dt.date, dt.date, int]:
+    """(start, end, scale) whose Streams report has at least `lines` lines."""
+    days = max(1, min(4, math.ceil(lines / LINES_PER_DAY)))
+    scale = math.ceil(lines / days) + 25  # per-country rounding loses up to ~10 lines a day
+    return FIRST_DAY, FIRST_DAY + dt.timedelta(days=days - 1), scale
+
+
+def expected_streams(start: dt.date, end: dt.date, scale: int,
+                     countries: tuple[str, ...] | None = None) -> tuple[int, int]:
+    """(lines, files) of the Streams report the sandbox will serve (from its day plans)."""
+    options = SandboxOptions(start=start, end=end, scale=scale, empty_day_rate=0.0)
+    if countries:
+        options = SandboxOptions(start=start, end=end, scale=scale, empty_day_rate=0.0,
+                                 countries=countries)
+    data = BulkData(options)
+    lines = files = 0
+    day = start
+    while day <= end:
+        plan = data.day(day)
+        if plan is not None:
+            lines += sum(plan.streams.values())
+            files += len(plan.streams)
+        day += dt.timedelta(days=1)
+    return lines, files
+
+
+def commands(config: Path, catalog: Path) -> dict[str, list[str]]:
+    py = harness.PYTHON
+    return {
+        "tap": [*harness.TAP, "--config", str(config), "--catalog", str(catalog)],
+        "sdk": [py, "-m", "benchmarks.baseline_tap", "--config", str(config),
+                "--catalog", str(catalog)],
+        "floor": [py, "-m", "benchmarks.floor", str(config)],
+    }
+
+
+def measure(cmd: list[str], mode: str, workdir: Path, timeout: float,
+            expected: int) -> harness.Measurement:
+    count_re = harness.FLOOR_RE if mode == "floor" else harness.DONE_RE
+    result = harness.run_measured(mode, cmd, log=workdir / f"{mode}.log", timeout=timeout,
+                                  count_re=count_re)
+    if result.records != expected:
+        msg = f"{mode}: emitted {result.records} records, the sandbox served {expected}"
+        raise RuntimeError(msg)
+    return result
+
+
+def summarise(runs: list[harness.Measurement]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for mode in dict.fromkeys(r.mode for r in runs):
+        mine = [r for r in runs if r.mode == mode]
+        out[mode] = {
+            "records": mine[0].records,
+            "records_per_s": round(statistics.median(r.records_per_s for r in mine)),
+            "wall_s": round(statistics.median(r.wall_s for r in mine), 3),
+            "cpu_s": round(statistics.median(r.cpu_s for r in mine), 3),
+            "records_per_cpu_s": round(statistics.median(r.records / r.cpu_s for r in mine)),
+            "max_rss_mb": round(max(r.max_rss_mb for r in mine), 1),
+            "runs": len(mine),
+        }
+    return out
+
+
+def throughput(args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
+    start, end, scale = plan_range(args.lines)
+    lines, files = expected_streams(start, end, scale)
+    modes = [MODES[m] for m in args.modes]
+    print(f"Streams report: {lines} lines in {files} files, {start} to {end} "
+          f"(sandbox scale {scale}); modes {', '.join(modes)}; {args.repeat} repeat(s)",
+          flush=True)
+    runs: list[harness.Measurement] = []
+    with harness.sandbox(workdir, start=start, end=end, scale=scale) as sb:
+        config = dict(sb.config, max_workers=args.max_workers)
+        config_path = harness.write_config(workdir / "tap-config.json", config)
+        catalog = harness.streams_catalog(config_path, workdir / "catalog.json",
+                                          frozenset({"streams"}))
+        cmds = commands(config_path, catalog)
+        for repeat in range(1, args.repeat + 1):
+            for mode in modes:
+                result = measure(cmds[mode], mode, workdir, args.timeout, lines)
+                runs.append(result)
+                print(f"  run {repeat} {mode:5} {result.records_per_s:9,.0f} records/s  "
+                      f"wall {result.wall_s:6.2f}s  cpu {result.cpu_s:6.2f}s  "
+                      f"rss {result.max_rss_mb:5.0f} MB", flush=True)
+    return {"lines": lines, "files": files, "start": str(start), "end": str(end),
+            "scale": scale, "runs": [r.as_dict() for r in runs], "summary": summarise(runs)}
+
+
+def memory(args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
+    """Peak RSS of the tap on one small and one large single file (one country, one day)."""
+    sizes = [int(s) for s in args.memory_lines.split(",")]
+    out: dict[str, t.Any] = {}
+    for size in sizes:
+        lines, files = expected_streams(FIRST_DAY, FIRST_DAY, size, ("US",))
+        with harness.sandbox(workdir, start=FIRST_DAY, end=FIRST_DAY, scale=size,
+                             countries=("US",)) as sb:
+            config_path = harness.write_config(workdir / "tap-config.json", sb.config)
+            catalog = harness.streams_catalog(config_path, workdir / "catalog.json",
+                                              frozenset({"streams"}))
+            result = measure(commands(config_path, catalog)["tap"], "tap", workdir,
+                             args.timeout, lines)
+        print(f"  memory {lines:>9,} lines in {files} file: rss {result.max_rss_mb:6.1f} MB, "
+              f"{result.records_per_s:9,.0f} records/s", flush=True)
+        out[str(size)] = result.as_dict()
+    return out
+
+
+def verdicts(report: dict[str, t.Any]) -> dict[str, t.Any]:
+    summary = report.get("throughput", {}).get("summary", {})
+    ratios: dict[str, float] = {}
+    checks: dict[str, bool] = {}
+    if "tap" in summary:
+        tap = summary["tap"]
+        checks["a >= 100k records/s"] = tap["records_per_s"] >= TARGETS["a_records_per_s_min"]
+        checks["a peak RSS < 200 MB"] = tap["max_rss_mb"] < TARGETS["rss_mb_max"]
+        if "sdk" in summary:
+            ratios["a_over_b"] = round(tap["records_per_s"] / summary["sdk"]["records_per_s"], 2)
+            ratios["a_over_b_cpu"] = round(
+                tap["records_per_cpu_s"] / summary["sdk"]["records_per_cpu_s"], 2)
+            checks["a >= 5x b"] = ratios["a_over_b"] >= TARGETS["a_over_b_min"]
+        if "floor" in summary:
+            ratios["c_over_a"] = round(summary["floor"]["records_per_s"] / tap["records_per_s"], 2)
+            ratios["c_over_a_cpu"] = round(
+                summary["floor"]["records_per_cpu_s"] / tap["records_per_cpu_s"], 2)
+            checks["a within 2x of c"] = ratios["c_over_a"] <= TARGETS["c_over_a_max"]
+    mem = report.get("memory")
+    if mem:
+        rss = [m["max_rss_mb"] for m in mem.values()]
+        spread = max(rss) / min(rss) - 1
+        ratios["rss_spread"] = round(spread, 3)
+        checks["memory: RSS < 200 MB at every size"] = max(rss) < TARGETS["rss_mb_max"]
+        checks["memory: RSS within ±20% across sizes"] = spread <= TARGETS["rss_spread_max"]
+    return {"ratios": ratios, "targets_met": checks}
+
+
+def print_report(report: dict[str, t.Any]) -> None:
+    summary = report.get("throughput", {}).get("summary", {})
+    label = {"tap": "(a) tap fast path", "sdk": "(b) SDK defaults", "floor": "(c) floor"}
+    rows = [[label[m], f"{s['records']:,}", f"{s['records_per_s']:,}", f"{s['wall_s']:.2f}",
+             f"{s['cpu_s']:.2f}", f"{s['records_per_cpu_s']:,}", f"{s['max_rss_mb']:.0f}"]
+            for m, s in summary.items()]
+    if rows:
+        print()
+        print(harness.table(rows, ["mode", "records", "records/s", "wall s", "CPU s",
+                                   "records/CPU s", "peak RSS MB"]))
+    for name, value in report["ratios"].items():
+        print(f"{name}: {value}")
+    for name, ok in report["targets_met"].items():
+        print(f"[{'met' if ok else 'MISSED'}] {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000,
+                        help="minimum lines of the Streams report (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", default="abc", help="subset of abc (default abc)")
+    parser.add_argument("--max-workers", type=int, default=8, help="the tap's max_workers")
+    parser.add_argument("--memory", action="store_true",
+                        help="also measure the tap's peak RSS on a small and a large file")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory mode")
+    parser.add_argument("--memory-lines", default="10000,5000000")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="per run, seconds")
+    parser.add_argument("--json", type=Path, default=RESULTS, help=f"default {RESULTS}")
+    args = parser.parse_args(argv)
+    if not set(args.modes) <= set(MODES) or not args.modes:
+        parser.error("--modes takes letters from abc")
+    report: dict[str, t.Any] = {
+        "benchmark": "throughput", "command": " ".join(["python -m benchmarks.throughput",
+                                                        *(argv or sys.argv[1:])]),
+        "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": harness.machine(), "targets": TARGETS,
+    }
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
+        workdir = Path(tmp)
+        if not args.memory_only:
+            report["throughput"] = throughput(args, workdir)
+        if args.memory or args.memory_only:
+            report["memory"] = memory(args, workdir)
+    report.update(verdicts(report))
+    report["machine"]["load_avg_1m_end"] = round(__import__("os").getloadavg()[0], 2)
+    report["duration_s"] = round(time.perf_counter() - started, 1)
+    print_report(report)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"JSON: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
