@@ -185,3 +185,14 @@ def test_truth_filters_and_http_endpoint(sandbox):
     filtered = requests.get(f"{sandbox.base_url}/_sandbox/truth",
                             params={"streams": "streams,users", "countries": "SE,US"}, timeout=30)
     assert filtered.json() == some
+
+
+def test_cached_truth_adds_up_over_sub_ranges(sandbox):
+    halves = [sandbox.bulk_truth("2024-03-06", "2024-03-10"),
+              sandbox.bulk_truth("2024-03-01", "2024-03-05")]
+    whole = sandbox.bulk_truth("2024-03-01", "2024-03-10")
+    for name, summary in whole.items():
+        assert summary["count"] == sum(h[name]["count"] for h in halves)
+        checksum = sum(int(h[name]["checksum"], 16) for h in halves) % 2**64
+        assert summary["checksum"] == f"{checksum:016x}"
+    assert sandbox.bulk_truth("2024-03-01", "2024-03-10") == whole

@@ -22,7 +22,7 @@ from tap_spotify_bulk.sandbox.routing import SandboxRequest, SandboxResponse
 from tap_spotify_bulk.sandbox.signing import UrlSigner
 from tap_spotify_bulk.sandbox.stats import Stats
 from tap_spotify_bulk.sandbox.token import ADS, BULK, TokenService, api_unauthorized
-from tap_spotify_bulk.sandbox.truth import bulk_truth
+from tap_spotify_bulk.sandbox.truth import BulkTruth
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -78,6 +78,7 @@ class SandboxApp:
         self.options = options
         self.data = BulkData(options)
         self.bulk = BulkApi(self.data)
+        self.bulk_truth = BulkTruth(self.data)
         self.tokens = TokenService(options)
         self.injector = FaultInjector(options.seed)
         self.signer = UrlSigner()
@@ -218,9 +219,9 @@ class SandboxApp:
             values = [v for item in query.get(name, []) for v in item.split(",") if v]
             return values or None
 
-        truth = bulk_truth(self.data, self.options, one("start") or self.options.start,
-                           one("end") or self.options.end, streams=many("streams"),
-                           countries=many("countries"))
+        truth = self.bulk_truth(self.options, one("start") or self.options.start,
+                                one("end") or self.options.end, streams=many("streams"),
+                                countries=many("countries"))
         reports = one("ads_report_list")
         if reports:
             if self.ads_api is None:

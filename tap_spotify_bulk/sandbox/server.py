@@ -19,7 +19,6 @@ import orjson
 from tap_spotify_bulk.sandbox.app import FileBody, Incoming, Reset, SandboxApp
 from tap_spotify_bulk.sandbox.options import SandboxOptions
 from tap_spotify_bulk.sandbox.routing import SandboxResponse
-from tap_spotify_bulk.sandbox.truth import bulk_truth
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -237,8 +236,8 @@ class Sandbox:
                    streams: Iterable[str] | None = None,
                    countries: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """{stream: Tally.summary()} of what a correct tap emits for [start, end]."""
-        return bulk_truth(self.app.data, self.options, start or self.options.start,
-                          end or self.options.end, streams=streams, countries=countries)
+        return self.app.bulk_truth(self.options, start or self.options.start,
+                                   end or self.options.end, streams=streams, countries=countries)
 
     @property
     def ads_api(self) -> Any:

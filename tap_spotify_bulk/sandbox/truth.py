@@ -7,11 +7,12 @@ the output records of SPEC §5.1 independently of the tap's code, then tallies t
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tap_spotify_bulk.sandbox.tally import BULK_TALLY_FIELDS, Tally
+from tap_spotify_bulk.sandbox.tally import BULK_TALLY_FIELDS, MASK64, Tally
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -30,6 +31,7 @@ STREAM_REPORTS = {
     "aggregated_streams_saves": "aggregatedstreams",
 }
 AGGREGATED = tuple(name for name, report in STREAM_REPORTS.items() if report == "aggregatedstreams")
+COUNTRY_STREAMS = frozenset({"streams", "sub30sec_streams"})
 
 
 def _as_date(value: dt.date | str) -> dt.date:
@@ -82,52 +84,84 @@ def aggregated_records(line: dict, base: dict[str, Any]) -> dict[str, list[dict[
     return out
 
 
-def bulk_truth(
-    data: BulkData,
-    options: SandboxOptions,
-    start: dt.date | str,
-    end: dt.date | str,
-    *,
-    streams: Iterable[str] | None = None,
-    countries: Iterable[str] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """{stream: Tally.summary()} for published days in [start, end] (countries: streams and
-    sub30sec_streams only)."""
-    names = list(streams) if streams is not None else list(BULK_TALLY_FIELDS)
-    unknown = [n for n in names if n not in BULK_TALLY_FIELDS]
-    if unknown:
-        raise ValueError(f"unknown Bulk streams: {unknown}")
-    tallies = {name: Tally.for_bulk_stream(name) for name in names}
-    wanted_countries = {c.upper() for c in countries} if countries is not None else None
-    day, last = _as_date(start), _as_date(end)
-    while day <= last:
-        plan = data.day(day)
-        if plan is not None and options.is_published(day):
-            _tally_day(data, options.licensor, day, tallies, wanted_countries)
-        day += dt.timedelta(days=1)
-    return {name: tally.summary() for name, tally in tallies.items()}
+class BulkTruth:
+    """Ground truth over a `BulkData`, tallied per file once and cached (tallies add up)."""
+
+    def __init__(self, data: BulkData) -> None:
+        self.data = data
+        self._lock = threading.Lock()
+        self._cache: dict[tuple, dict[str, Tally]] = {}
+
+    def __call__(
+        self,
+        options: SandboxOptions,
+        start: dt.date | str,
+        end: dt.date | str,
+        *,
+        streams: Iterable[str] | None = None,
+        countries: Iterable[str] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """{stream: Tally.summary()} for published days in [start, end] (countries: streams
+        and sub30sec_streams only)."""
+        names = list(streams) if streams is not None else list(BULK_TALLY_FIELDS)
+        unknown = [n for n in names if n not in BULK_TALLY_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown Bulk streams: {unknown}")
+        totals = {name: Tally.for_bulk_stream(name) for name in names}
+        wanted = {c.upper() for c in countries} if countries is not None else None
+        day, last = _as_date(start), _as_date(end)
+        while day <= last:
+            plan = self.data.day(day)
+            if plan is not None and options.is_published(day):
+                for country in plan.countries:
+                    if wanted is None or country in wanted:
+                        self._merge(totals, options.licensor, day, country)
+                self._merge(totals, options.licensor, day, None)
+            day += dt.timedelta(days=1)
+        return {name: tally.summary() for name, tally in totals.items()}
+
+    def _merge(self, totals: dict[str, Tally], licensor: str, day: dt.date,
+               country: str | None) -> None:
+        """Add the cached tallies of one day (country files, or the day-level files)."""
+        if country is None and not totals.keys() - COUNTRY_STREAMS:
+            return
+        if country is not None and not totals.keys() & COUNTRY_STREAMS:
+            return
+        key = (licensor, day, country)
+        with self._lock:
+            parts = self._cache.get(key)
+        if parts is None:
+            parts = _tally_files(self.data, licensor, day, country)
+            with self._lock:
+                self._cache[key] = parts
+        for name, total in totals.items():
+            part = parts.get(name)
+            if part is not None:
+                total.count += part.count
+                total.checksum = (total.checksum + part.checksum) & MASK64
+                for metric, value in part.sums.items():
+                    total.sums[metric] += value
 
 
-def _tally_day(data: BulkData, licensor: str, day: dt.date, tallies: dict[str, Tally],
-               wanted_countries: set[str] | None) -> None:
-    plan = data.day(day)
-    assert plan is not None
+def _tally_files(data: BulkData, licensor: str, day: dt.date,
+                 country: str | None) -> dict[str, Tally]:
+    """Tallies of every stream fed by one country's files, or by the day-level files."""
     base = {"licensor": licensor, "report_date": day.isoformat()}
-    for name in ("streams", "sub30sec_streams"):
-        if name not in tallies:
-            continue
-        for country in plan.countries:
-            if wanted_countries is not None and country not in wanted_countries:
-                continue
+    tallies: dict[str, Tally] = {}
+    if country is not None:
+        for name in sorted(COUNTRY_STREAMS):
+            tally = tallies[name] = Tally.for_bulk_stream(name)
             lines = file_lines(data.line_chunks(STREAM_REPORTS[name], day, country))
             for row, line in enumerate(lines, start=1):
-                tallies[name].add({**line, **base, "country": country, "row_number": row})
+                tally.add({**line, **base, "country": country, "row_number": row})
+        return tallies
     for name in ("users", "tracks"):
-        if name in tallies:
-            for row, line in enumerate(file_lines(data.line_chunks(name, day)), start=1):
-                tallies[name].add({**line, **base, "row_number": row})
-    if any(name in tallies for name in AGGREGATED):
-        for line in file_lines(data.line_chunks("aggregatedstreams", day)):
-            for name, records in aggregated_records(line, base).items():
-                if name in tallies:
-                    tallies[name].add_all(records)
+        tally = tallies[name] = Tally.for_bulk_stream(name)
+        for row, line in enumerate(file_lines(data.line_chunks(name, day)), start=1):
+            tally.add({**line, **base, "row_number": row})
+    for name in AGGREGATED:
+        tallies[name] = Tally.for_bulk_stream(name)
+    for line in file_lines(data.line_chunks("aggregatedstreams", day)):
+        for name, records in aggregated_records(line, base).items():
+            tallies[name].add_all(records)
+    return tallies
