@@ -117,8 +117,11 @@ class BulkClient:
         names = []
         for item in items:
             uri = item.get("uri") if isinstance(item, dict) else None
-            if isinstance(uri, str) and uri.strip("/"):
-                names.append(uri.rstrip("/").rsplit("/", 1)[-1])
+            if not isinstance(uri, str) or not uri.strip("/"):
+                # Skipping it could skip a file while the bookmark moves on: fail instead.
+                msg = f"{what}: the API listed an item without a `uri`: {str(item)[:100]}"
+                raise ApiError(msg)
+            names.append(uri.rstrip("/").rsplit("/", 1)[-1])
         return names
 
     # Data files
