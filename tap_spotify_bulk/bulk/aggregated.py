@@ -9,11 +9,13 @@ Shapes (see the common record rules):
 * saves: one per `saves.country[CC].product[P]`.
 
 Any level may be missing or malformed: a missing or non-object level yields nothing below
-it, a value that is not an integer becomes null. Nothing raises on odd data.
+it, a value that is not an integer becomes null (with a warning, the first few times), and
+so does a summary total that would have to add one up. Nothing raises on odd data.
 """
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -29,13 +31,26 @@ KNOWN_TOP_LEVEL = frozenset({"date", "trackv2", "album", "streams", "skips", "sa
 
 Record = dict[str, t.Any]
 
+LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
+ODD_VALUE_WARNINGS = 5  # per process; odd data tends to repeat on every line
+_odd_values_seen = [0]
+
 
 def _obj(value: t.Any) -> dict[str, t.Any]:
     return value if isinstance(value, dict) else {}
 
 
 def _int(value: t.Any) -> int | None:
-    return value if type(value) is int else None
+    if type(value) is int:
+        return value
+    if value is not None:
+        _odd_values_seen[0] += 1
+        if _odd_values_seen[0] <= ODD_VALUE_WARNINGS:
+            LOGGER.warning("aggregatedstreams: a count is %s %.40r, not an integer; emitted "
+                           "as null%s", type(value).__name__, value,
+                           " (further ones are not logged)"
+                           if _odd_values_seen[0] == ODD_VALUE_WARNINGS else "")
+    return None
 
 
 def _str(value: t.Any) -> str | None:
@@ -47,11 +62,20 @@ def _countries(line: dict[str, t.Any], block: str) -> dict[str, t.Any]:
 
 
 def _total(line: dict[str, t.Any], block: str) -> int | None:
+    """Sum of the per-country totals (a missing one counts 0, a malformed one makes the
+    sum unknown: null rather than a wrong number)."""
     if not isinstance(line.get(block), dict):
         return None
-    return sum(
-        _int(_obj(entry).get("total")) or 0 for entry in _countries(line, block).values()
-    )
+    total = 0
+    for entry in _countries(line, block).values():
+        value = _obj(entry).get("total")
+        if value is None:
+            continue
+        number = _int(value)
+        if number is None:
+            return None
+        total += number
+    return total
 
 
 def summary(line: dict[str, t.Any], base: Record) -> Iterator[Record]:
