@@ -247,3 +247,19 @@ def test_malformed_aggregated_levels_do_not_raise():
     assert [r["saves"] for r in _fan(aggregated.SAVES, line)] == [None]
     (summary,) = _fan(aggregated.SUMMARY, line)
     assert (summary["streams"], summary["skips"], summary["saves"]) == (0, None, 0)
+
+
+def test_gzip_check_while_downloading():
+    data = gzip.compress(b'{"a": 1}\n' * 5000) + gzip.compress(b'{"b": 2}\n')
+    good = files.GzipCheck()
+    for start in range(0, len(data), 1000):
+        good.feed(data[start:start + 1000])
+    good.finish()
+    cut = files.GzipCheck()
+    cut.feed(data[:-30])
+    with pytest.raises(CorruptGzip, match="truncated"):
+        cut.finish()
+    with pytest.raises(CorruptGzip, match="empty"):
+        files.GzipCheck().finish()
+    with pytest.raises(CorruptGzip, match="invalid"):
+        files.GzipCheck().feed(b"<html>not found</html>")

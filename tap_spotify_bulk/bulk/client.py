@@ -24,7 +24,7 @@ import requests
 import urllib3
 
 from tap_spotify_bulk import http
-from tap_spotify_bulk.bulk.files import CorruptGzip, verify_gzip
+from tap_spotify_bulk.bulk.files import CorruptGzip, GzipCheck
 from tap_spotify_bulk.errors import AccessError, ApiError, AuthError, DataError
 
 if t.TYPE_CHECKING:
@@ -137,12 +137,13 @@ class BulkClient:
             fd, name = tempfile.mkstemp(prefix="bulk-", suffix=".gz", dir=temp_dir)
             path = Path(name)
             try:
+                check = GzipCheck()
                 with os.fdopen(fd, "wb", buffering=0) as out:
-                    found = self._fetch_into(relative, out)
+                    found = self._fetch_into(relative, out, check)
                 if not found:
                     path.unlink()
                     return None
-                verify_gzip(path)
+                check.finish()
             except CorruptGzip as exc:
                 problem = str(exc)
             except BROKEN_BODY as exc:
@@ -165,8 +166,8 @@ class BulkClient:
         )
         raise DataError(msg)
 
-    def _fetch_into(self, relative: str, out: t.BinaryIO) -> bool:
-        """Write the file's bytes into `out`; False when the API answers 404."""
+    def _fetch_into(self, relative: str, out: t.BinaryIO, check: GzipCheck) -> bool:
+        """Write the file's bytes into `out` (and through `check`); False on 404."""
         what = f"Bulk file {relative}"
         for _ in range(SIGNED_URL_TRIES):
             response = self._api_get(relative, what, stream=True)
@@ -174,7 +175,7 @@ class BulkClient:
                 response.close()
                 return False
             if response.status_code == 200:
-                _copy_body(response, out)
+                _copy_body(response, out, check)
                 return True
             location = response.headers.get("Location")
             response.close()
@@ -185,7 +186,7 @@ class BulkClient:
             signed = http.send(self.session, "GET", signed_url, what=f"{what} (signed URL)",
                                stream=True, allow_redirects=False)
             if signed.status_code == 200:
-                _copy_body(signed, out)
+                _copy_body(signed, out, check)
                 return True
             signed.close()
             if signed.status_code in {401, 403}:  # expired signature: ask the API again
@@ -197,12 +198,13 @@ class BulkClient:
         raise ApiError(msg)
 
 
-def _copy_body(response: requests.Response, out: t.BinaryIO) -> None:
-    """Copy the body as sent: the gzip is the file itself, so a `Content-Encoding: gzip`
-    (as object stores may add) must not be undone here."""
+def _copy_body(response: requests.Response, out: t.BinaryIO, check: GzipCheck) -> None:
+    """Copy the body as sent (the gzip is the file itself, so a `Content-Encoding: gzip`, as
+    object stores may add, must not be undone here), verifying the gzip on the way."""
     with response:
         for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
             out.write(chunk)
+            check.feed(chunk)
 
 
 def _unexpected(what: str, response: requests.Response) -> ApiError:

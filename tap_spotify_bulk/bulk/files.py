@@ -1,11 +1,11 @@
 """Bulk data files on local disk: verify a downloaded gzip, then read it as NDJSON.
 
-A file is verified completely (every gzip member's CRC and length) in the download thread,
-before any of its lines is emitted, so a truncated or corrupt download is retried instead of
-being emitted in part. Reading streams the file in constant memory: compressed reads of
-`READ_CHUNK` bytes, each inflated in pieces of at most `INFLATE_CHUNK` bytes (so peak memory
-does not depend on the file's size or compression ratio); blank lines are skipped, the
-others are numbered from 1 and parsed with orjson.
+A file is verified completely (every gzip member's CRC and length) by the download thread
+while it arrives (`GzipCheck`), before any of its lines is emitted, so a truncated or
+corrupt download is retried instead of being emitted in part. Reading streams the file in
+constant memory: compressed reads of `READ_CHUNK` bytes, each inflated in pieces of at most
+`INFLATE_CHUNK` bytes (so peak memory does not depend on the file's size or compression
+ratio); blank lines are skipped, the others are numbered from 1 and parsed with orjson.
 """
 
 from __future__ import annotations
@@ -30,45 +30,76 @@ class CorruptGzip(Exception):  # noqa: N818 (a condition, caught and retried by 
     """The local file is not one or more complete gzip members."""
 
 
+class Inflater:
+    """Incremental decompression of a (possibly multi-member) gzip stream, in pieces of at
+    most `INFLATE_CHUNK` bytes; raises CorruptGzip on bad data and, in `finish`, when the
+    stream is empty or ends inside a member. zlib releases the GIL while inflating."""
+
+    def __init__(self) -> None:
+        self._decompressor = zlib.decompressobj(GZIP_WBITS)
+        self._in_member = False
+        self._fed = 0
+
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        self._fed += len(chunk)
+        try:
+            while chunk:
+                self._in_member = True
+                data = self._decompressor.decompress(chunk, INFLATE_CHUNK)
+                if data:
+                    yield data
+                if self._decompressor.eof:  # member complete; another one may follow
+                    chunk = self._decompressor.unused_data
+                    self._decompressor = zlib.decompressobj(GZIP_WBITS)
+                    self._in_member = False
+                else:  # input left over when the output limit was reached
+                    chunk = self._decompressor.unconsumed_tail
+        except zlib.error as exc:
+            msg = f"invalid gzip data ({exc})"
+            raise CorruptGzip(msg) from exc
+
+    def finish(self) -> Iterator[bytes]:
+        if not self._fed:
+            msg = "empty file (no gzip header)"
+            raise CorruptGzip(msg)
+        try:
+            tail = self._decompressor.flush()  # output zlib still holds after the last input
+        except zlib.error as exc:
+            msg = f"invalid gzip data ({exc})"
+            raise CorruptGzip(msg) from exc
+        if tail:
+            yield tail
+        if self._in_member and not self._decompressor.eof:
+            msg = "truncated gzip (the file ends inside a gzip member)"
+            raise CorruptGzip(msg)
+
+
+class GzipCheck:
+    """Verifies a gzip stream as it is downloaded: the output is discarded."""
+
+    def __init__(self) -> None:
+        self._inflater = Inflater()
+
+    def feed(self, chunk: bytes) -> None:
+        for _ in self._inflater.feed(chunk):
+            pass
+
+    def finish(self) -> None:
+        for _ in self._inflater.finish():
+            pass
+
+
 def _inflate(path: Path) -> Iterator[bytes]:
-    """Decompressed chunks of a (possibly multi-member) gzip file; raises CorruptGzip."""
-    decompressor = zlib.decompressobj(GZIP_WBITS)
-    started = False
-    try:
-        with path.open("rb", buffering=0) as raw:
-            while chunk := raw.read(READ_CHUNK):
-                while chunk:
-                    started = True
-                    data = decompressor.decompress(chunk, INFLATE_CHUNK)
-                    if data:
-                        yield data
-                    if decompressor.eof:  # member complete; another one may follow
-                        chunk = decompressor.unused_data
-                        decompressor = zlib.decompressobj(GZIP_WBITS)
-                        started = False
-                    else:  # input left over when the output limit was reached
-                        chunk = decompressor.unconsumed_tail
-            tail = decompressor.flush()  # output zlib still holds after the last input
-            if tail:
-                yield tail
-            if decompressor.eof:
-                started = False
-    except zlib.error as exc:
-        msg = f"invalid gzip data ({exc})"
-        raise CorruptGzip(msg) from exc
-    if started:
-        msg = "truncated gzip (the file ends inside a gzip member)"
-        raise CorruptGzip(msg)
+    """Decompressed pieces of a gzip file; raises CorruptGzip."""
+    inflater = Inflater()
+    with path.open("rb", buffering=0) as raw:
+        while chunk := raw.read(READ_CHUNK):
+            yield from inflater.feed(chunk)
+    yield from inflater.finish()
 
 
 def verify_gzip(path: Path) -> None:
-    """Decompress the whole file and discard the output; raise CorruptGzip when it is bad.
-
-    zlib releases the GIL while inflating, so this runs in parallel with the emitter.
-    """
-    if path.stat().st_size == 0:
-        msg = "empty file (no gzip header)"
-        raise CorruptGzip(msg)
+    """Decompress the whole file and discard the output; raise CorruptGzip when it is bad."""
     for _ in _inflate(path):
         pass
 
