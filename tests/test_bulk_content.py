@@ -42,7 +42,9 @@ def test_odd_lines_are_typed_and_kept(sandbox_factory):
     }
     run = run_tap(sb.tap_config(), streams=["streams"])
     assert_valid(run)
-    # XX is listed but has no file (404 outside the lookback tail: skipped).
+    # XX is listed but its file answers 404: skipped, and as 2024-03-01 lies in the lookback
+    # tail (it may not be fully published yet) the bookmark does not move past it.
+    assert run.bookmark("streams") is None
     records = run.records["streams"]
     assert [(r["country"], r["row_number"], r["user_id"]) for r in records] == [
         ("SE", 1, "u1"), ("SE", 2, "u2"), ("SE", 3, "u3"), ("SE", 4, "u4")]
