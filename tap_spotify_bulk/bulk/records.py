@@ -2,7 +2,7 @@
 
 The known line fields and their types come from the stream's JSON Schema (one source of
 truth). Each parsed line is typed cheaply: the (keys, value types) signature of a line is
-checked once and cached, so the common case costs two tuple builds and a dict lookup.
+checked once and cached, so the common case costs one tuple build and a dict lookup.
 A known key holding a value of the wrong type becomes null, and its raw value is kept in
 `extra` under the same key (one warning per file); unknown keys go to `extra`.
 """
@@ -56,19 +56,15 @@ class LineShape:
         }
         self.known = frozenset(self.types)
         self.partition_country = partition_country
-        self._verdicts: dict[tuple[tuple[str, ...], tuple[type, ...]], bool] = {}
+        # (*keys, *value types) -> clean? Unambiguous: keys are str, the rest are types.
+        self._verdicts: dict[tuple[str | type, ...], bool] = {}
 
-    def _clean(self, line: dict[str, t.Any]) -> bool:
-        """True when every key is known and every value has an allowed type."""
-        signature = (tuple(line), tuple(map(type, line.values())))
-        verdict = self._verdicts.get(signature)
-        if verdict is None:
-            types = self.types
-            verdict = all(
-                key in types and type(value) in types[key] for key, value in line.items()
-            )
-            if len(self._verdicts) < _SIGNATURE_CACHE_LIMIT:
-                self._verdicts[signature] = verdict
+    def _judge(self, line: dict[str, t.Any], signature: tuple[str | type, ...]) -> bool:
+        """True when every key is known and every value has an allowed type (cached)."""
+        types = self.types
+        verdict = all(key in types and type(value) in types[key] for key, value in line.items())
+        if len(self._verdicts) < _SIGNATURE_CACHE_LIMIT:
+            self._verdicts[signature] = verdict
         return verdict
 
     def builder(self, *, licensor: str, report_date: str, country: str | None,
@@ -76,11 +72,16 @@ class LineShape:
         """A function (line, row_number) -> record for one file; per-file work done here."""
         warned: list[str] = []
         types = self.types
-        clean = self._clean
+        verdicts = self._verdicts
+        judge = self._judge
         partition_country = self.partition_country
 
         def build(line: dict[str, t.Any], row_number: int) -> dict[str, t.Any]:
-            if clean(line):
+            signature = (*line, *map(type, line.values()))
+            verdict = verdicts.get(signature)
+            if verdict is None:
+                verdict = judge(line, signature)
+            if verdict:
                 record = line
                 extra = None
             else:
