@@ -102,3 +102,11 @@ def test_aggregated_line_with_missing_and_unknown_levels(sandbox_factory):
         "SE", "male", "60+", 2)
     assert run.records["aggregated_streams_saves"] == []
     assert run.bookmark("aggregated_streams_saves") == "2024-03-01"
+
+
+def test_empty_listing_in_the_lookback_tail_holds_the_bookmark(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 3), empty_day_rate=0.0)
+    sb.options.overrides = {f"{BASE}/streams/2024/03/03": b"[]"}
+    run = run_tap(sb.tap_config(lookback_days=1), streams=["streams"])
+    assert run.dates("streams") == ["2024-03-01", "2024-03-02"]
+    assert run.bookmark("streams") == "2024-03-02"

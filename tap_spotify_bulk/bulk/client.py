@@ -99,7 +99,8 @@ class BulkClient:
 
     def list_children(self, relative: str) -> list[str] | None:
         """Names of the children listed under `relative` (e.g. countries of a streams day);
-        None when the API answers 404 (no data, or not published yet)."""
+        None when the API answers 404 (no data, or not published yet) or lists nothing, so
+        an empty day in the lookback tail holds the bookmark like a 404 does."""
         what = f"Bulk listing {relative}"
         response = self._api_get(relative, what)
         if response.status_code == 404:
@@ -122,7 +123,7 @@ class BulkClient:
                 msg = f"{what}: the API listed an item without a `uri`: {str(item)[:100]}"
                 raise ApiError(msg)
             names.append(uri.rstrip("/").rsplit("/", 1)[-1])
-        return names
+        return names or None
 
     # Data files
 
