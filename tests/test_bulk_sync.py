@@ -293,3 +293,23 @@ def test_batch_config_is_ignored_by_bulk_streams(sandbox_factory, tmp_path):
     run = run_tap(sb.tap_config(batch_config=batch), streams=["tracks"])
     assert run.tallies() == sb.bulk_truth(streams=["tracks"])
     assert not any(m["type"] == "BATCH" for m in run.messages)
+
+
+def test_deselected_properties_are_left_out(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 2))
+    config = sb.tap_config()
+    cat = catalog(config, ["users"])
+    for entry in cat["streams"]:
+        for item in entry["metadata"]:
+            if entry["tap_stream_id"] == "users" and item["breadcrumb"] == ["properties", "os"]:
+                item["metadata"]["selected"] = False
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw, encoding="utf-8")
+    with contextlib.redirect_stdout(text):
+        TapSpotifyBulk(config=config, catalog=cat).sync_all()
+    text.flush()
+    run = Run(raw.getvalue(), resumed=False)
+    assert run.records["users"]
+    assert all("os" not in r for r in run.records["users"])
+    assert "os" not in run.schemas["users"]["schema"]["properties"]
+    assert run.tallies()["users"] == sb.bulk_truth(streams=["users"])["users"]
