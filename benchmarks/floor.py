@@ -50,11 +50,13 @@ class Api:
 
     def download(self, relative: str, session: requests.Session) -> bytes:
         response = session.get(f"{self.base}/{relative}", headers=self.headers, timeout=300,
-                               allow_redirects=False)
+                               allow_redirects=False, stream=True)
         if response.status_code in (302, 303, 307):
-            response = session.get(response.headers["Location"], timeout=300)
+            response.close()
+            response = session.get(response.headers["Location"], timeout=300, stream=True)
         response.raise_for_status()
-        return response.content
+        with response:  # large reads, the body as sent (the gzip is the file)
+            return b"".join(response.raw.stream(CHUNK, decode_content=False))
 
 
 def lines_of(data: bytes) -> Iterator[bytes]:

@@ -139,6 +139,15 @@ def sandbox(workdir: Path, *, start: dt.date, end: dt.date, scale: int,
         log.close()
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + sys) a running process has used so far; None when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def write_config(path: Path, config: dict[str, t.Any]) -> Path:
     path.write_text(json.dumps(config, indent=2) + "\n")
     return path

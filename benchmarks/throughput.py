@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -117,6 +118,7 @@ def throughput(args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
           f"(sandbox scale {scale}); modes {', '.join(modes)}; {args.repeat} repeat(s)",
           flush=True)
     runs: list[harness.Measurement] = []
+    sandbox_cpu: list[dict[str, t.Any]] = []  # CPU the sandbox spent serving each run
     with harness.sandbox(workdir, start=start, end=end, scale=scale) as sb:
         config = dict(sb.config, max_workers=args.max_workers)
         config_path = harness.write_config(workdir / "tap-config.json", config)
@@ -125,13 +127,18 @@ def throughput(args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
         cmds = commands(config_path, catalog)
         for repeat in range(1, args.repeat + 1):
             for mode in modes:
+                before = harness.process_cpu_s(sb.proc.pid)
                 result = measure(cmds[mode], mode, workdir, args.timeout, lines)
+                after = harness.process_cpu_s(sb.proc.pid)
+                served = round(after - before, 2) if before is not None and after else None
                 runs.append(result)
+                sandbox_cpu.append({"mode": mode, "repeat": repeat, "sandbox_cpu_s": served})
                 print(f"  run {repeat} {mode:5} {result.records_per_s:9,.0f} records/s  "
                       f"wall {result.wall_s:6.2f}s  cpu {result.cpu_s:6.2f}s  "
-                      f"rss {result.max_rss_mb:5.0f} MB", flush=True)
+                      f"rss {result.max_rss_mb:5.0f} MB  (sandbox cpu {served}s)", flush=True)
     return {"lines": lines, "files": files, "start": str(start), "end": str(end),
-            "scale": scale, "runs": [r.as_dict() for r in runs], "summary": summarise(runs)}
+            "scale": scale, "runs": [r.as_dict() for r in runs], "summary": summarise(runs),
+            "sandbox_cpu": sandbox_cpu}
 
 
 def memory(args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
@@ -228,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.memory or args.memory_only:
             report["memory"] = memory(args, workdir)
     report.update(verdicts(report))
-    report["machine"]["load_avg_1m_end"] = round(__import__("os").getloadavg()[0], 2)
+    report["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     report["duration_s"] = round(time.perf_counter() - started, 1)
     print_report(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
