@@ -161,3 +161,15 @@ def test_overrides_answer_raw_content_for_a_path(sandbox):
     assert listing.json() == [{"uri": "/x"}]
     sandbox.options.overrides.clear()
     assert get(sandbox, path, headers).status_code == 303
+
+
+def test_signed_urls_on_another_host_name(sandbox_factory):
+    sb = sandbox_factory(signed_url_host="localhost")
+    headers = bulk_headers(sb)
+    day = days_with_data(sb)[0]
+    redirect = get(sb, f"/gyrostream/enhanced/users/{day:%Y/%m/%d}", headers)
+    assert redirect.headers["Location"].startswith(f"http://localhost:{sb.port}/signed/")
+    followed = requests.get(sb.bulk_api_url + f"/gyrostream/enhanced/users/{day:%Y/%m/%d}",
+                            headers=headers, timeout=10)  # requests drops auth across hosts
+    assert followed.status_code == 200
+    assert [e["auth"] for e in sb.request_log if e["kind"] == "signed"] == [False]

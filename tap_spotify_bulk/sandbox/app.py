@@ -157,9 +157,15 @@ class SandboxApp:
         if direct:
             truncate = fault == "truncated_gzip"
             return self._file_body(routed, truncate), kind, fault
-        location = self.base_url + self.signer.sign(routed.path, self.options.signed_url_ttl,
-                                                    time.time())
+        location = self._signed_base() + self.signer.sign(
+            routed.path, self.options.signed_url_ttl, time.time())
         return SandboxResponse(303, b"", {"Location": location}), kind, None
+
+    def _signed_base(self) -> str:
+        host = self.options.signed_url_host
+        if not host:
+            return self.base_url
+        return f"http://{host}:{urlsplit(self.base_url).port}"
 
     def _signed(self, incoming: Incoming, opaque: str,
                 query: dict[str, list[str]]) -> tuple[Outcome, str, str | None]:

@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--empty-day-rate", type=float, default=0.05)
     p.add_argument("--direct-files", action="store_true", help="200 with the file, not 303")
     p.add_argument("--signed-url-ttl", type=float, default=300.0)
+    p.add_argument("--signed-url-host", default=None,
+                   help="host name in signed URLs, e.g. localhost (default: 127.0.0.1)")
     p.add_argument("--token-lifetime", type=int, default=3600)
     p.add_argument("--rotate-refresh-token", action="store_true")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None)
@@ -69,6 +71,7 @@ def options_from_args(args: argparse.Namespace) -> SandboxOptions:
         countries=tuple(c.strip() for c in args.countries.split(",") if c.strip()),
         scale=args.scale, catalogue_size=args.catalogue_size, empty_day_rate=args.empty_day_rate,
         direct_files=args.direct_files, signed_url_ttl=args.signed_url_ttl,
+        signed_url_host=args.signed_url_host,
         token_lifetime=args.token_lifetime, rotate_refresh_token=args.rotate_refresh_token,
         today=args.today, unpublished_days=args.unpublished_days, latency_ms=args.latency_ms,
         faults=faults, ads=args.ads, port=args.port,

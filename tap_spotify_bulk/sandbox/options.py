@@ -82,6 +82,7 @@ class SandboxOptions:
     rotate_refresh_token: bool = False
     direct_files: bool = False
     signed_url_ttl: float = 300.0
+    signed_url_host: str | None = None  # e.g. "localhost": signed URLs on another host name
     today: dt.date | None = None  # None: the day after `end`
     unpublished_days: int = 0
     latency_ms: float = 0.0
