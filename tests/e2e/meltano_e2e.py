@@ -1,9 +1,12 @@
 """End-to-end helpers: run the repository's Meltano project against a sandbox, and tally what
 landed in PostgreSQL, DuckDB or JSONL files the same way the sandbox tallies its truth.
 
-The Meltano project is the repository itself (plugins installed once into `.meltano/`); each
-test session gets its own system database (`MELTANO_DATABASE_URI`), so saved state never
-bleeds between sessions, and each test its own state-id suffix.
+The Meltano project is the repository's meltano.yml, but each `MeltanoProject` keeps its own
+`.meltano` directory (plugin virtualenvs, run files; `MELTANO_SYS_DIR_ROOT`) and system
+database (`MELTANO_DATABASE_URI`) beside the given database path: concurrent sessions (a
+demo, a benchmark, another pytest) cannot delete each other's run files or share state.
+Plugins are installed once per `MeltanoProject` (a few seconds with a warm pip/uv cache);
+each test uses its own state-id suffix.
 """
 
 from __future__ import annotations
@@ -57,15 +60,18 @@ def plugin_env(prefix: str, config: Mapping[str, t.Any]) -> dict[str, str]:
 
 
 class MeltanoProject:
-    """The repository's meltano.yml, run with a private system database."""
+    """The repository's meltano.yml, run with a private `.meltano` directory and system
+    database, both beside `database_path`."""
 
     def __init__(self, database_path: Path) -> None:
         self.database_uri = f"sqlite:///{database_path}"
+        self.sys_dir = database_path.parent / ".meltano"
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(PLUGIN_PREFIXES)}
         base.update({
             "MELTANO_DATABASE_URI": self.database_uri,
+            "MELTANO_SYS_DIR_ROOT": str(self.sys_dir),
             "MELTANO_ENVIRONMENT": ENVIRONMENT,
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "MELTANO_HUB_URL": "http://127.0.0.1:9",  # prove the Hub is never needed
