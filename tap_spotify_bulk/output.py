@@ -24,6 +24,8 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter, SingerMessageType
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from singer_sdk import Stream
     from singer_sdk.singerlib.encoding.simple import Message
 
@@ -36,6 +38,8 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
 
     def __init__(self) -> None:
         self.buffer = bytearray()  # appended to in place by `FastRecords`
+        self.flushing = False
+        self.after_flush: Callable[[], None] | None = None  # a signal handler, deferred
 
     def serialize_message(self, message: Message) -> bytes:
         return bytes(serialize_jsonl(message.to_dict()))
@@ -45,26 +49,33 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
         if message.type in _FLUSHING_TYPES or len(self.buffer) >= FLUSH_AT:
             self.flush()
 
-    def write_raw(self, data: bytes) -> None:
-        """Append already serialised message lines."""
-        self.buffer += data
-        if len(self.buffer) >= FLUSH_AT:
-            self.flush()
+    def drop_partial_line(self) -> None:
+        """Forget a message half appended when a signal interrupted the writer, so a STATE
+        written by the signal handler (or the final flush) never follows a broken line."""
+        del self.buffer[self.buffer.rfind(b"\n") + 1 :]
 
     def flush(self) -> None:
-        if not self.buffer:
+        """Write the buffer out. A signal handler that arrives meanwhile is run after it
+        (see `TapSpotifyBulk._handle_termination`), so output is never cut or reordered."""
+        if self.flushing or not self.buffer:
             return
-        data = bytes(self.buffer)
-        self.buffer.clear()
-        out = sys.stdout
-        binary = getattr(out, "buffer", None)
-        if binary is not None:
-            out.flush()  # text written by others first, to keep the order
-            binary.write(data)
-            binary.flush()
-        else:  # e.g. an io.StringIO installed by a test harness
-            out.write(data.decode())
-            out.flush()
+        self.flushing = True
+        try:
+            out = sys.stdout
+            binary = getattr(out, "buffer", None)
+            if binary is not None:
+                out.flush()  # text written by others first, to keep the order
+                binary.write(bytes(self.buffer))
+                binary.flush()
+            else:  # e.g. an io.StringIO installed by a test harness
+                out.write(self.buffer.decode())
+                out.flush()
+            self.buffer.clear()
+        finally:
+            self.flushing = False
+        if self.after_flush is not None:
+            action, self.after_flush = self.after_flush, None
+            action()
 
 
 def fast_path_possible(stream: Stream) -> bool:

@@ -12,6 +12,7 @@ dump), and the credentials the *selected* streams need when a sync starts. Disco
 from __future__ import annotations
 
 import re
+import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -23,6 +24,9 @@ from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.streams import BulkStream, bulk_streams
 from tap_spotify_bulk.errors import ConfigError
 from tap_spotify_bulk.output import BufferedWriter
+
+if t.TYPE_CHECKING:
+    from types import FrameType
 
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 (a URL)
 
@@ -81,7 +85,19 @@ class TapSpotifyBulk(Tap):
             super().sync_all()
         finally:
             if isinstance(self.message_writer, BufferedWriter):
+                self.message_writer.drop_partial_line()
                 self.message_writer.flush()
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: the SDK writes the last STATE (bookmarks are complete dates) and
+        exits. Deferred while output is being written; a half-appended record is dropped."""
+        writer = self.message_writer
+        if isinstance(writer, BufferedWriter):
+            if writer.flushing:
+                writer.after_flush = lambda: self._handle_termination(signum, frame)
+                return
+            writer.drop_partial_line()
+        super()._handle_termination(signum, frame)
 
 
 def config_error(exc: ConfigValidationError) -> ConfigError:
