@@ -4,7 +4,19 @@
 venv="${VENV:-.venv}"
 if [ ! -x "$venv/bin/python" ]; then
   echo "creating virtualenv $venv" >&2
-  "${PYTHON:-python3}" -m venv "$venv"
+  if ! "${PYTHON:-python3}" -m venv "$venv" >&2; then
+    # Debian/Ubuntu ship venv's ensurepip separately (python3-venv).
+    rm -rf "$venv"
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+      echo "installing python3-venv with apt-get" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
+      "${PYTHON:-python3}" -m venv "$venv" >&2
+    else
+      echo "cannot create a virtualenv: install python3-venv (or set VENV to an existing one)" >&2
+      exit 1
+    fi
+  fi
 fi
 if ! "$venv/bin/python" -I -c "import tap_spotify_bulk, pytest, meltano, psycopg, duckdb" 2>/dev/null \
    || [ pyproject.toml -nt "$venv/.tap-spotify-bulk-installed" ]; then
