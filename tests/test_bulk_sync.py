@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gzip
 import io
 import json
 import re
@@ -286,13 +287,37 @@ def test_file_that_stays_corrupt_fails_without_committing_the_date(sandbox_facto
         run_tap(sb.tap_config(), streams=["users"])
 
 
-def test_batch_config_is_ignored_by_bulk_streams(sandbox_factory, tmp_path):
-    sb = sandbox_factory(end=D(2024, 3, 2))
+def test_batch_mode_writes_one_batch_per_date_before_its_state(sandbox_factory, tmp_path):
+    sb = sandbox_factory(end=D(2024, 3, 3), empty_day_rate=0.0)
     batch = {"encoding": {"format": "jsonl", "compression": "gzip"},
-             "storage": {"root": f"file://{tmp_path}"}}
-    run = run_tap(sb.tap_config(batch_config=batch), streams=["tracks"])
-    assert run.tallies() == sb.bulk_truth(streams=["tracks"])
-    assert not any(m["type"] == "BATCH" for m in run.messages)
+             "storage": {"root": f"file://{tmp_path}", "prefix": "b-"}, "batch_size": 700}
+    names = ["tracks", "aggregated_streams_count", "aggregated_streams_skips"]
+    run = run_tap(sb.tap_config(batch_config=batch), streams=names)
+    assert not run.records
+    landed: dict[str, list[dict]] = defaultdict(list)
+    batch_dates: dict[str, list[str]] = defaultdict(list)
+    for message in run.messages:
+        if message["type"] == "BATCH":
+            dates = set()
+            for url in message["manifest"]:
+                path = url.removeprefix("file://")
+                assert path.startswith(f"{tmp_path}/b-")
+                with gzip.open(path) as lines:
+                    records = [orjson.loads(line) for line in lines]
+                assert 0 < len(records) <= 700
+                landed[message["stream"]] += records
+                dates |= {r["report_date"] for r in records}
+            assert len(dates) == 1  # one date per BATCH message
+            batch_dates[message["stream"]] += dates
+        elif message["type"] == "STATE":  # a date's STATE follows its BATCH
+            for name in names:
+                bookmark = message["value"].get("bookmarks", {}).get(name, {})
+                if bookmark:
+                    assert batch_dates[name][-1] == bookmark["replication_key_value"]
+    tallies = {name: Tally.for_bulk_stream(name).add_all(records).summary()
+               for name, records in landed.items()}
+    assert tallies == sb.bulk_truth(streams=names)
+    assert batch_dates["tracks"] == ["2024-03-01", "2024-03-02", "2024-03-03"]
 
 
 def test_deselected_properties_are_left_out(sandbox_factory):

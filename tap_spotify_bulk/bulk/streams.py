@@ -35,12 +35,13 @@ from tap_spotify_bulk.bulk.pipeline import (
 )
 from tap_spotify_bulk.bulk.records import LineShape
 from tap_spotify_bulk.bulk.runtime import BulkRuntime
-from tap_spotify_bulk.output import FastRecords, fast_path_possible
+from tap_spotify_bulk.output import BatchRecords, FastRecords, fast_path_possible
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BatchConfig
 
     from tap_spotify_bulk.bulk.pipeline import Job
 
@@ -74,6 +75,7 @@ class BulkStream(Stream):
         super().__init__(tap)
         self.runtime = runtime
         self.records_written = 0
+        self.batcher: BatchRecords | None = None
 
     # State
 
@@ -96,6 +98,13 @@ class BulkStream(Stream):
         self._tap.state_writer.write_state(self.tap_state)
         self.state_manager.is_flushed = True
 
+    def flush_batches(self) -> None:
+        """BATCH mode: announce the date's batch files (before the date's STATE)."""
+        if self.batcher is not None:
+            manifest = self.batcher.finish()
+            if manifest:
+                self._write_batch_message(self.batcher.config.encoding, manifest)
+
     # Records
 
     def record_writer(self) -> tuple[Write, Callable[[], None]]:
@@ -105,6 +114,10 @@ class BulkStream(Stream):
         """
         limit = self.ABORT_AT_RECORD_COUNT
         if limit is None and fast_path_possible(self):
+            batch = self.batch_config()
+            if batch is not None:
+                self.batcher = BatchRecords(batch, self._tap.name, self.name)
+                return self.batcher.write, lambda: None
             fast = FastRecords(self._tap.message_writer, self.name)  # type: ignore[arg-type]
             return fast.write, fast.start_file
         if limit is None:
@@ -135,10 +148,16 @@ class BulkStream(Stream):
         yield from ()
 
     def get_batch_config(self, config: t.Mapping) -> None:
-        """BATCH messages are not offered: the date loop writes RECORD and STATE messages."""
-        if config.get("batch_config"):
-            LOGGER.warning("%s: `batch_config` is ignored by the Bulk streams; they write "
-                           "RECORD messages", self.name)
+        """Always None, so the SDK calls `_sync_records`; BATCH mode is handled there."""
+
+    def batch_config(self) -> BatchConfig | None:
+        """The `batch_config` setting when it asks for JSON Lines files (BATCH mode)."""
+        config = Stream.get_batch_config(self, self.config)
+        if config is not None and config.encoding.format != "jsonl":
+            LOGGER.warning("%s: batch format %r is not offered; writing RECORD messages",
+                           self.name, config.encoding.format)
+            return None
+        return config
 
     def get_records(self, context: t.Any) -> t.Iterable[dict]:
         """Not used: `_sync_records` drives the Bulk streams (BATCH mode is not offered)."""
@@ -219,6 +238,7 @@ class LineSync:
 
     def end_day(self, job: DayEnd) -> None:
         name = self.stream.name
+        self.stream.flush_batches()
         missing = self.day_missing or job.missing
         if missing and not self.held and self.runtime.holds_bookmark(job.day):
             self.held = True
@@ -367,6 +387,7 @@ class AggregatedDriver:
         for stream in self.group:
             if self.starts[stream.name] > day:
                 continue
+            stream.flush_batches()
             if missing and self.runtime.holds_bookmark(day):
                 held.add(stream.name)
             if stream.name not in held:
