@@ -5,6 +5,7 @@ days and repeat nothing)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import typing as t
 
 import duckdb
@@ -71,3 +72,28 @@ def test_jsonl_appends_only_new_days_with_zero_lookback(
         assert compare_bulk(truth, lambda s: jsonl_rows(out, s)) == {}
 
     two_runs(sb, meltano_project, "target-jsonl", state_suffix, target_env, 0, check)
+
+
+def test_stream_maps_and_selection_through_meltano(
+    sandbox_factory: t.Callable[..., t.Any], meltano_project: MeltanoProject,
+    tmp_path: Path, state_suffix: str,
+) -> None:
+    """Meltano's `select` limits the run to two streams; a stream map drops `user_id` (e.g.
+    for privacy) and adds a computed column, with every record still delivered."""
+    sb = sandbox_factory(seed=31, start=START, end=FIRST_END, scale=200, countries=COUNTRIES)
+    out = tmp_path / "jsonl"
+    config = sb.tap_config(max_workers=2, stream_maps={
+        "streams": {"user_id": "__NULL__", "seconds_played": "int(ms_played // 1000)"}})
+    env = {**plugin_env("TAP_SPOTIFY_BULK_", config),
+           "TAP_SPOTIFY_BULK__SELECT": json.dumps(["streams.*", "tracks.*"]),
+           **plugin_env("TARGET_JSONL_", {"destination_path": str(out),
+                                          "do_timestamp_file": False})}
+    meltano_project.run("target-jsonl", state_suffix, env)
+
+    assert sorted(p.name for p in out.iterdir()) == ["streams.jsonl", "tracks.jsonl"]
+    truth = sb.bulk_truth(START, FIRST_END, streams=["streams", "tracks"])
+    assert compare_bulk({"tracks": truth["tracks"]}, lambda s: jsonl_rows(out, s)) == {}
+    streams = jsonl_rows(out, "streams") or []
+    assert len(streams) == truth["streams"]["count"] > 0
+    assert all("user_id" not in row for row in streams)
+    assert all(row["seconds_played"] == row["ms_played"] // 1000 for row in streams)
