@@ -1,0 +1,165 @@
+"""Kill and resume through Meltano: `kill -9` a whole `meltano run tap-spotify-bulk
+target-postgres` (process group: Meltano, tap and target) at seeded-random moments, run it
+again (`--force`), and show that the PostgreSQL tables equal the sandbox truth with no key
+missing and none twice, and that the run after the kills resumed from the saved state.
+
+target-postgres (singer-sdk targets) passes STATE on only when it drains every sink: at the
+end of the input, or after 5 minutes. So a killed `meltano run` leaves the state of the
+last completed run (Meltano saves each STATE the target passes on), and the next run reads
+again from there, upserting the same keys.
+
+Uses the end-to-end helpers of tests/e2e (the repository's Meltano project and
+scripts/postgres); skipped with the reason when PostgreSQL cannot be started.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import typing as t
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+from _tap import secrets_of, unique_credentials
+from meltano_e2e import (
+    MELTANO,
+    REPO,
+    MeltanoProject,
+    bookmarks,
+    compare_bulk,
+    pg_connect_kwargs,
+    plugin_env,
+    postgres_rows,
+    target_postgres_env,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+D = dt.date
+START, FIRST_END, END = D(2024, 3, 1), D(2024, 3, 3), D(2024, 3, 6)
+DATA_PATH = re.compile(r"/enhanced/[a-z_0-9]+/(\d{4})/(\d{2})/(\d{2})")
+KILLS = 3
+SEED = 8
+
+
+@pytest.fixture(scope="module")
+def postgres() -> dict[str, str]:
+    done = subprocess.run([str(REPO / "scripts" / "postgres")], capture_output=True,
+                          text=True, check=False, timeout=600)
+    if done.returncode != 0:
+        pytest.skip(f"PostgreSQL is unavailable (scripts/postgres): {done.stderr[-500:]}")
+    words = done.stdout.strip().removeprefix("export ").split()
+    return dict(word.split("=", 1) for word in words)
+
+
+@pytest.fixture(scope="module")
+def meltano_project(tmp_path_factory) -> MeltanoProject:
+    project = MeltanoProject(tmp_path_factory.mktemp("meltano-faults") / "meltano.db")
+    project.meltano("install", timeout=900)
+    return project
+
+
+@pytest.fixture
+def pg_schema(postgres) -> t.Iterator[str]:
+    psycopg = pytest.importorskip("psycopg")
+    schema = f"faults_{uuid.uuid4().hex[:10]}"
+    yield schema
+    with psycopg.connect(**pg_connect_kwargs(postgres), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def meltano_run_killed(project: MeltanoProject, env: dict[str, str], suffix: str,
+                       after: float | None = None) -> tuple[bool, int, str]:
+    """Run `meltano run`; SIGKILL its whole process group (Meltano, tap, target) after
+    `after` seconds (never, when None). (killed?, exit code, output)."""
+    argv = [MELTANO, "run", "--force", "--state-id-suffix", suffix, "tap-spotify-bulk",
+            "target-postgres"]
+    process = subprocess.Popen(argv, cwd=REPO, env=project.env(env), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=after if after is not None else 600)
+        killed = False
+    except subprocess.TimeoutExpired:
+        if after is None:
+            raise
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        killed = True
+    return killed, process.returncode, output.decode(errors="replace")
+
+
+def saved_bookmarks(project: MeltanoProject, suffix: str) -> dict[str, str]:
+    """Bookmarks Meltano saved for this state id so far ({} when none yet)."""
+    try:
+        return bookmarks(project.state("target-postgres", suffix))
+    except (AssertionError, ValueError):  # no state saved yet
+        return {}
+
+
+def test_meltano_run_killed_at_random_points_then_resumed(sandbox_factory, meltano_project,
+                                                          postgres, pg_schema, tmp_path):
+    psycopg = pytest.importorskip("psycopg")
+    sb = sandbox_factory(seed=11, start=START, end=END, scale=3000, latency_ms=10,
+                         countries=("SE", "NO", "DE"), empty_day_rate=0.0,
+                         **unique_credentials())
+    suffix = f"faults-{tmp_path.name}"
+    target = target_postgres_env(postgres, pg_schema)
+
+    def env_until(end: dt.date) -> dict[str, str]:
+        config = sb.tap_config(end_date=end.isoformat(), lookback_days=1, max_workers=2)
+        return {**plugin_env("TAP_SPOTIFY_BULK_", config), **target}
+
+    logs: list[str] = []
+    # A completed run saves state up to FIRST_END...
+    killed, code, log = meltano_run_killed(meltano_project, env_until(FIRST_END), suffix)
+    logs.append(log)
+    assert (killed, code) == (False, 0), log[-3000:]
+    assert set(saved_bookmarks(meltano_project, suffix).values()) == {FIRST_END.isoformat()}
+    # ...then the runs that extend it to END are killed at seeded-random moments.
+    rng = random.Random(SEED)
+    kills: list[str] = []
+    for _ in range(KILLS):
+        after = rng.uniform(3.0, 7.0)  # Meltano starts in ~3 s; the whole run takes ~10 s
+        killed, code, log = meltano_run_killed(meltano_project, env_until(END), suffix, after)
+        logs.append(log)
+        if not killed:
+            assert code == 0, log[-3000:]
+            break
+        marks = sorted(set(saved_bookmarks(meltano_project, suffix).values())) or ["none"]
+        kills.append(f"{after:.1f}s (saved bookmarks {marks[0]}..{marks[-1]})")
+    # The resumed run starts from the saved bookmarks, not from scratch.
+    sb.reset_counters()
+    killed, code, log = meltano_run_killed(meltano_project, env_until(END), suffix)
+    logs.append(log)
+    assert (killed, code) == (False, 0), log[-3000:]
+    assert set(saved_bookmarks(meltano_project, suffix).values()) == {END.isoformat()}
+    days = requested_days(sb.request_log)
+    assert days
+    assert min(days) >= FIRST_END  # bookmark + 1 day - lookback_days (1)
+
+    with psycopg.connect(**pg_connect_kwargs(postgres)) as conn:
+        problems = compare_bulk(sb.bulk_truth(START, END),
+                                lambda stream: postgres_rows(conn, pg_schema, stream))
+    assert problems == {}  # every key present, none twice, values equal the truth
+    secrets = secrets_of(sb)
+    assert not any(secret in log for secret in secrets for log in logs)
+    assert kills, "no kill landed inside a run"
+    print(f"meltano kill points: {kills}")
+
+
+def requested_days(request_log: list[dict]) -> set[dt.date]:
+    """Report days whose data files or day listings the tap asked for."""
+    days = set()
+    for entry in request_log:
+        match = DATA_PATH.search(entry["path"])
+        if match:
+            days.add(dt.date(*map(int, match.groups())))
+    return days
