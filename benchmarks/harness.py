@@ -107,11 +107,17 @@ class SandboxRun:
 @contextlib.contextmanager
 def sandbox(workdir: Path, *, start: dt.date, end: dt.date, scale: int,
             countries: Sequence[str] | None = None, latency_ms: float = 0.0,
-            direct_files: bool = False, extra: Sequence[str] = ()) -> Iterator[SandboxRun]:
-    """`tap-spotify-bulk-sandbox` on a free port, every day with data; stopped at the end."""
+            direct_files: bool = False, file_cache: Path | None = None,
+            extra: Sequence[str] = ()) -> Iterator[SandboxRun]:
+    """`tap-spotify-bulk-sandbox` on a free port, every day with data; stopped at the end.
+
+    With `file_cache`, `benchmarks.cached_sandbox` keeps each generated file there and
+    serves it from disk on later requests."""
     config_path = workdir / f"config-{scale}-{start}-{end}.json"
     config_path.unlink(missing_ok=True)
-    cmd = [*SANDBOX, "--start", start.isoformat(), "--end", end.isoformat(),
+    program = [PYTHON, "-m", "benchmarks.cached_sandbox", "--file-cache", str(file_cache)] \
+        if file_cache else SANDBOX
+    cmd = [*program, "--start", start.isoformat(), "--end", end.isoformat(),
            "--scale", str(scale), "--empty-day-rate", "0", "--config-out", str(config_path),
            "--latency-ms", str(latency_ms), *extra]
     if countries:
