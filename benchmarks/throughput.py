@@ -12,6 +12,8 @@ generates on every request instead), then runs, interleaved (a b c a b c ...):
   (b) sdk    the same tap with the SDK's default writer and type conformance
              (`benchmarks.baseline_tap`)
   (c) floor  download + gunzip + parse + orjson RECORD lines, no SDK (`benchmarks.floor`)
+  (d) batch  optional (`--modes abcd`): the tap in BATCH mode, jsonl.gz files in a
+             temporary directory (one per date), BATCH messages to /dev/null
 
 and reports records/s (wall), CPU seconds (user + sys of the child, all threads), peak RSS
 (ru_maxrss of the child), medians over the repeats, the ratios a/b and c/a and the targets
@@ -25,6 +27,7 @@ import datetime as dt
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -38,7 +41,7 @@ from tap_spotify_bulk.sandbox.options import SandboxOptions
 
 FIRST_DAY = dt.date(2024, 3, 1)
 LINES_PER_DAY = 250_000
-MODES = {"a": "tap", "b": "sdk", "c": "floor"}
+MODES = {"a": "tap", "b": "sdk", "c": "floor", "d": "batch"}
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 TARGETS = {
     "a_over_b_min": 5.0,  # a >= 5x b
@@ -75,10 +78,11 @@ def expected_streams(start: dt.date, end: dt.date, scale: int,
     return lines, files
 
 
-def commands(config: Path, catalog: Path) -> dict[str, list[str]]:
+def commands(config: Path, catalog: Path, batch_config: Path) -> dict[str, list[str]]:
     py = harness.PYTHON
     return {
         "tap": [*harness.TAP, "--config", str(config), "--catalog", str(catalog)],
+        "batch": [*harness.TAP, "--config", str(batch_config), "--catalog", str(catalog)],
         "sdk": [py, "-m", "benchmarks.baseline_tap", "--config", str(config),
                 "--catalog", str(catalog)],
         "floor": [py, "-m", "benchmarks.floor", str(config)],
@@ -127,15 +131,22 @@ def throughput(args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
         config_path = harness.write_config(workdir / "tap-config.json", config)
         catalog = harness.streams_catalog(config_path, workdir / "catalog.json",
                                           frozenset({"streams"}))
-        cmds = commands(config_path, catalog)
+        batches = workdir / "batches"
+        batch_path = harness.write_config(workdir / "tap-config-batch.json", dict(
+            config, batch_config={"encoding": {"format": "jsonl", "compression": "gzip"},
+                                  "storage": {"root": batches.as_uri()},
+                                  "batch_size": 1_000_000}))
+        cmds = commands(config_path, catalog, batch_path)
         if cache is not None:  # unmeasured: the sandbox generates and keeps every file
             warm = measure(cmds["floor"], "floor", workdir, args.timeout, lines)
             print(f"  warm-up (sandbox file cache filled): {warm.wall_s:.1f}s", flush=True)
         for repeat in range(1, args.repeat + 1):
             for mode in modes:
+                batches.mkdir(exist_ok=True)
                 before = harness.process_cpu_s(sb.proc.pid)
                 result = measure(cmds[mode], mode, workdir, args.timeout, lines)
                 after = harness.process_cpu_s(sb.proc.pid)
+                shutil.rmtree(batches)
                 served = round(after - before, 2) if before is not None and after else None
                 runs.append(result)
                 sandbox_cpu.append({"mode": mode, "repeat": repeat, "sandbox_cpu_s": served})
@@ -159,8 +170,8 @@ def memory(args: argparse.Namespace, workdir: Path) -> dict[str, t.Any]:
             config_path = harness.write_config(workdir / "tap-config.json", sb.config)
             catalog = harness.streams_catalog(config_path, workdir / "catalog.json",
                                               frozenset({"streams"}))
-            result = measure(commands(config_path, catalog)["tap"], "tap", workdir,
-                             args.timeout, lines)
+            cmd = [*harness.TAP, "--config", str(config_path), "--catalog", str(catalog)]
+            result = measure(cmd, "tap", workdir, args.timeout, lines)
         print(f"  memory {lines:>9,} lines in {files} file: rss {result.max_rss_mb:6.1f} MB, "
               f"{result.records_per_s:9,.0f} records/s", flush=True)
         out[str(size)] = result.as_dict()
@@ -197,7 +208,8 @@ def verdicts(report: dict[str, t.Any]) -> dict[str, t.Any]:
 
 def print_report(report: dict[str, t.Any]) -> None:
     summary = report.get("throughput", {}).get("summary", {})
-    label = {"tap": "(a) tap fast path", "sdk": "(b) SDK defaults", "floor": "(c) floor"}
+    label = {"tap": "(a) tap fast path", "sdk": "(b) SDK defaults", "floor": "(c) floor",
+             "batch": "(d) tap BATCH jsonl.gz"}
     rows = [[label[m], f"{s['records']:,}", f"{s['records_per_s']:,}", f"{s['wall_s']:.2f}",
              f"{s['cpu_s']:.2f}", f"{s['records_per_cpu_s']:,}", f"{s['max_rss_mb']:.0f}"]
             for m, s in summary.items()]
@@ -217,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000,
                         help="minimum lines of the Streams report (default 1,000,000)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--modes", default="abc", help="subset of abc (default abc)")
+    parser.add_argument("--modes", default="abc",
+                        help="letters of the modes to run: a tap, b SDK defaults, c floor, "
+                             "d tap in BATCH mode (jsonl.gz files) (default abc)")
     parser.add_argument("--max-workers", type=int, default=8, help="the tap's max_workers")
     parser.add_argument("--live-sandbox", action="store_true",
                         help="generate every file on every request (default: the sandbox "
@@ -230,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default {RESULTS}")
     args = parser.parse_args(argv)
     if not set(args.modes) <= set(MODES) or not args.modes:
-        parser.error("--modes takes letters from abc")
+        parser.error("--modes takes letters from abcd")
     report: dict[str, t.Any] = {
         "benchmark": "throughput", "command": " ".join(["python -m benchmarks.throughput",
                                                         *(argv or sys.argv[1:])]),

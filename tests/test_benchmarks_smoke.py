@@ -10,16 +10,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_throughput_harness_runs_all_three_modes(tmp_path):
+def test_throughput_harness_runs_every_mode(tmp_path):
     out = tmp_path / "result.json"
     subprocess.run(
         [sys.executable, "-m", "benchmarks.throughput", "--lines", "5000", "--repeat", "1",
-         "--json", str(out)],
+         "--modes", "abcd", "--json", str(out)],
         cwd=REPO, check=True, timeout=120, capture_output=True,
     )
     report = json.loads(out.read_text())
     summary = report["throughput"]["summary"]
-    assert set(summary) == {"tap", "sdk", "floor"}
+    assert set(summary) == {"tap", "sdk", "floor", "batch"}
     served = report["throughput"]["lines"]
     assert served >= 5000
     for mode in summary.values():  # every mode emitted exactly what the sandbox served
