@@ -114,6 +114,8 @@ def test_bulk_fault(case: Case, sandbox_factory, tmp_path, request):
     selected = set(case.streams or truth)
     assert output.bookmarks() == dict.fromkeys(selected, case.end.isoformat())
     faults = sb.stats["faults"]
+    print(f"bulk {request.node.callspec.id}: {sum(faults.values())} faults injected {faults}, "
+          f"{sum(s['count'] for s in truth.values())} records exact")
     for kind in case.faults_seen:
         assert faults.get(kind, 0) > 0, (kind, faults)
     if "token_expiry" in request.node.callspec.id:
@@ -167,7 +169,7 @@ ADS_CASES: dict[str, dict[str, t.Any]] = {
     "token_expiry_and_401": {"faults": FaultOptions(rate_401=0.3), "token_lifetime": 1,
                              "latency_ms": 20},
     "refresh_token_rotation": {"rotate_refresh_token": True, "token_lifetime": 1,
-                               "latency_ms": 30},
+                               "latency_ms": 40, "faults": FaultOptions(rate_401=0.3)},
     "ads_rate_limit": {"ads": {"now": NOW, "rate_limit": 5, "rate_window": 1.0}},
 }
 ADS_FAULT_SEEN = {"429_from_the_edge": "429", "5xx_burst": "5xx",
@@ -202,6 +204,9 @@ def test_ads_fault(options: dict, sandbox_factory, request):
         columns = [f.lower() for f in report["fields"]]
         landed = Tally.for_ads_report(keys, columns).add_all(rows).summary()
         assert landed == truth[report["table"]], report["table"]
+    print(f"ads {case}: {sb.stats['faults_total']} faults injected {sb.stats['faults']}, "
+          f"{sb.ads_api.stats.get('sent_429', 0)} rate-limit 429s, "
+          f"{sum(len(run.output.records[r['table']]) for r in ADS_REPORTS)} records exact")
     if case in ADS_FAULT_SEEN:
         assert sb.stats["faults"].get(ADS_FAULT_SEEN[case], 0) > 0, sb.stats["faults"]
     if case == "refresh_token_rotation":
