@@ -136,18 +136,10 @@ def non_negative_int(config: Mapping[str, t.Any], setting: str, default: int | N
     value = config.get(setting)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | str):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         msg = f"`{setting}` must be an integer >= {minimum}, got {value!r}."
         raise ConfigError(msg)
-    try:
-        number = int(value)
-    except ValueError:
-        msg = f"`{setting}` must be an integer >= {minimum}, got {value!r}."
-        raise ConfigError(msg) from None
-    if number < minimum:
-        msg = f"`{setting}` must be an integer >= {minimum}, got {number}."
-        raise ConfigError(msg)
-    return number
+    return value
 
 
 def countries(config: Mapping[str, t.Any]) -> frozenset[str] | None:
@@ -155,8 +147,6 @@ def countries(config: Mapping[str, t.Any]) -> frozenset[str] | None:
     value = config.get("countries")
     if value is None:
         return None
-    if isinstance(value, str):  # tolerate "SE,NO" from an env var or a UI
-        value = [part for part in value.split(",") if part.strip()]
     if not isinstance(value, list | tuple):
         msg = "`countries` must be a list of ISO 3166 alpha-2 codes, e.g. [\"SE\", \"NO\"]."
         raise ConfigError(msg)
