@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import io
 import json
 import logging
@@ -32,13 +33,6 @@ if t.TYPE_CHECKING:
     from tap_spotify_bulk.sandbox import Sandbox
 
 COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
-# A real `tap-spotify-bulk` process whose retry backoff is 10 ms (server hints such as
-# Retry-After are still honoured): fatal-fault tests end in seconds, not minutes.
-FAST_RETRY_LAUNCHER = (
-    "import sys, tap_spotify_bulk.http as h; "
-    "h.backoff_delay = lambda attempt, **kw: 0.01; "
-    "from tap_spotify_bulk.cli import main; sys.argv[0] = 'tap-spotify-bulk'; main()"
-)
 
 BULK_KEYS: dict[str, tuple[str, ...]] = {
     "streams": ("report_date", "country", "row_number"),
@@ -178,10 +172,21 @@ def write_inputs(directory: Path, config: dict, state: dict | None = None,
     return args
 
 
-def command(*, fast_retries: bool = False) -> list[str]:
+def command(*, fast_retries: bool = False,
+            frozen_now: dt.datetime | None = None) -> list[str]:
+    """The `tap-spotify-bulk` command; or the same entry point in a real Python process with
+    a 10 ms retry backoff (server hints such as Retry-After still honoured), so fatal-fault
+    tests end in seconds, and/or the Ads clock frozen at `frozen_now` (as the sandbox's)."""
+    if not fast_retries and frozen_now is None:
+        return [COMMAND]
+    code = ["import sys"]
     if fast_retries:
-        return [sys.executable, "-c", FAST_RETRY_LAUNCHER]
-    return [COMMAND]
+        code.append("import tap_spotify_bulk.http as h; h.backoff_delay = lambda a, **k: 0.01")
+    if frozen_now is not None:
+        code.append("import datetime as dt, tap_spotify_bulk.ads.windows as w; "
+                    f"w.utc_now = lambda: dt.datetime.fromisoformat({frozen_now.isoformat()!r})")
+    code.append("from tap_spotify_bulk.cli import main; sys.argv[0] = 'tap-spotify-bulk'; main()")
+    return [sys.executable, "-c", "\n".join(code)]
 
 
 @dataclass
