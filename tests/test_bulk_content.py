@@ -7,11 +7,14 @@ import contextlib
 import datetime as dt
 import gzip
 import io
+import threading
 
 import orjson
 import pytest
 from test_bulk_sync import assert_valid, catalog, run_tap
 
+from tap_spotify_bulk.bulk.client import DownloadCancelled
+from tap_spotify_bulk.bulk.runtime import BulkRuntime
 from tap_spotify_bulk.errors import DataError
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
@@ -110,3 +113,16 @@ def test_empty_listing_in_the_lookback_tail_holds_the_bookmark(sandbox_factory):
     run = run_tap(sb.tap_config(lookback_days=1), streams=["streams"])
     assert run.dates("streams") == ["2024-03-01", "2024-03-02"]
     assert run.bookmark("streams") == "2024-03-02"
+
+
+def test_cancelled_download_stops_and_leaves_no_file(sandbox_factory, tmp_path):
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    runtime = BulkRuntime(sb.tap_config())
+    cancelled = threading.Event()
+    path = runtime.client.download("users/2024/03/01", tmp_path, cancelled)
+    assert path is not None
+    assert path.stat().st_size > 0
+    cancelled.set()
+    with pytest.raises(DownloadCancelled):
+        runtime.client.download("tracks/2024/03/01", tmp_path, cancelled)
+    assert list(tmp_path.iterdir()) == [path]

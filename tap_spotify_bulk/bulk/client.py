@@ -127,7 +127,8 @@ class BulkClient:
 
     # Data files
 
-    def download(self, relative: str, temp_dir: Path | None = None) -> Path | None:
+    def download(self, relative: str, temp_dir: Path | None = None,
+                 cancelled: threading.Event | None = None) -> Path | None:
         """Download and verify one data file into a temporary file; None on 404.
 
         The caller deletes the returned file. Retries truncated or corrupt downloads and
@@ -140,7 +141,7 @@ class BulkClient:
             try:
                 check = GzipCheck()
                 with os.fdopen(fd, "wb", buffering=0) as out:
-                    found = self._fetch_into(relative, out, check)
+                    found = self._fetch_into(relative, out, check, cancelled)
                 if not found:
                     path.unlink()
                     return None
@@ -167,7 +168,8 @@ class BulkClient:
         )
         raise DataError(msg)
 
-    def _fetch_into(self, relative: str, out: t.BinaryIO, check: GzipCheck) -> bool:
+    def _fetch_into(self, relative: str, out: t.BinaryIO, check: GzipCheck,
+                    cancelled: threading.Event | None) -> bool:
         """Write the file's bytes into `out` (and through `check`); False on 404."""
         what = f"Bulk file {relative}"
         for _ in range(SIGNED_URL_TRIES):
@@ -176,7 +178,7 @@ class BulkClient:
                 response.close()
                 return False
             if response.status_code == 200:
-                _copy_body(response, out, check)
+                _copy_body(response, out, check, cancelled)
                 return True
             location = response.headers.get("Location")
             response.close()
@@ -187,7 +189,7 @@ class BulkClient:
             signed = http.send(self.session, "GET", signed_url, what=f"{what} (signed URL)",
                                stream=True, allow_redirects=False)
             if signed.status_code == 200:
-                _copy_body(signed, out, check)
+                _copy_body(signed, out, check, cancelled)
                 return True
             signed.close()
             if signed.status_code in {401, 403}:  # expired signature: ask the API again
@@ -199,11 +201,18 @@ class BulkClient:
         raise ApiError(msg)
 
 
-def _copy_body(response: requests.Response, out: t.BinaryIO, check: GzipCheck) -> None:
+class DownloadCancelled(Exception):  # noqa: N818 (a condition, not an error to report)
+    """The run stopped while this file was downloading."""
+
+
+def _copy_body(response: requests.Response, out: t.BinaryIO, check: GzipCheck,
+               cancelled: threading.Event | None) -> None:
     """Copy the body as sent (the gzip is the file itself, so a `Content-Encoding: gzip`, as
     object stores may add, must not be undone here), verifying the gzip on the way."""
     with response:
         for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+            if cancelled is not None and cancelled.is_set():
+                raise DownloadCancelled
             out.write(chunk)
             check.feed(chunk)
 

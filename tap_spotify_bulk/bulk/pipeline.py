@@ -10,6 +10,7 @@ streams day) are requested a few days ahead on the same pool.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import typing as t
 from collections import deque
 from dataclasses import dataclass
@@ -24,6 +25,15 @@ if t.TYPE_CHECKING:
     from tap_spotify_bulk.bulk.client import BulkClient
 
 LISTINGS_AHEAD = 4
+
+
+@dataclass(frozen=True)
+class DownloadScope:
+    """Where one run's downloads happen; `cancelled` stops in-flight ones early."""
+
+    executor: Executor
+    temp_dir: Path
+    cancelled: threading.Event
 
 
 @dataclass(frozen=True)
@@ -83,13 +93,12 @@ def plan_country_files(
 
 
 def prefetch(
-    client: BulkClient, executor: Executor, jobs: Iterable[Job], *, limit: int,
-    temp_dir: Path,
+    client: BulkClient, scope: DownloadScope, jobs: Iterable[Job], *, limit: int,
 ) -> Iterator[tuple[FileJob, Path | None] | tuple[DayEnd, None]]:
     """Yield (job, local file or None for 404) in plan order, downloading ahead.
 
     The caller deletes each yielded file once read. Files downloaded but never yielded
-    (the consumer stopped early) are left in `temp_dir`, which the caller removes.
+    (the consumer stopped early) are left in `scope.temp_dir`, which the caller removes.
     """
     queue: deque[tuple[Job, Future[Path | None] | None]] = deque()
     in_flight = 0
@@ -102,7 +111,8 @@ def prefetch(
             if job is None:
                 return
             if isinstance(job, FileJob):
-                queue.append((job, executor.submit(client.download, job.relative, temp_dir)))
+                queue.append((job, scope.executor.submit(
+                    client.download, job.relative, scope.temp_dir, scope.cancelled)))
                 in_flight += 1
             else:
                 queue.append((job, None))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import tempfile
+import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -18,6 +19,7 @@ from pathlib import Path
 from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk import dates, settings
 from tap_spotify_bulk.bulk.client import BulkClient
+from tap_spotify_bulk.bulk.pipeline import DownloadScope
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -79,13 +81,16 @@ class BulkRuntime:
         return self.max_workers + 2
 
     @contextlib.contextmanager
-    def downloads(self) -> Iterator[tuple[ThreadPoolExecutor, Path]]:
-        """A thread pool and a temporary directory, both gone when the block ends."""
+    def downloads(self) -> Iterator[DownloadScope]:
+        """A thread pool and a temporary directory, both gone when the block ends; downloads
+        still running then (the run failed or stopped early) are cancelled."""
         with tempfile.TemporaryDirectory(prefix="tap-spotify-bulk-") as tmp:
             executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="bulk-download")
+            scope = DownloadScope(executor, Path(tmp), threading.Event())
             try:
-                yield executor, Path(tmp)
+                yield scope
             finally:
+                scope.cancelled.set()
                 executor.shutdown(wait=True, cancel_futures=True)
 
     def holds_bookmark(self, day: dt.date) -> bool:

@@ -209,10 +209,9 @@ class LineSync:
 
     def run(self, days: list[dt.date]) -> None:
         runtime = self.runtime
-        with runtime.downloads() as (executor, temp_dir):
-            jobs = self.stream.plan(executor, days)
-            for job, path in prefetch(runtime.client, executor, jobs,
-                                      limit=runtime.lookahead, temp_dir=temp_dir):
+        with runtime.downloads() as scope:
+            jobs = self.stream.plan(scope.executor, days)
+            for job, path in prefetch(runtime.client, scope, jobs, limit=runtime.lookahead):
                 if isinstance(job, DayEnd):
                     self.end_day(job)
                 elif path is None:
@@ -330,10 +329,9 @@ class AggregatedDriver:
         self.writers = {s.name: s.record_writer() for s in self.group}
         held: set[str] = set()
         day_missing = False
-        with runtime.downloads() as (executor, temp_dir):
+        with runtime.downloads() as scope:
             jobs = plan_day_files(AggregatedStream.resource, dates.days(begin, end))
-            for job, path in prefetch(runtime.client, executor, jobs,
-                                      limit=runtime.lookahead, temp_dir=temp_dir):
+            for job, path in prefetch(runtime.client, scope, jobs, limit=runtime.lookahead):
                 if isinstance(job, DayEnd):
                     self.end_day(job.day, missing=day_missing, held=held)
                     day_missing = False
