@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
+from tap_spotify_bulk.bulk import countries as country_codes
 from tap_spotify_bulk.bulk import dates
 from tap_spotify_bulk.errors import ConfigError
 
@@ -154,6 +155,10 @@ def countries(config: Mapping[str, t.Any]) -> frozenset[str] | None:
     for code in value:
         if not isinstance(code, str) or not _COUNTRY.match(code.strip()):
             msg = f"`countries` holds {code!r}, which is not an ISO 3166 alpha-2 code."
+            raise ConfigError(msg)
+        problem = country_codes.problem(code.strip().upper())
+        if problem:
+            msg = f"`countries` holds {code!r}, which is not an ISO 3166 alpha-2 code ({problem})."
             raise ConfigError(msg)
         codes.append(code.strip().upper())
     return frozenset(codes) if codes else None
