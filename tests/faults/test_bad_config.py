@@ -49,6 +49,8 @@ BAD_CONFIGS: list[tuple[str, dict[str, t.Any], str]] = [
     ("country name", {"countries": ["Sweden"]}, "countries"),
     ("country code number", {"countries": [46]}, "countries"),
     ("countries an object", {"countries": {"SE": True}}, "countries"),
+    ("country UK instead of GB", {"countries": ["SE", "UK"]}, "countries"),
+    ("country code nobody has", {"countries": ["ZZ"]}, "countries"),
     ("bulk_api_url no scheme", {"bulk_api_url": "provider-api.spotify.com/v1"},
      "bulk_api_url"),
     ("bulk_api_url ftp", {"bulk_api_url": "ftp://provider-api.spotify.com"}, "bulk_api_url"),
