@@ -79,8 +79,9 @@ class TapSpotifyBulk(Tap):
     def sync_all(self) -> None:
         self.validate_selected_settings()
         for stream in self.streams.values():
-            if isinstance(stream, BulkStream):
-                stream.runtime.aggregated_driven = False  # each sync reads the files anew
+            if isinstance(stream, BulkStream):  # each sync reads the files anew
+                stream.runtime.aggregated_driven = False
+                stream.records_written, stream.batcher = 0, None
         try:
             super().sync_all()
         finally:

@@ -338,3 +338,17 @@ def test_deselected_properties_are_left_out(sandbox_factory):
     assert all("os" not in r for r in run.records["users"])
     assert "os" not in run.schemas["users"]["schema"]["properties"]
     assert run.tallies()["users"] == sb.bulk_truth(streams=["users"])["users"]
+
+
+def test_record_count_metrics_match_the_records(sandbox_factory, caplog):
+    sb = sandbox_factory(end=D(2024, 3, 2))
+    names = ["tracks", "aggregated_streams_summary", "aggregated_streams_saves"]
+    with caplog.at_level("INFO", logger="singer_sdk.metrics"):
+        run = run_tap(sb.tap_config(), streams=names)
+    counts = {}
+    for record in caplog.records:
+        message = record.getMessage()
+        if message.startswith("METRIC: ") and '"record_count"' in message:
+            point = json.loads(message.removeprefix("METRIC: "))
+            counts[point["tags"]["stream"]] = point["value"]
+    assert counts == {name: len(run.records[name]) for name in names}
