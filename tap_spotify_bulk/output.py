@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gzip
 import sys
 import typing as t
 import uuid
@@ -26,6 +25,11 @@ import orjson
 from singer_sdk.contrib.msgspec import serialize_jsonl
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter, SingerMessageType
+
+try:  # ISA-L's gzip writer: the same files, compressed about 6x faster than zlib's level 1
+    from isal.igzip import GzipFile
+except ImportError:  # pragma: no cover (a platform without isal wheels)
+    from gzip import GzipFile
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -163,7 +167,7 @@ class BatchRecords:
             self._name = f"{storage.prefix or ''}{self._sync_id}-{self._sequence}{suffix}"
             raw = self._files.enter_context(storage.open(self._name, "wb"))
             self._out = (self._files.enter_context(
-                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1))
+                GzipFile(fileobj=raw, mode="wb", compresslevel=1))
                 if self._compress else raw)
         self._out.write(self._pending)
         self._pending.clear()
