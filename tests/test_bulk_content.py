@@ -85,9 +85,12 @@ def test_bad_json_fails_with_line_number_and_the_next_run_resumes(sandbox_factor
 
 def test_aggregated_line_with_missing_and_unknown_levels(sandbox_factory):
     sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
-    line = {"date": "2024-02-29", "trackv2": {"href": "h1", "isrc": "I1", "name": "N"},
-            "streams": {"country": {"SE": {"total": 2, "gender": {"male": {"age": {"60+": 2}}}},
+    line = {"date": "2024-02-29",
+            "trackv2": {"href": "h1", "isrc": "I1", "name": "N", "x_explicit": True},
+            "streams": {"country": {"SE": {"total": 2, "x_rank": 4,
+                                           "gender": {"male": {"age": {"60+": 2}}}},
                                     "NO": {"total": 1}}},
+            "skips": {"country": {"SE": {"total": {"odd": 1}}}},
             "label": "L"}
     sb.options.overrides = {f"{BASE}/aggregatedstreams/2024/03/01":
                             gzip.compress(orjson.dumps(line) + b"\n")}
@@ -98,7 +101,14 @@ def test_aggregated_line_with_missing_and_unknown_levels(sandbox_factory):
     (summary,) = run.records["aggregated_streams_summary"]
     assert summary["report_date"] == "2024-03-01"  # the path date, not the line's own
     assert (summary["streams"], summary["skips"], summary["saves"]) == (3, None, None)
-    assert summary["extra"] == {"label": "L"}
+    # Nothing is dropped: unknown keys at any depth, and a malformed known value, stay in
+    # `extra` under their own paths.
+    assert summary["extra"] == {
+        "label": "L",
+        "trackv2": {"x_explicit": True},
+        "streams": {"country": {"SE": {"x_rank": 4}}},
+        "skips": {"country": {"SE": {"total": {"odd": 1}}}},
+    }
     assert summary["album_name"] is None
     (count,) = run.records["aggregated_streams_count"]
     assert (count["country"], count["gender"], count["age_group"], count["streams"]) == (

@@ -3,7 +3,8 @@
 Shapes (see the common record rules):
 
 * summary: one per line: track/album metadata, streams/skips/saves totals (sum of the
-  per-country `total`s; null when the block is absent), unknown top-level keys in `extra`;
+  per-country `total`s; null when the block is absent), and in `extra` every key the
+  contract does not know, at any depth, under its own path (nothing is dropped);
 * count: one per `streams.country[CC].gender[G].age[A]` leaf;
 * skips: one per `skips.country[CC]` (its `total`);
 * saves: one per `saves.country[CC].product[P]`.
@@ -27,7 +28,19 @@ SKIPS = "aggregated_streams_skips"
 SAVES = "aggregated_streams_saves"
 SHAPES = (SUMMARY, COUNT, SKIPS, SAVES)
 
-KNOWN_TOP_LEVEL = frozenset({"date", "trackv2", "album", "streams", "skips", "saves"})
+# The nested shape SPEC §4.5 documents: key -> shape below it; ANY stands for the map levels
+# (country codes, genders, age groups, products) and LEAF for values.
+ANY = "*"
+LEAF: dict[str, t.Any] = {}
+KNOWN_SHAPE: dict[str, t.Any] = {
+    "date": LEAF,
+    "trackv2": {"name": LEAF, "href": LEAF, "isrc": LEAF},
+    "album": {"name": LEAF, "href": LEAF},
+    "streams": {"country": {ANY: {
+        "total": LEAF, "gender": {ANY: {"total": LEAF, "age": {ANY: LEAF}}}}}},
+    "skips": {"country": {ANY: {"total": LEAF}}},
+    "saves": {"country": {ANY: {"total": LEAF, "product": {ANY: LEAF}}}},
+}
 
 Record = dict[str, t.Any]
 
@@ -78,10 +91,32 @@ def _total(line: dict[str, t.Any], block: str) -> int | None:
     return total
 
 
+def unknown_parts(value: dict[str, t.Any], shape: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The parts of `value` that `shape` does not describe, nested under their own keys.
+
+    `{"trackv2": {"name": "x", "x_explicit": true}}` gives `{"trackv2": {"x_explicit": true}}`.
+    A known key holding something other than what is documented there (a scalar where an
+    object belongs, an object or array where a number or text belongs) is kept whole.
+    """
+    unknown: dict[str, t.Any] = {}
+    wildcard = shape.get(ANY)
+    for key, child in value.items():
+        below = shape.get(key, wildcard)
+        if below is None or (not below and isinstance(child, dict | list)):
+            unknown[key] = child
+        elif below:  # an object level
+            if isinstance(child, dict):
+                if nested := unknown_parts(child, below):
+                    unknown[key] = nested
+            elif child is not None:
+                unknown[key] = child
+    return unknown
+
+
 def summary(line: dict[str, t.Any], base: Record) -> Iterator[Record]:
     track = _obj(line.get("trackv2"))
     album = _obj(line.get("album"))
-    extra = {k: v for k, v in line.items() if k not in KNOWN_TOP_LEVEL}
+    extra = unknown_parts(line, KNOWN_SHAPE)
     yield {
         **base,
         "track_name": _str(track.get("name")),
