@@ -129,3 +129,12 @@ def test_debug_setting_adds_the_traceback_but_still_no_secret(sb, tmp_path):
     assert run.returncode == 1
     assert "Traceback" in run.stderr
     assert "tap-spotify-bulk: error: " in run.stderr
+
+
+def test_signed_urls_that_always_expire_before_use(sb, tmp_path):
+    sb.options.signed_url_ttl = 0.0  # every signed URL has expired when it is fetched
+    run = run_cli(tmp_path, sb.tap_config(), streams=["users"], sandbox=sb,
+                  fast_retries=True)
+    fails_cleanly(run, "users/2024/03/01", "signed download URL kept expiring")
+    assert run.output.records == {}
+    assert not bookmarks_of(run.output.state)
