@@ -12,6 +12,7 @@ import logging
 import random
 import time
 import typing as t
+from urllib.parse import urlsplit
 
 import requests
 
@@ -94,8 +95,10 @@ def send(
             what, last_problem, attempt, max_tries, delay,
         )
         sleep(delay)
-    msg = (
-        f"{what}: gave up after {max_tries} attempts, last answer {last_problem}. "
-        "The API is unavailable or overloaded; run again later."
-    )
+    if last_problem.startswith("HTTP"):
+        advice = "The API is unavailable or overloaded; run again later."
+    else:  # the connection failed: a server that is down, or a wrong URL setting
+        advice = (f"The connection to {urlsplit(url).netloc} failed: check the URL settings, "
+                  "or run again later.")
+    msg = f"{what}: gave up after {max_tries} attempts, last answer {last_problem}. {advice}"
     raise ApiError(msg)
