@@ -109,7 +109,8 @@ def test_server_that_is_down(tmp_path):
               "token_url": f"{base}/api/token", "bulk_api_url": f"{base}/v1/analytics"}
     run = run_cli(tmp_path, config, streams=["users"], secrets=[creds["client_secret"]],
                   fast_retries=True)
-    fails_cleanly(run, "token request", "ConnectionError", "run again later")
+    fails_cleanly(run, "token request", "ConnectionError", f"127.0.0.1:{port}",
+                  "check the URL settings")
     assert run.output.records == {}
 
 
