@@ -86,7 +86,9 @@ def run_until_killed(argv: list[str], env: dict[str, str], *, lines: int | None 
     if raw and not raw.endswith(b"\n"):  # torn by the kill: a target would reject it
         raw = raw[: raw.rfind(b"\n") + 1]
     stderr = b"".join(stderr_chunks).decode(errors="replace")
-    return Killed(Output.parse(raw), process.returncode, stderr, killed.is_set())
+    # A process that finished just as the signal went out was not killed.
+    was_killed = killed.is_set() and process.returncode == -signal.SIGKILL
+    return Killed(Output.parse(raw), process.returncode, stderr, was_killed)
 
 
 def truth_upto(sb, stream: str, day: str, cache: dict) -> dict:
