@@ -14,6 +14,7 @@ scripts/postgres); skipped with the reason when PostgreSQL cannot be started.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
@@ -90,9 +91,10 @@ def meltano_run_killed(project: MeltanoProject, env: dict[str, str], suffix: str
     except subprocess.TimeoutExpired:
         if after is None:
             raise
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may just have finished
+            os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
-        killed = True
+        killed = process.returncode == -signal.SIGKILL
     return killed, process.returncode, output.decode(errors="replace")
 
 
