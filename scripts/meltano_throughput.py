@@ -42,6 +42,11 @@ def start_postgres() -> dict[str, str]:
 
 
 def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="meltano-throughput-") as work:
+        return measure(Path(work))
+
+
+def measure(work: Path) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=20000, help="stream events per day")
     parser.add_argument("--days", type=int, default=3)
@@ -50,7 +55,6 @@ def main() -> int:
 
     postgres = start_postgres()
     schema = f"throughput_{uuid.uuid4().hex[:8]}"
-    work = Path(tempfile.mkdtemp(prefix="meltano-throughput-"))
     project = MeltanoProject(work / "meltano.db")
     project.meltano("install", timeout=900)
     start = dt.date(2024, 3, 1)
