@@ -18,27 +18,19 @@ from collections import Counter, defaultdict
 import jsonschema
 import orjson
 import pytest
+from singer_checks import assert_state_follows_data
 
 from tap_spotify_bulk.bulk.aggregated import SHAPES
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES, schemas_dir
 from tap_spotify_bulk.errors import AccessError, AuthError, DataError
 from tap_spotify_bulk.sandbox import FaultOptions
-from tap_spotify_bulk.sandbox.tally import Tally
+from tap_spotify_bulk.sandbox.tally import BULK_PRIMARY_KEYS, Tally
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 D = dt.date
 SCHEMAS = {name: json.loads((schemas_dir() / f"{name}.json").read_text())
            for name in BULK_STREAM_NAMES}
-PRIMARY_KEYS = {
-    "streams": ("report_date", "country", "row_number"),
-    "sub30sec_streams": ("report_date", "country", "row_number"),
-    "users": ("report_date", "row_number"),
-    "tracks": ("report_date", "row_number"),
-    "aggregated_streams_summary": ("report_date", "track_href"),
-    "aggregated_streams_count": ("report_date", "track_href", "country", "gender", "age_group"),
-    "aggregated_streams_skips": ("report_date", "track_href", "country"),
-    "aggregated_streams_saves": ("report_date", "track_href", "country", "product"),
-}
+PRIMARY_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
 _TIME_EXTRACTED = re.compile(rb',"time_extracted":"[^"]*"')
 
 
@@ -109,20 +101,7 @@ def assert_valid(run: Run) -> None:
         for record in records:
             errors = list(validator.iter_errors(record))
             assert not errors, f"{stream}: {errors[0].message} in {record}"
-    # STATE only at date boundaries: after a STATE moved a stream's bookmark to a date in
-    # this run, no record of that stream at or before that date follows.
-    moved: dict[str, str] = {}
-    previous: dict[str, str | None] = {}
-    for index, message in enumerate(run.messages):
-        if message["type"] == "STATE":
-            echo = run.resumed and index == 0
-            for name, value in message["value"].get("bookmarks", {}).items():
-                current = value.get("replication_key_value")
-                if not echo and current != previous.get(name):
-                    moved[name] = current
-                previous[name] = current
-        elif message["type"] == "RECORD" and message["stream"] in moved:
-            assert message["record"]["report_date"] > moved[message["stream"]]
+    assert_state_follows_data(run.messages, resumed=run.resumed)
 
 
 def test_full_sync_matches_ground_truth(sandbox_factory):

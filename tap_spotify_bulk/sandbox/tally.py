@@ -25,6 +25,18 @@ _ISO_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 )
 
+# SPEC §5.1: primary key of each Bulk output stream.
+BULK_PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "streams": ("report_date", "country", "row_number"),
+    "sub30sec_streams": ("report_date", "country", "row_number"),
+    "users": ("report_date", "row_number"),
+    "tracks": ("report_date", "row_number"),
+    "aggregated_streams_summary": ("report_date", "track_href"),
+    "aggregated_streams_count": ("report_date", "track_href", "country", "gender", "age_group"),
+    "aggregated_streams_skips": ("report_date", "track_href", "country"),
+    "aggregated_streams_saves": ("report_date", "track_href", "country", "product"),
+}
+
 # Per Bulk output stream: (fingerprint fields = primary key + content, metric fields to sum).
 BULK_TALLY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "streams": (("report_date", "country", "row_number", "track_id", "user_id", "ms_played"),

@@ -23,6 +23,7 @@ from tap_spotify_bulk.sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
+    BULK_PRIMARY_KEYS,
     BULK_TALLY_FIELDS,
     Tally,
 )
@@ -34,17 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 ENVIRONMENT = "dev"
 
-# SPEC §5.1 primary keys of the Bulk streams.
-BULK_KEYS: dict[str, tuple[str, ...]] = {
-    "streams": ("report_date", "country", "row_number"),
-    "sub30sec_streams": ("report_date", "country", "row_number"),
-    "users": ("report_date", "row_number"),
-    "tracks": ("report_date", "row_number"),
-    "aggregated_streams_summary": ("report_date", "track_href"),
-    "aggregated_streams_count": ("report_date", "track_href", "country", "gender", "age_group"),
-    "aggregated_streams_skips": ("report_date", "track_href", "country"),
-    "aggregated_streams_saves": ("report_date", "track_href", "country", "product"),
-}
+BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
 PLUGIN_PREFIXES = ("TAP_SPOTIFY_BULK_", "TARGET_POSTGRES_", "TARGET_JSONL_", "TARGET_DUCKDB_")
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import orjson
 
-from tap_spotify_bulk.sandbox.tally import Tally
+from tap_spotify_bulk.sandbox.tally import BULK_PRIMARY_KEYS, Tally
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 if t.TYPE_CHECKING:
@@ -34,16 +34,7 @@ if t.TYPE_CHECKING:
 
 COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
 
-BULK_KEYS: dict[str, tuple[str, ...]] = {
-    "streams": ("report_date", "country", "row_number"),
-    "sub30sec_streams": ("report_date", "country", "row_number"),
-    "users": ("report_date", "row_number"),
-    "tracks": ("report_date", "row_number"),
-    "aggregated_streams_summary": ("report_date", "track_href"),
-    "aggregated_streams_count": ("report_date", "track_href", "country", "gender", "age_group"),
-    "aggregated_streams_skips": ("report_date", "track_href", "country"),
-    "aggregated_streams_saves": ("report_date", "track_href", "country", "product"),
-}
+BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
 
 
 def unique_credentials() -> dict[str, str]:

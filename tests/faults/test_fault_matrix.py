@@ -14,7 +14,6 @@ import typing as t
 
 import pytest
 from _tap import (
-    Output,
     assert_matches_truth,
     duplicate_keys,
     run_cli,
@@ -22,6 +21,7 @@ from _tap import (
     unique_credentials,
     upsert,
 )
+from singer_checks import assert_state_follows_data
 
 from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.sandbox import FaultOptions
@@ -80,25 +80,6 @@ def make_sandbox(sandbox_factory, **options):
     return sandbox_factory(**{**base, **options})
 
 
-def assert_state_follows_data(output: Output, resumed: bool = False) -> None:
-    """Once a STATE moved a stream's bookmark to a date, no record of that stream at or
-    before that date follows: no partial date is ever committed."""
-    moved: dict[str, str] = {}
-    previous: dict[str, str | None] = {}
-    first_state = True
-    for message in output.messages:
-        if message["type"] == "STATE":
-            echo = resumed and first_state
-            first_state = False
-            for name, value in message["value"].get("bookmarks", {}).items():
-                current = value.get("replication_key_value")
-                if not echo and current != previous.get(name):
-                    moved[name] = current
-                previous[name] = current
-        elif message["type"] == "RECORD" and message["stream"] in moved:
-            assert message["record"]["report_date"] > moved[message["stream"]]
-
-
 @pytest.mark.parametrize("case", BULK_CASES.values(), ids=BULK_CASES.keys())
 def test_bulk_fault(case: Case, sandbox_factory, tmp_path, request):
     sb = make_sandbox(sandbox_factory, end=case.end, **case.sandbox)
@@ -110,7 +91,7 @@ def test_bulk_fault(case: Case, sandbox_factory, tmp_path, request):
     truth = sb.bulk_truth(START, case.end, streams=case.streams)
     assert any(s["count"] for s in truth.values())
     assert_matches_truth(output, truth)
-    assert_state_follows_data(output)
+    assert_state_follows_data(output.messages, resumed=False)
     selected = set(case.streams or truth)
     assert output.bookmarks() == dict.fromkeys(selected, case.end.isoformat())
     faults = sb.stats["faults"]

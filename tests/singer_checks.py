@@ -1,0 +1,36 @@
+"""Checks on a tap's Singer output shared by the test suites."""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+
+def assert_state_follows_data(
+    messages: Iterable[Mapping[str, t.Any]], *, resumed: bool
+) -> None:
+    """Once a STATE moved a Bulk stream's bookmark to a date, no record of that stream at or
+    before that date follows: a date is never committed before all its records are out.
+
+    With `resumed`, the first STATE is the input state echoed back, not progress.
+    """
+    moved: dict[str, str] = {}
+    previous: dict[str, str | None] = {}
+    first_state = True
+    for message in messages:
+        if message["type"] == "STATE":
+            echo = resumed and first_state
+            first_state = False
+            for name, value in message["value"].get("bookmarks", {}).items():
+                current = value.get("replication_key_value")
+                if not echo and current != previous.get(name):
+                    moved[name] = current
+                previous[name] = current
+        elif message["type"] == "RECORD" and message["stream"] in moved:
+            record = message["record"]
+            assert record["report_date"] > moved[message["stream"]], (
+                f"{message['stream']}: record of {record['report_date']} after STATE "
+                f"moved the bookmark to {moved[message['stream']]}"
+            )
