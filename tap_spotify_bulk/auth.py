@@ -22,6 +22,7 @@ from tap_spotify_bulk import http
 from tap_spotify_bulk.errors import ApiError, AuthError
 
 REFRESH_MARGIN = 60.0  # seconds before expiry at which a token counts as stale
+DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 (a URL)
 
 
 class TokenClient:
@@ -173,5 +174,11 @@ def as_header(client: TokenClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {client.token()}"}
 
 
-__all__ = ["BearerAuthenticator", "TokenClient", "as_header", "bearer_token_of"]
+__all__ = [
+    "DEFAULT_TOKEN_URL",
+    "BearerAuthenticator",
+    "TokenClient",
+    "as_header",
+    "bearer_token_of",
+]
 

@@ -20,6 +20,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_spotify_bulk.ads import settings as ads_settings
 from tap_spotify_bulk.ads.streams import ads_streams
+from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.streams import BulkStream, bulk_streams
 from tap_spotify_bulk.errors import ConfigError
@@ -28,7 +29,6 @@ from tap_spotify_bulk.output import BufferedWriter
 if t.TYPE_CHECKING:
     from types import FrameType
 
-DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 (a URL)
 
 COMMON_SETTINGS = (
     th.Property(

@@ -23,7 +23,7 @@ from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import reports, settings, windows
 from tap_spotify_bulk.ads.client import AdsClient
-from tap_spotify_bulk.auth import TokenClient
+from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
 from tap_spotify_bulk.errors import AccessError, ConfigError
 
 if t.TYPE_CHECKING:
@@ -34,7 +34,6 @@ if t.TYPE_CHECKING:
     from tap_spotify_bulk.ads.settings import ReportSpec
 
 LOGGER = logging.getLogger("tap_spotify_bulk.ads")
-DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 (a URL)
 
 
 class AdsContext:

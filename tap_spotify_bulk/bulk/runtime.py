@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
-from tap_spotify_bulk.auth import TokenClient
+from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
 from tap_spotify_bulk.bulk import dates, settings
 from tap_spotify_bulk.bulk.client import BulkClient
 from tap_spotify_bulk.bulk.pipeline import DownloadScope
@@ -24,7 +24,6 @@ from tap_spotify_bulk.bulk.pipeline import DownloadScope
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 (a URL)
 
 
 class BulkRuntime:
