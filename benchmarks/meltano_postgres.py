@@ -12,6 +12,8 @@ run, interleaving the settings variants:
   defaults     meltanolabs-target-postgres's own defaults (use_copy false,
                validate_records true, add_record_metadata true, activate_version true,
                SDK batch size)
+  copy, no_validation  (on request) the defaults with only use_copy, or only
+               validate_records false, changed
   project      meltano.yml's values: use_copy true, validate_records false,
                add_record_metadata false, activate_version false (SDK batch size)
   recommended  the same and batch_size_rows 100000
@@ -43,6 +45,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "meltano_postgres.json"
 VARIANTS: dict[str, dict[str, t.Any]] = {
     "defaults": {"use_copy": False, "validate_records": True, "add_record_metadata": True,
                  "activate_version": True},
+    "copy": {"use_copy": True, "validate_records": True, "add_record_metadata": True,
+             "activate_version": True},  # the defaults but COPY
+    "no_validation": {"use_copy": False, "validate_records": False, "add_record_metadata": True,
+                      "activate_version": True},  # the defaults but no validation
     "project": {"use_copy": True, "validate_records": False, "add_record_metadata": False,
                 "activate_version": False},  # meltano.yml's values, the SDK's batch size
     "recommended": {"use_copy": True, "validate_records": False, "add_record_metadata": False,
@@ -103,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default="defaults,project,recommended",
+                        help=f"comma-separated, from {', '.join(VARIANTS)}")
     parser.add_argument("--keep", action="store_true", help="keep the loaded schemas")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default {RESULTS}")
