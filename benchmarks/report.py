@@ -84,7 +84,8 @@ def meltano(report: dict[str, t.Any]) -> list[str]:
 def main() -> int:
     parts = []
     for name, render in (("latest.json", throughput), ("latency.json", latency),
-                         ("meltano_postgres.json", meltano)):
+                         ("meltano_postgres.json", meltano),
+                         ("meltano_postgres_settings.json", meltano)):
         report = _load(name)
         if report:
             parts.append("\n".join(render(report)))
