@@ -113,8 +113,11 @@ class TokenClient:
         if not isinstance(access_token, str) or not access_token:
             msg = f"{self.api_name} token endpoint returned an empty access_token."
             raise ApiError(msg)
-        if body.get("refresh_token"):
-            self._refresh_token = body["refresh_token"]
+        rotated = body.get("refresh_token")
+        if self._refresh_token is not None and isinstance(rotated, str) and rotated:
+            # Only the refresh-token grant rotates: a client-credentials answer that carries
+            # a refresh_token (RFC 6749 allows it) must not switch the Bulk side's grant.
+            self._refresh_token = rotated
         self._token = access_token
         # Refresh early, but never so early that a short-lived token is useless.
         margin = min(REFRESH_MARGIN, lifetime / 4)

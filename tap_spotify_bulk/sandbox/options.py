@@ -80,6 +80,9 @@ class SandboxOptions:
     refresh_token: str = "sandbox-refresh-token"  # noqa: S105
     token_lifetime: int = 3600
     rotate_refresh_token: bool = False
+    # Keys added to every 200 token answer, e.g. {"refresh_token": "x"} in a client-credentials
+    # answer (RFC 6749 discourages it but allows it) or {"token_type": "bearer"}.
+    token_answer_extra: dict = field(default_factory=dict)
     direct_files: bool = False
     signed_url_ttl: float = 300.0
     signed_url_host: str | None = None  # e.g. "localhost": signed URLs on another host name

@@ -89,6 +89,7 @@ class TokenService:
                     "expires_in": int(options.token_lifetime), **answer}
         if kind == ADS:
             body_out["scope"] = "streaming"
+        body_out.update(options.token_answer_extra)
         return SandboxResponse(200, orjson.dumps(body_out))
 
     def check(self, authorization: str | None,

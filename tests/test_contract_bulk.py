@@ -1,0 +1,59 @@
+"""Independent contract audit of the Bulk side (SPEC §2-§5.2): behaviours a different,
+still-conforming server may show, reproduced with the sandbox's options and overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+import orjson
+from test_bulk_sync import assert_valid, run_tap
+
+from tap_spotify_bulk.auth import TokenClient
+
+D = dt.date
+BASE = "/gyrostream/enhanced"
+
+
+def test_signed_urls_on_another_host_never_see_the_token(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 2), signed_url_host="localhost", empty_day_rate=0.0)
+    run = run_tap(sb.tap_config(), streams=["users", "streams"])
+    assert run.tallies() == sb.bulk_truth(streams=["users", "streams"])
+    signed = [e for e in sb.request_log if e["path"].startswith("/signed")]
+    assert signed
+    assert not any(e["auth"] for e in signed)
+
+
+def test_empty_gzip_file_and_crlf_lines(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 2), empty_day_rate=0.0)
+    sb.options.overrides = {
+        f"{BASE}/users/2024/03/01": gzip.compress(b""),
+        f"{BASE}/users/2024/03/02": gzip.compress(b'{"user_id": "a"}\r\n\r\n{"user_id": "b"}\r\n'),
+    }
+    run = run_tap(sb.tap_config(), streams=["users"])
+    assert_valid(run)
+    assert [(r["report_date"], r["row_number"], r["user_id"]) for r in run.records["users"]] == [
+        ("2024-03-02", 1, "a"), ("2024-03-02", 2, "b")]
+    assert run.bookmark("users") == "2024-03-02"
+
+
+def test_listing_with_absolute_uris_and_extra_keys(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    listing = [{"uri": f"{sb.bulk_api_url}{BASE}/streams/2024/03/01/SE", "size": 3,
+                "children": None}]
+    sb.options.overrides = {f"{BASE}/streams/2024/03/01": orjson.dumps(listing)}
+    run = run_tap(sb.tap_config(countries=["SE"]), streams=["streams"])
+    assert run.tallies() == sb.bulk_truth(streams=["streams"], countries=["SE"])
+
+
+def test_refresh_token_in_a_client_credentials_answer_is_not_used(sandbox_factory):
+    # RFC 6749 allows (discourages) a refresh_token in a client-credentials answer; the Bulk
+    # side must keep using its own grant when it refreshes.
+    sb = sandbox_factory(end=D(2024, 3, 2), empty_day_rate=0.0, token_lifetime=1,
+                         token_answer_extra={"refresh_token": "bulk-rt", "token_type": "bearer"})
+    client = TokenClient(token_url=sb.token_url, client_id="sandbox-client",
+                         client_secret="sandbox-secret", api_name="Bulk API")
+    first = client.token()
+    client.invalidate(first)
+    assert client.token() != first
+    assert sb.stats["tokens_by_grant"] == {"client_credentials": 2}
