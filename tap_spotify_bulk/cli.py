@@ -2,7 +2,8 @@
 
 Before the SDK's CLI starts (and logs anything), a sync's configuration is checked quietly:
 the settings' values and the credentials the selected streams need. A bad configuration
-therefore prints exactly one line and sends no request.
+therefore prints exactly one line and sends no request; so does a `--config`, `--state` or
+`--catalog` file that is missing or not a JSON object (for every command).
 
 A `TapError` (bad setting, rejected credentials, refused licensor, an API that keeps failing,
 a file that stays corrupt) or an SDK configuration error anywhere in the run is printed as
@@ -39,24 +40,43 @@ def _fail(message: str, exit_code: int) -> None:
     sys.exit(exit_code)
 
 
-def preflight(argv: list[str]) -> None:
-    """Check a sync's configuration quietly; raise `TapError` when it is bad.
+def read_input_file(path: str, option: str) -> dict:
+    """A `--config`/`--state`/`--catalog` file as a JSON object; `ConfigError` otherwise, so
+    a missing or broken file is one line instead of the SDK's traceback."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problem = "does not exist"
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"cannot be read ({type(exc).__name__})"
+    except ValueError as exc:
+        problem = f"is not valid JSON ({exc})"
+    else:
+        if isinstance(value, dict):
+            return value
+        problem = "must hold a JSON object"
+    msg = f"`{option}` file {path} {problem}."
+    raise ConfigError(msg)
 
-    Commands that are not a sync (discovery, --about, ...) are left to the SDK, and so are
-    inputs this check cannot read (the SDK reports those itself).
+
+def preflight(argv: list[str]) -> None:
+    """Check the input files, then a sync's configuration, quietly; raise `TapError` when
+    one is bad.
+
+    Commands that are not a sync (discovery, --about, ...) only get their files checked.
     """
-    if any(arg.split("=", 1)[0] in _NOT_A_SYNC for arg in argv):
-        return
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--catalog")
+    parser.add_argument("--state")
     args, _ = parser.parse_known_args(argv)
-    try:
-        catalog = json.loads(Path(args.catalog).read_text()) if args.catalog else None
-    except (OSError, ValueError):
-        return
     files = [path for path in args.config if path != "ENV"]
-    if not all(Path(path).is_file() for path in files):
+    for path in files:
+        read_input_file(path, "--config")
+    catalog = read_input_file(args.catalog, "--catalog") if args.catalog else None
+    if args.state:
+        read_input_file(args.state, "--state")
+    if any(arg.split("=", 1)[0] in _NOT_A_SYNC for arg in argv):
         return
     logging.disable(logging.INFO)  # the SDK's start-up lines belong to the real run
     try:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 
 import orjson
+import pytest
 from test_bulk_sync import assert_valid, run_tap
+from test_cli_bulk import error_line, run_cli
 
 from tap_spotify_bulk.auth import TokenClient
 
@@ -57,3 +60,27 @@ def test_refresh_token_in_a_client_credentials_answer_is_not_used(sandbox_factor
     client.invalidate(first)
     assert client.token() != first
     assert sb.stats["tokens_by_grant"] == {"client_credentials": 2}
+
+
+@pytest.mark.parametrize(("content", "option"), [
+    (None, "--config"),            # missing file
+    (b"{not json", "--config"),
+    (b"[1, 2]", "--config"),       # JSON, but not an object
+    (b"{not json", "--state"),
+    (b"{not json", "--catalog"),
+])
+def test_unreadable_input_files_are_one_line_errors(tmp_path, content, option):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"client_id": "i", "client_secret": "s", "licensor": "l",
+                                "token_url": "http://127.0.0.1:9/api/token",
+                                "bulk_api_url": "http://127.0.0.1:9/v1/analytics"}))
+    odd = tmp_path / "odd.json"
+    if content is not None:
+        odd.write_bytes(content)
+    args = ["--config", str(odd)] if option == "--config" else [
+        "--config", str(good), option, str(odd)]
+    for extra in ([], ["--discover"]) if option == "--config" else ([],):
+        result = run_cli(tmp_path, None, *args, *extra)
+        assert result.returncode == 2
+        line = error_line(result)
+        assert option in line and "odd.json" in line
