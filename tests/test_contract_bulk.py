@@ -3,16 +3,21 @@ still-conforming server may show, reproduced with the sandbox's options and over
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
+import io
 import json
 
 import orjson
 import pytest
-from test_bulk_sync import assert_valid, run_tap
+from test_bulk_sync import assert_valid, catalog, run_tap
 from test_cli_bulk import error_line, run_cli
 
 from tap_spotify_bulk.auth import TokenClient
+from tap_spotify_bulk.bulk.client import DOWNLOAD_TRIES
+from tap_spotify_bulk.errors import DataError
+from tap_spotify_bulk.tap import TapSpotifyBulk
 
 D = dt.date
 BASE = "/gyrostream/enhanced"
@@ -84,3 +89,24 @@ def test_unreadable_input_files_are_one_line_errors(tmp_path, content, option):
         assert result.returncode == 2
         line = error_line(result)
         assert option in line and "odd.json" in line
+
+
+def test_file_cut_mid_line_inside_a_valid_gzip_is_downloaded_again_then_fails(sandbox_factory):
+    # A server (or proxy) that closes the gzip cleanly after cutting the text: every gzip
+    # check passes, only the last line is incomplete. SPEC §4.3: retried, then the run fails
+    # with path and line number, and nothing of that file is emitted.
+    sb = sandbox_factory(end=D(2024, 3, 2), empty_day_rate=0.0)
+    path = f"{BASE}/users/2024/03/02"
+    sb.options.overrides = {path: gzip.compress(b'{"user_id": "a"}\n\n{"user_id": "b", "co')}
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw)
+    config = sb.tap_config(lookback_days=0)
+    with contextlib.redirect_stdout(text), pytest.raises(
+            DataError, match=r"users/2024/03/02: .*line 3"):
+        TapSpotifyBulk(config=config, catalog=catalog(config, ["users"])).sync_all()
+    text.flush()
+    records = [m["record"] for m in map(orjson.loads, raw.getvalue().splitlines())
+               if m["type"] == "RECORD"]
+    assert {r["report_date"] for r in records} == {"2024-03-01"}
+    gets = [e for e in sb.request_log if e["path"] == "/v1/analytics" + path]
+    assert len(gets) == DOWNLOAD_TRIES

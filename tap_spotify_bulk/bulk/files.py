@@ -89,18 +89,36 @@ class Inflater:
 
 
 class GzipCheck:
-    """Verifies a gzip stream as it is downloaded: the output is discarded."""
+    """Verifies a gzip NDJSON stream as it is downloaded (the output is discarded): every
+    gzip member complete, and the text not ending inside a JSON line, so that a file cut
+    short inside an intact gzip (SPEC §4.3: truncated) is downloaded again as well."""
 
     def __init__(self) -> None:
         self._inflater = Inflater()
+        self._newlines = 0
+        self._tail = b""  # the text after the last newline
 
     def feed(self, chunk: bytes) -> None:
-        for _ in self._inflater.feed(chunk):
-            pass
+        for data in self._inflater.feed(chunk):
+            self._see(data)
+
+    def _see(self, data: bytes) -> None:
+        end = data.rfind(b"\n")
+        if end < 0:
+            self._tail += data
+        else:
+            self._newlines += data.count(b"\n")
+            self._tail = data[end + 1:]
 
     def finish(self) -> None:
-        for _ in self._inflater.finish():
-            pass
+        for data in self._inflater.finish():
+            self._see(data)
+        if self._tail and not self._tail.isspace():
+            try:
+                orjson.loads(self._tail)
+            except orjson.JSONDecodeError:
+                msg = f"the text ends inside line {self._newlines + 1} (cut short)"
+                raise CorruptGzip(msg) from None
 
 
 def _inflate(path: Path) -> Iterator[bytes]:
