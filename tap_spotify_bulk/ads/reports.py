@@ -15,7 +15,7 @@ import typing as t
 
 from tap_spotify_bulk.ads.client import error_codes
 from tap_spotify_bulk.ads.settings import E_CPM
-from tap_spotify_bulk.ads.windows import iso
+from tap_spotify_bulk.ads.windows import iso, parse_time
 from tap_spotify_bulk.errors import ApiError
 
 if t.TYPE_CHECKING:
@@ -140,10 +140,21 @@ def aggregate_record(spec: ReportSpec, account: str, row: dict) -> dict:
         "entity_name": row.get("entity_name"),
         "entity_status": row.get("entity_status"),
         "parent_entity_id": parent.get("id") if isinstance(parent, dict) else None,
-        "start_time": row.get("start_time"),
-        "end_time": row.get("end_time"),
+        "start_time": utc_time(row.get("start_time")),
+        "end_time": utc_time(row.get("end_time")),
         **metric_values(spec, row.get("stats")),
     }
+
+
+def utc_time(value: t.Any) -> t.Any:
+    """`YYYY-MM-DDTHH:MM:SSZ` for any ISO-8601 spelling of a time, so that keys, sorting
+    and bookmarks do not depend on how a server writes its offsets; else as given."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return iso(parse_time(value))
+    except ValueError:
+        return value
 
 
 def insight_record(spec: ReportSpec, account: str, ad_set: dict, row: dict) -> dict:

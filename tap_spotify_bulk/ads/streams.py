@@ -166,25 +166,35 @@ class AdsReportStream(Stream):
         if self.spec.is_insight:
             yield from self._insight_records(account)
         elif self.spec.granularity == "LIFETIME":
-            client = self.shared.client
-            for row in reports.aggregate_rows(client, account, self.spec):
-                yield reports.aggregate_record(self.spec, account, row)
+            seen: set[t.Any] = set()
+            for row in reports.aggregate_rows(self.shared.client, account, self.spec):
+                record = reports.aggregate_record(self.spec, account, row)
+                if record["entity_id"] not in seen:  # pages may overlap: one key once
+                    seen.add(record["entity_id"])
+                    yield record
         else:
             for first, last in self._windows(account, context):
-                rows = [reports.aggregate_record(self.spec, account, row)
-                        for row in reports.aggregate_rows(self.shared.client, account,
-                                                          self.spec, start=first, end=last)]
-                rows.sort(key=lambda r: (str(r["start_time"]), str(r["entity_id"])))
-                yield from rows
+                rows = {}  # (start_time, entity_id) -> record: overlapping pages count once
+                for row in reports.aggregate_rows(self.shared.client, account, self.spec,
+                                                  start=first, end=last):
+                    record = reports.aggregate_record(self.spec, account, row)
+                    rows[str(record["start_time"]), str(record["entity_id"])] = record
+                yield from (rows[k] for k in sorted(rows))
 
     def _insight_records(self, account: str) -> Iterable[dict]:
         client = self.shared.client
+        done: set[str] = set()  # a listing whose pages overlap names an ad set twice
         for ad_set in reports.listing(client, account, "ad_sets"):
-            ad_set_id = ad_set.get("id")
-            if not ad_set_id:
+            ad_set_id = str(ad_set.get("id") or "")
+            if not ad_set_id or ad_set_id in done:
                 continue
-            for row in reports.insight_rows(client, account, self.spec, str(ad_set_id)):
-                yield reports.insight_record(self.spec, account, ad_set, row)
+            done.add(ad_set_id)
+            values: set[t.Any] = set()
+            for row in reports.insight_rows(client, account, self.spec, ad_set_id):
+                record = reports.insight_record(self.spec, account, ad_set, row)
+                if record["insight_value"] not in values:
+                    values.add(record["insight_value"])
+                    yield record
 
     def _bookmark(self, context: Mapping[str, t.Any]) -> dt.datetime | None:
         value = self.get_context_state(dict(context)).get("replication_key_value")

@@ -1,0 +1,264 @@
+"""Contract audit of the Ads side (SPEC §2, §3, §5.3, §6): the tap against servers that
+follow SPEC.md and nothing more.
+
+The sandbox's Ads answers are reshaped in flight (`reshape`) into what another conforming
+server may send: other row order, other ISO forms, extra or missing optional keys, other
+paging. The tap must land exactly the sandbox's ground truth, with unique primary keys.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import io
+import json
+import typing as t
+from contextlib import redirect_stdout
+
+import pytest
+
+from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.sandbox.routing import SandboxResponse
+from tap_spotify_bulk.sandbox.tally import (
+    ADS_KEYS_INSIGHT,
+    ADS_KEYS_LIFETIME,
+    ADS_KEYS_TIMESERIES,
+    Tally,
+    canonical,
+)
+from tap_spotify_bulk.tap import TapSpotifyBulk
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+NOW = dt.datetime(2026, 3, 2, 7, 45, tzinfo=dt.UTC)  # 2026-03-01 is yesterday: a month edge
+TODAY = NOW.date()
+YESTERDAY = TODAY - dt.timedelta(days=1)
+DAY_AD = {"table": "ad_day", "dimension": "AD", "granularity": "DAY",
+          "fields": ["IMPRESSIONS", "CLICKS", "E_CPM"]}
+HOUR_AD_SET = {"table": "ad_set_hour", "dimension": "AD_SET", "granularity": "HOUR",
+               "fields": ["IMPRESSIONS", "SPEND"]}
+LIFETIME_AD = {"table": "ad_lifetime", "dimension": "AD", "granularity": "LIFETIME",
+               "fields": ["IMPRESSIONS", "SPEND", "E_CPM"]}
+INSIGHT_GENDER = {"table": "gender_insights", "dimension": "GENDER",
+                  "granularity": "LIFETIME", "fields": ["IMPRESSIONS", "REACH"]}
+SMALL_WORLD = {"n_businesses": 1, "shared_account": False, "campaigns_per_account": 2,
+               "ad_sets_per_campaign": 2, "ads_per_ad_set": 2}
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+
+
+def ads_sandbox(sandbox_factory, **ads):
+    return sandbox_factory(ads={"now": NOW, **SMALL_WORLD, **ads})
+
+
+Reshaper = t.Callable[[str, dict, dict], dict]
+
+
+def reshape(sb, change: Reshaper) -> None:
+    """Let `change(path, query, body)` rewrite every 200 JSON answer of the Ads API."""
+    api = sb.ads_api
+    original = api.handle
+
+    def handle(req):
+        response = original(req)
+        if response.status != 200:
+            return response
+        body = change(req.path, req.query, json.loads(response.body))
+        return SandboxResponse(200, json.dumps(body).encode(), dict(response.headers))
+
+    api.handle = handle
+
+
+def tap_messages(config: dict, state: dict | None = None) -> list[dict]:
+    tables = {r["table"] for r in config.get("ads_report_list", [])}
+    catalog = TapSpotifyBulk(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in tables
+    tap = TapSpotifyBulk(config=config, catalog=catalog, state=state, parse_env_config=False)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        tap.sync_all()
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def run_tap(config: dict, state: dict | None = None) -> tuple[dict[str, list], dict | None]:
+    records: dict[str, list] = collections.defaultdict(list)
+    last_state = None
+    for message in tap_messages(config, state):
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+        elif message["type"] == "STATE":
+            last_state = message["value"]
+    return records, last_state
+
+
+def keys_of(report: dict) -> tuple[str, ...]:
+    if report["dimension"] in {"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"}:
+        return ADS_KEYS_INSIGHT
+    return ADS_KEYS_LIFETIME if report["granularity"] == "LIFETIME" else ADS_KEYS_TIMESERIES
+
+
+def key(report: dict, record: dict) -> tuple[str, ...]:
+    return tuple(canonical(record[k]) for k in keys_of(report))
+
+
+def assert_exact(report: dict, records: list[dict], truth: dict) -> None:
+    """Unique primary keys (as a target compares them) and exactly the truth."""
+    counts = collections.Counter(key(report, r) for r in records)
+    assert [k for k, n in counts.items() if n > 1] == [], report["table"]
+    columns = [f.lower() for f in report["fields"]]
+    tally = Tally.for_ads_report(keys_of(report), columns).add_all(records).summary()
+    assert tally == truth[report["table"]], report["table"]
+
+
+def truth_of(sb, reports: list[dict]) -> dict:
+    out = {}
+    for report in reports:
+        if report["granularity"] == "DAY":
+            out.update(sb.ads_truth([report], start=windows.months_back(TODAY, 3),
+                                    end=YESTERDAY))
+        else:
+            out.update(sb.ads_truth([report]))
+    return out
+
+
+def map_rows(body: dict, change: Callable[[dict], dict]) -> dict:
+    if isinstance(body.get("rows"), list):
+        body["rows"] = [change(row) for row in body["rows"]]
+    return body
+
+
+ALL_REPORTS = [DAY_AD, HOUR_AD_SET, LIFETIME_AD, INSIGHT_GENDER]
+
+
+def run_all(sb) -> tuple[dict[str, list], dict | None]:
+    return run_tap(sb.tap_config(ads_report_list=ALL_REPORTS, ads_timeframe_months="THREE"))
+
+
+def assert_all_exact(sb, records: dict[str, list]) -> None:
+    truth = truth_of(sb, [DAY_AD, LIFETIME_AD, INSIGHT_GENDER])
+    first, last = sb.ads_api.default_hour_range(NOW)
+    truth.update(sb.ads_truth([HOUR_AD_SET], start=first, end=last))
+    for report in ALL_REPORTS:
+        assert records[report["table"]], report["table"]
+        assert_exact(report, records[report["table"]], truth)
+
+
+def test_other_row_order_iso_forms_and_optional_keys(sandbox_factory):
+    """§6 promises the row keys, not their order, ISO spelling or optional parts."""
+    sb = ads_sandbox(sandbox_factory, page_unit="row")
+
+    def other_server(path, query, body):
+        def row(r):
+            for name in ("start_time", "end_time"):
+                if r.get(name):
+                    r[name] = r[name].replace("Z", "+00:00")
+            r.pop("parent_entity", None)
+            r.pop("entity_status", None)
+            r["unexpected"] = {"nested": [1, 2]}
+            return r
+        body = map_rows(body, row)
+        if isinstance(body.get("rows"), list):
+            body["rows"].reverse()
+        body["extra_top_level"] = True
+        return body
+
+    reshape(sb, other_server)
+    records, state = run_all(sb)
+    assert_all_exact(sb, records)
+    partitions = state["bookmarks"]["ad_day"]["partitions"]
+    assert {windows.parse_time(p["replication_key_value"]) for p in partitions} == {
+        windows.midnight(YESTERDAY)}
+
+
+@pytest.mark.parametrize("last_token", ["", "absent"])
+def test_the_last_page_may_end_with_an_empty_or_absent_token(sandbox_factory, last_token):
+    sb = ads_sandbox(sandbox_factory, page_unit="row")
+
+    def other_server(path, query, body):
+        if "continuation_token" in body and body["continuation_token"] is None:
+            if last_token == "absent":
+                del body["continuation_token"]
+            else:
+                body["continuation_token"] = ""
+        return body
+
+    reshape(sb, other_server)
+    records, _ = run_all(sb)
+    assert_all_exact(sb, records)
+
+
+def test_pages_that_repeat_a_row_never_repeat_a_primary_key(sandbox_factory):
+    """A row-paged server whose pages overlap (entities added while paging) must not make
+    the tap emit one key twice in a run: targets reject that in one batch."""
+    sb = ads_sandbox(sandbox_factory, page_unit="row")
+    last_row: dict[str, dict] = {}
+
+    def overlapping(path, query, body):
+        if "aggregate_reports" not in path or not body.get("rows"):
+            return body
+        rows = body["rows"]
+        previous = last_row.get(path) if "continuation_token" in query else None
+        last_row[path] = dict(rows[-1])
+        if previous is not None:
+            body["rows"] = [previous, *rows]
+        return body
+
+    reshape(sb, overlapping)
+    records, _ = run_all(sb)
+    assert_all_exact(sb, records)
+
+
+def test_listings_paged_in_smaller_pages_without_totals(sandbox_factory):
+    """A server may cap `limit` lower and leave `paging` out: read until an empty page."""
+    sb = ads_sandbox(sandbox_factory, campaigns_per_account=7)
+
+    def small_pages(path, query, body):
+        for kind in ("ad_sets", "campaigns"):
+            if isinstance(body.get(kind), list):
+                body[kind] = body[kind][:4]
+                body.pop("paging", None)
+        return body
+
+    reshape(sb, small_pages)
+    records, _ = run_tap(sb.tap_config(ads_report_list=[INSIGHT_GENDER]))
+    assert_exact(INSIGHT_GENDER, records["gender_insights"], truth_of(sb, [INSIGHT_GENDER]))
+    assert sb.ads_api.stats["requests_ad_sets"] == 5  # 14 ad sets: 4 + 4 + 4 + 2 + empty
+
+
+def test_no_business_means_no_records_and_no_error(sandbox_factory):
+    sb = ads_sandbox(sandbox_factory, n_businesses=0)
+    records, _ = run_all(sb)
+    assert all(not records[r["table"]] for r in ALL_REPORTS)
+    assert sb.ads_api.stats.get("requests_aggregate_reports", 0) == 0
+
+
+def test_times_without_an_offset_are_emitted_as_rfc3339_utc(sandbox_factory):
+    """A server writing `2026-03-01T00:00:00` (UTC implied) must not make the tap emit a
+    date-time that a validating target rejects (JSON Schema date-time needs an offset)."""
+    sb = ads_sandbox(sandbox_factory)
+
+    def naive(path, query, body):
+        def row(r):
+            for name in ("start_time", "end_time"):
+                if r.get(name):
+                    r[name] = r[name].removesuffix("Z")
+            return r
+        return map_rows(body, row)
+
+    reshape(sb, naive)
+    reports = [DAY_AD, LIFETIME_AD]
+    records, _ = run_tap(sb.tap_config(ads_report_list=reports, ads_timeframe_months="THREE"))
+    truth = truth_of(sb, reports)
+    for report in reports:
+        rows = records[report["table"]]
+        assert_exact(report, rows, truth)
+        for r in rows:
+            for name in ("start_time", "end_time"):
+                assert r[name].endswith("Z"), r[name]
