@@ -16,8 +16,10 @@ from test_cli_bulk import error_line, run_cli
 
 from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk.client import DOWNLOAD_TRIES
+from tap_spotify_bulk.bulk.runtime import BulkRuntime
+from tap_spotify_bulk.bulk.settings import MAX_MAX_WORKERS
 from tap_spotify_bulk.errors import DataError
-from tap_spotify_bulk.tap import TapSpotifyBulk
+from tap_spotify_bulk.tap import TapSpotifyBulk, validate_settings
 
 D = dt.date
 BASE = "/gyrostream/enhanced"
@@ -110,3 +112,41 @@ def test_file_cut_mid_line_inside_a_valid_gzip_is_downloaded_again_then_fails(sa
     assert {r["report_date"] for r in records} == {"2024-03-01"}
     gets = [e for e in sb.request_log if e["path"] == "/v1/analytics" + path]
     assert len(gets) == DOWNLOAD_TRIES
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    (D(2023, 12, 31), D(2024, 1, 1)),   # year boundary
+    (D(2024, 2, 28), D(2024, 3, 1)),    # leap day
+])
+def test_month_and_year_boundaries(sandbox_factory, start, end):
+    sb = sandbox_factory(start=start, end=end, scale=100, empty_day_rate=0.0)
+    streams = ["streams", "users", "aggregated_streams_count"]
+    run = run_tap(sb.tap_config(countries=["SE", "US", "GB"]), streams=streams)
+    assert_valid(run)
+    assert run.tallies() == sb.bulk_truth(streams=streams, countries=["SE", "US", "GB"])
+    days = {r["report_date"] for r in run.records["users"]}
+    assert days == {(start + dt.timedelta(days=i)).isoformat()
+                    for i in range((end - start).days + 1)}
+
+
+def test_single_day_window_and_lookback_longer_than_the_history(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 3), empty_day_rate=0.0)
+    config = sb.tap_config(start_date="2024-03-02", end_date="2024-03-02", lookback_days=30)
+    first = run_tap(config, streams=["users"])
+    assert first.dates("users") == ["2024-03-02"]
+    assert first.bookmark("users") == "2024-03-02"
+    again = run_tap(config, state=first.state, streams=["users"])  # reads 2024-02-02..03-02
+    assert again.dates("users") == ["2024-03-01", "2024-03-02"]
+    assert again.bookmark("users") == "2024-03-02"
+
+
+def test_max_workers_has_no_upper_limit_in_the_contract(sandbox_factory, caplog):
+    # SPEC §2: `max_workers` is an int >= 1. A large value is capped (with a warning), not
+    # refused.
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    config = sb.tap_config(max_workers=500)
+    validate_settings(config, bulk_selected=True, ads_selected=False)
+    assert BulkRuntime(config).max_workers == MAX_MAX_WORKERS
+    run = run_tap(config, streams=["users"])
+    assert run.tallies() == sb.bulk_truth(streams=["users"])
+    assert "max_workers" in caplog.text
