@@ -262,3 +262,28 @@ def test_times_without_an_offset_are_emitted_as_rfc3339_utc(sandbox_factory):
         for r in rows:
             for name in ("start_time", "end_time"):
                 assert r[name].endswith("Z"), r[name]
+
+
+def test_a_429_whose_reset_rounds_down_to_zero_is_not_a_hot_loop(sandbox_factory):
+    """`X-RateLimit-Reset` is whole seconds: a server may say 0 while a fraction of a second
+    remains, and send no `Retry-After`. The tap must still wait a little, not hammer."""
+    sb = ads_sandbox(sandbox_factory, rate_limit=3, rate_window=1.0)
+    api = sb.ads_api
+    original = api.handle
+
+    def floor_reset(req):
+        response = original(req)
+        if response.status == 429:
+            response.headers.pop("Retry-After", None)
+            response.headers["X-RateLimit-Reset"] = "0"
+        return response
+
+    api.handle = floor_reset
+    reports = [DAY_AD, INSIGHT_GENDER]
+    records, _ = run_tap(sb.tap_config(ads_report_list=reports, ads_timeframe_months="THREE"))
+    truth = truth_of(sb, reports)
+    for report in reports:
+        assert_exact(report, records[report["table"]], truth)
+    sent = api.stats["sent_429"]
+    admitted = api.stats["requests_aggregate_reports"] + api.stats["requests_insight_reports"]
+    assert sent <= 2 * (admitted - sent), (sent, admitted)

@@ -29,6 +29,7 @@ LOGGER = logging.getLogger("tap_spotify_bulk.ads")
 PACE_LIMIT = 145  # requests per PACE_WINDOW, a little under the API's 150 / 30 s
 PACE_WINDOW = 30.0
 MAX_THROTTLED = 200  # consecutive 429s on one call before we give up (hours of waiting)
+MIN_THROTTLE_WAIT = 1.0  # seconds after a 429 whose hint says 0
 
 
 class RatePacer:
@@ -132,7 +133,9 @@ class AdsClient:
                         msg = f"{what}: still rate limited after {throttled} tries; retry later."
                         raise ApiError(msg)
                     delay = http.server_wait_hint(response)
-                    delay = http.backoff_delay(min(throttled, 6)) if delay is None else delay
+                    # The headers count whole seconds: a 0 means "under a second", not "now".
+                    delay = (http.backoff_delay(min(throttled, 6)) if delay is None
+                             else max(delay, MIN_THROTTLE_WAIT))
                     LOGGER.info("%s: rate limited (429), waiting %.1fs", what, delay)
                     self.pacer.pause(delay)
                     continue
