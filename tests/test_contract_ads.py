@@ -287,3 +287,32 @@ def test_a_429_whose_reset_rounds_down_to_zero_is_not_a_hot_loop(sandbox_factory
     sent = api.stats["sent_429"]
     admitted = api.stats["requests_aggregate_reports"] + api.stats["requests_insight_reports"]
     assert sent <= 2 * (admitted - sent), (sent, admitted)
+
+
+def test_a_business_whose_ad_accounts_are_not_visible_is_skipped(sandbox_factory, caplog):
+    """ALL_ACCOUNTS means every ad account the token can see: a business listed by
+    /businesses whose ad account list answers 403 (a role without access) or 404 (gone
+    meanwhile) adds none, with a warning, and the other businesses are still read."""
+    sb = ads_sandbox(sandbox_factory, n_businesses=3, shared_account=False)
+    api = sb.ads_api
+    world = api.world
+    original = api.handle
+    hidden = {world.businesses[0]["id"]: 403, world.businesses[2]["id"]: 404}
+
+    def forbidden(req):
+        parts = req.path.strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "businesses" and parts[1] in hidden:
+            status = hidden[parts[1]]
+            body = {"sp_trace_id": "t", "messages": ["no access"],
+                    "error_codes": [{"code": "FORBIDDEN", "definition": "no access"}]}
+            return SandboxResponse(status, json.dumps(body).encode())
+        return original(req)
+
+    api.handle = forbidden
+    records, _ = run_tap(sb.tap_config(ads_report_list=[LIFETIME_AD]))
+    visible = world.account_ids[1]
+    assert_exact(LIFETIME_AD, records["ad_lifetime"],
+                 sb.ads_truth([LIFETIME_AD], accounts=[visible]))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert sum(world.businesses[0]["id"] in w for w in warnings) == 1
+    assert sum(world.businesses[2]["id"] in w for w in warnings) == 1

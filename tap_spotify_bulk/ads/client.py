@@ -157,15 +157,20 @@ class AdsClient:
         """A 200 answer's JSON object; 403 -> AccessError, anything else -> ApiError."""
         response = self.get(path, params, what=what)
         if response.status_code == 200:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict):
-                return body
-            msg = f"{what}: the Ads API answered 200 without a JSON object."
-            raise ApiError(msg)
+            return self.get_json_body(response, what)
         raise self.failure(response, what)
+
+    @staticmethod
+    def get_json_body(response: requests.Response, what: str) -> dict:
+        """The JSON object of a 200 answer; ApiError when it is not one."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            return body
+        msg = f"{what}: the Ads API answered 200 without a JSON object."
+        raise ApiError(msg)
 
     @staticmethod
     def failure(response: requests.Response, what: str) -> AccessError | ApiError:

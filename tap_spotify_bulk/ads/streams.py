@@ -74,13 +74,25 @@ class AdsContext:
             business_id = business.get("id") if isinstance(business, dict) else None
             if not business_id:
                 continue
-            page = self.client.get_json(f"/businesses/{business_id}/ad_accounts",
-                                        what=f"Ads ad account list of business {business_id}")
+            page = self._business_accounts(str(business_id))
             for account in page.get("ad_accounts") or []:
                 if isinstance(account, dict) and account.get("id"):
                     found.setdefault(str(account["id"]), None)
         LOGGER.info("Ads: %d ad account(s) found across businesses", len(found))
         return list(found)
+
+    def _business_accounts(self, business_id: str) -> dict:
+        """One business's ad account list; {} when the token may not see it (403) or the
+        business is gone (404): it then adds no account, which is not an error."""
+        what = f"Ads ad account list of business {business_id}"
+        response = self.client.get(f"/businesses/{business_id}/ad_accounts", what=what)
+        if response.status_code in {403, 404}:
+            LOGGER.warning("%s: HTTP %d, no ad account of this business is read",
+                           what, response.status_code)
+            return {}
+        if response.status_code != 200:
+            raise self.client.failure(response, what)
+        return self.client.get_json_body(response, what)
 
     def _check_account(self, account: str) -> None:
         what = f"Ads ad account {account}"
