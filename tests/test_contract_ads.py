@@ -316,3 +316,16 @@ def test_a_business_whose_ad_accounts_are_not_visible_is_skipped(sandbox_factory
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert sum(world.businesses[0]["id"] in w for w in warnings) == 1
     assert sum(world.businesses[2]["id"] in w for w in warnings) == 1
+
+
+def test_pasted_credentials_with_surrounding_whitespace_and_a_trailing_slash_url(
+        sandbox_factory):
+    """Secrets pasted from a file or a UI often carry a newline; tokens never contain
+    whitespace, so the tap trims them rather than failing with invalid_grant."""
+    sb = ads_sandbox(sandbox_factory)
+    config = sb.tap_config(ads_report_list=[LIFETIME_AD], ads_api_url=sb.ads_api_url + "/",
+                           ads_client_id=f" {sb.options.ads_client_id}",
+                           ads_client_secret=f"{sb.options.ads_client_secret}\n",
+                           ads_refresh_token=f"{sb.refresh_token}\r\n")
+    records, _ = run_tap(config)
+    assert_exact(LIFETIME_AD, records["ad_lifetime"], sb.ads_truth([LIFETIME_AD]))

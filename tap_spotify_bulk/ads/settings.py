@@ -288,7 +288,7 @@ def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
             also = f" (or `{fallback}`)" if fallback else ""
             msg = f"`{setting}`{also} is required when Ads API reports are selected."
             raise ConfigError(msg)
-        values.append(value)
+        values.append(value.strip())  # pasted secrets often end with a newline
     return values[0], values[1], values[2]
 
 
