@@ -150,3 +150,15 @@ def test_max_workers_has_no_upper_limit_in_the_contract(sandbox_factory, caplog)
     run = run_tap(config, streams=["users"])
     assert run.tallies() == sb.bulk_truth(streams=["users"])
     assert "max_workers" in caplog.text
+
+
+def test_gzip_file_sent_gzipped_once_more_is_unwrapped(sandbox_factory):
+    # What a client that ignores Content-Encoding receives when the file is sent with
+    # `Content-Encoding: gzip` on top (an object store holding a gzip uploaded with
+    # transcoding): a gzip whose content is the gzip file itself.
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    inner = gzip.compress(b'{"user_id": "a"}\n{"user_id": "b"}\n')
+    sb.options.overrides = {f"{BASE}/users/2024/03/01": gzip.compress(inner)}
+    run = run_tap(sb.tap_config(), streams=["users"])
+    assert [(r["row_number"], r["user_id"]) for r in run.records["users"]] == [
+        (1, "a"), (2, "b")]

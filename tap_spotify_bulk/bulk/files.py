@@ -29,6 +29,7 @@ if t.TYPE_CHECKING:
 READ_CHUNK = 1 << 17  # compressed bytes per read (and per inflate step)
 INFLATE_CHUNK = 1 << 19  # at most this many decompressed bytes at a time
 GZIP_WBITS = 31  # zlib: expect a gzip header and trailer
+GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM=deflate (RFC 1952)
 _INFLATE_ERRORS = (zlib.error, _zlib.error)
 
 
@@ -42,18 +43,46 @@ class Inflater:
     stream is empty or ends inside a member. The inflater releases the GIL while working.
 
     Input is taken `READ_CHUNK` bytes at a time: the input left over when the output limit
-    is reached is copied on each step, so large pieces would be copied many times."""
+    is reached is copied on each step, so large pieces would be copied many times.
+
+    A gzip whose content starts with a gzip header is unwrapped: that is the file sent with
+    `Content-Encoding: gzip` on top (which the downloader keeps, see `client._copy_body`),
+    and NDJSON text never starts with those bytes."""
 
     def __init__(self) -> None:
         self._decompressor = _zlib.decompressobj(GZIP_WBITS)
         self._in_member = False
         self._fed = 0
+        self._head: list[bytes] = []  # first output pieces, until known whether they are a gzip
+        self._inner: Inflater | None = None
+        self._decided = False
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         self._fed += len(data)
         view = memoryview(data)
         for start in range(0, len(view), READ_CHUNK):
-            yield from self._feed(view[start:start + READ_CHUNK])
+            for piece in self._feed(view[start:start + READ_CHUNK]):
+                yield from self._pass(piece)
+
+    def _pass(self, piece: bytes) -> Iterator[bytes]:
+        """Route decompressed output: as is, or into the inner gzip's inflater."""
+        if not self._decided:
+            self._head.append(piece)
+            head = b"".join(self._head)
+            if len(head) < len(GZIP_MAGIC):
+                return
+            self._decided = True
+            held, self._head = self._head, []
+            if head.startswith(GZIP_MAGIC):
+                self._inner = Inflater()
+                yield from self._inner.feed(head)
+            else:
+                yield from held  # as they came: no piece larger than INFLATE_CHUNK
+            return
+        if self._inner is not None:
+            yield from self._inner.feed(piece)
+        else:
+            yield piece
 
     def _feed(self, chunk: bytes | memoryview) -> Iterator[bytes]:
         try:
@@ -82,10 +111,13 @@ class Inflater:
             msg = f"invalid gzip data ({exc})"
             raise CorruptGzip(msg) from exc
         if tail:
-            yield tail
+            yield from self._pass(tail)
         if self._in_member and not self._decompressor.eof:
             msg = "truncated gzip (the file ends inside a gzip member)"
             raise CorruptGzip(msg)
+        yield from self._head  # fewer output bytes than a gzip header: plain content
+        if self._inner is not None:
+            yield from self._inner.finish()
 
 
 class GzipCheck:
