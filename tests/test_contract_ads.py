@@ -329,3 +329,49 @@ def test_pasted_credentials_with_surrounding_whitespace_and_a_trailing_slash_url
                            ads_refresh_token=f"{sb.refresh_token}\r\n")
     records, _ = run_tap(config)
     assert_exact(LIFETIME_AD, records["ad_lifetime"], sb.ads_truth([LIFETIME_AD]))
+
+
+def report_windows(sb, granularity: str) -> list[tuple[str, str]]:
+    return [(e["report_start"], e["report_end"]) for e in sb.ads_api.report_log
+            if e["kind"] == "aggregate" and not e["continued"]
+            and e["granularity"] == granularity]
+
+
+def test_next_runs_with_lookback_0_read_single_day_and_few_hour_windows(sandbox_factory,
+                                                                         monkeypatch):
+    """Incremental DAY/HOUR (§5.3): a run a day (or five hours) later with
+    `ads_lookback_days` 0 asks only from the bookmark on: a single-day DAY window across
+    a month edge (2026-03-01 -> 03-02), and an HOUR window ending at the last complete hour."""
+    sb = ads_sandbox(sandbox_factory)
+    reports = [DAY_AD, HOUR_AD_SET]
+    config = sb.tap_config(ads_report_list=reports, ads_timeframe_months="THREE",
+                           ads_lookback_days=0)
+    first, state = run_tap(config)
+
+    later = NOW + dt.timedelta(days=1, hours=5)
+    monkeypatch.setattr(windows, "utc_now", lambda: later)
+    sb.ads_api.fixed_now = later
+    sb.ads_api.report_log.clear()
+    second, state2 = run_tap(config, state=state)
+
+    new_yesterday = later.date() - dt.timedelta(days=1)
+    assert set(report_windows(sb, "DAY")) == {(windows.iso(YESTERDAY),
+                                               windows.iso(new_yesterday))}
+    last_hour = windows.floor_hour(later) - windows.HOUR
+    hour_bookmark = windows.floor_hour(NOW) - windows.HOUR
+    assert set(report_windows(sb, "HOUR")) == {(windows.iso(hour_bookmark),
+                                                windows.iso(last_hour))}
+    for report in reports:
+        assert all(windows.parse_time(r["start_time"]) >= (
+            windows.midnight(YESTERDAY) if report is DAY_AD else hour_bookmark)
+            for r in second[report["table"]])
+        merged = {key(report, r): r for r in first[report["table"]] + second[report["table"]]}
+        if report is DAY_AD:
+            truth = sb.ads_truth([DAY_AD], start=windows.months_back(TODAY, 3),
+                                 end=new_yesterday, now=later)
+        else:
+            lo, _ = sb.ads_api.default_hour_range(NOW)
+            truth = sb.ads_truth([HOUR_AD_SET], start=lo, end=last_hour, now=later)
+        assert_exact(report, list(merged.values()), truth)
+    marks = {p["replication_key_value"] for p in state2["bookmarks"]["ad_set_hour"]["partitions"]}
+    assert marks == {windows.iso(last_hour)}
