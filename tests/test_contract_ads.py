@@ -18,6 +18,7 @@ from contextlib import redirect_stdout
 import pytest
 
 from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.errors import AccessError
 from tap_spotify_bulk.sandbox.routing import SandboxResponse
 from tap_spotify_bulk.sandbox.tally import (
     ADS_KEYS_INSIGHT,
@@ -375,3 +376,30 @@ def test_next_runs_with_lookback_0_read_single_day_and_few_hour_windows(sandbox_
         assert_exact(report, list(merged.values()), truth)
     marks = {p["replication_key_value"] for p in state2["bookmarks"]["ad_set_hour"]["partitions"]}
     assert marks == {windows.iso(last_hour)}
+
+
+def test_a_malformed_specific_account_id_names_the_setting(sandbox_factory):
+    """Ad account ids are UUIDs: a real server answers a malformed one with 400 rather
+    than 404. Either way the one-line message names `ads_accounts` and the id."""
+    sb = ads_sandbox(sandbox_factory)
+    api = sb.ads_api
+    original = api.handle
+
+    def uuid_ids(req):
+        parts = req.path.strip("/").split("/")
+        if parts[0] == "ad_accounts" and len(parts) > 1 and parts[1].count("-") != 4:
+            body = {"sp_trace_id": "t", "messages": ["Invalid UUID string: " + parts[1]],
+                    "error_codes": [{"code": "INVALID_ARGUMENT", "definition": "bad id"}]}
+            return SandboxResponse(400, json.dumps(body).encode())
+        return original(req)
+
+    api.handle = uuid_ids
+    config = sb.tap_config(ads_report_list=[LIFETIME_AD], ads_sync_mode="SPECIFIC_ACCOUNTS",
+                           ads_accounts=[api.world.account_ids[0], "acct-123"])
+    with pytest.raises(AccessError) as err:
+        run_tap(config)
+    message = str(err.value)
+    assert "`ads_accounts`" in message
+    assert "'acct-123'" in message
+    assert "\n" not in message
+    assert api.stats.get("requests_aggregate_reports", 0) == 0

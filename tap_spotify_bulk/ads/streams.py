@@ -97,7 +97,7 @@ class AdsContext:
     def _check_account(self, account: str) -> None:
         what = f"Ads ad account {account}"
         response = self.client.get(f"/ad_accounts/{account}", what=what)
-        if response.status_code in {403, 404}:
+        if response.status_code in {400, 403, 404}:  # 400: not even a well-formed id
             msg = (f"`ads_accounts`: ad account {account!r} was not found or is not "
                    f"accessible with this token (HTTP {response.status_code}).")
             raise AccessError(msg)
