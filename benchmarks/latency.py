@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default {RESULTS}")
     args = parser.parse_args(argv)
+    started_utc = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     end, files = plan_days(args.files)
     print(f"Streams report: {files} files, {FIRST_DAY} to {end}; "
           f"{args.latency_ms:g} ms per request", flush=True)
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                                "bound s", "within", "bound x requests/file", "within"]))
     report = {"benchmark": "latency", "command": " ".join(
         ["python -m benchmarks.latency", *(argv or sys.argv[1:])]),
-        "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "started_utc": started_utc,
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": harness.machine(), "latency_ms": args.latency_ms, "files": files,
         "runs": results}
     args.json.parent.mkdir(parents=True, exist_ok=True)

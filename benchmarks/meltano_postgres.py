@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"default {RESULTS}")
     args = parser.parse_args(argv)
+    started_utc = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
@@ -166,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Recommended: {winner}")
     report = {"benchmark": "meltano_postgres", "command": " ".join(
         ["python -m benchmarks.meltano_postgres", *(argv or sys.argv[1:])]),
-        "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "started_utc": started_utc,
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": harness.machine(), "records": lines, "runs": results,
         "median_records_per_s": best, "recommended": winner}
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,12 @@ def _load(name: str) -> dict[str, t.Any] | None:
 def _when(report: dict[str, t.Any]) -> str:
     machine = report["machine"]
     load = machine.get("load_avg_1m")
-    return (f"`{report['command']}`, {report['started_utc']}, {machine['cpus']} cores, "
-            f"Python {machine['python']}, load average {load} at start")
+    if "load_avg_1m_end" in machine:  # throughput: at its start and at its end
+        load = f"{load} to {machine['load_avg_1m_end']}"
+    when = (f"started {report['started_utc']}" if "started_utc" in report
+            else f"finished {report['finished_utc']}")
+    return (f"`{report['command']}`, {when}, {machine['cpus']} cores, "
+            f"Python {machine['python']}, load average {load}")
 
 
 def throughput(report: dict[str, t.Any]) -> list[str]:
