@@ -162,3 +162,35 @@ def test_gzip_file_sent_gzipped_once_more_is_unwrapped(sandbox_factory):
     run = run_tap(sb.tap_config(), streams=["users"])
     assert [(r["row_number"], r["user_id"]) for r in run.records["users"]] == [
         (1, "a"), (2, "b")]
+
+
+SPEC_KEYS = {  # SPEC §5.1, written out here rather than imported from the sandbox
+    "streams": ["report_date", "country", "row_number"],
+    "sub30sec_streams": ["report_date", "country", "row_number"],
+    "users": ["report_date", "row_number"],
+    "tracks": ["report_date", "row_number"],
+    "aggregated_streams_summary": ["report_date", "track_href"],
+    "aggregated_streams_count": ["report_date", "track_href", "country", "gender", "age_group"],
+    "aggregated_streams_skips": ["report_date", "track_href", "country"],
+    "aggregated_streams_saves": ["report_date", "track_href", "country", "product"],
+}
+
+
+def test_catalog_keys_and_replication_key_follow_the_spec():
+    streams = {s["tap_stream_id"]: s for s in TapSpotifyBulk(config={}).catalog_dict["streams"]}
+    for name, keys in SPEC_KEYS.items():
+        top = next(m["metadata"] for m in streams[name]["metadata"] if m["breadcrumb"] == [])
+        assert list(top["table-key-properties"]) == keys, name
+        assert top["valid-replication-keys"] == ["report_date"], name
+        assert streams[name]["replication_key"] == "report_date", name
+
+
+def test_trailing_slash_base_url_and_an_empty_day_listing_before_the_tail(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 4), empty_day_rate=0.0)
+    sb.options.overrides = {f"{BASE}/streams/2024/03/02": b"[]"}
+    run = run_tap(sb.tap_config(bulk_api_url=sb.bulk_api_url + "/", lookback_days=1),
+                  streams=["streams"])
+    assert run.dates("streams") == ["2024-03-01", "2024-03-03", "2024-03-04"]
+    assert run.bookmark("streams") == "2024-03-04"
+    states = [s["bookmarks"]["streams"]["replication_key_value"] for s in run.states]
+    assert states == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
