@@ -403,3 +403,32 @@ def test_a_malformed_specific_account_id_names_the_setting(sandbox_factory):
     assert "'acct-123'" in message
     assert "\n" not in message
     assert api.stats.get("requests_aggregate_reports", 0) == 0
+
+
+def test_insight_answers_in_other_conforming_shapes(sandbox_factory):
+    """422 bodies with several error codes, 200 bodies with extra keys (OpenAPI's
+    `summary_totals`) and stats carrying fields nobody asked for."""
+    sb = ads_sandbox(sandbox_factory)
+    api = sb.ads_api
+    original = api.handle
+
+    def other_server(req):
+        response = original(req)
+        if "insight_reports" not in req.path:
+            return response
+        body = json.loads(response.body)
+        if response.status == 422:
+            body["error_codes"].insert(0, {"code": "WARNING.LOW_DATA", "definition": "x"})
+        elif response.status == 200:
+            body["summary_totals"] = [{"stat": "IMPRESSIONS", "value": 1}]
+            for row in body["rows"]:
+                row["stats"].append({"field_type": "CLICKS", "field_value": 3})
+        return SandboxResponse(response.status, json.dumps(body).encode(),
+                               dict(response.headers))
+
+    api.handle = other_server
+    records, _ = run_tap(sb.tap_config(ads_report_list=[INSIGHT_GENDER]))
+    assert api.stats["sent_422"] > 0
+    rows = records["gender_insights"]
+    assert_exact(INSIGHT_GENDER, rows, truth_of(sb, [INSIGHT_GENDER]))
+    assert all("clicks" not in r for r in rows)
