@@ -432,3 +432,28 @@ def test_insight_answers_in_other_conforming_shapes(sandbox_factory):
     rows = records["gender_insights"]
     assert_exact(INSIGHT_GENDER, rows, truth_of(sb, [INSIGHT_GENDER]))
     assert all("clicks" not in r for r in rows)
+
+
+def test_a_429_with_only_x_ratelimit_reset_waits_that_long(sandbox_factory):
+    """On a 429 the budget is spent by definition: `X-RateLimit-Reset` alone (no
+    `Retry-After`, no `X-RateLimit-Remaining`) is the wait, not a short random backoff."""
+    sb = ads_sandbox(sandbox_factory, rate_limit=3, rate_window=2.0)
+    api = sb.ads_api
+    original = api.handle
+
+    def reset_only(req):
+        response = original(req)
+        if response.status == 429:
+            response.headers.pop("Retry-After", None)
+            response.headers.pop("X-RateLimit-Remaining", None)
+        return response
+
+    api.handle = reset_only
+    reports = [DAY_AD, INSIGHT_GENDER]
+    records, _ = run_tap(sb.tap_config(ads_report_list=reports, ads_timeframe_months="THREE"))
+    truth = truth_of(sb, reports)
+    for report in reports:
+        assert_exact(report, records[report["table"]], truth)
+    sent = api.stats["sent_429"]
+    admitted = api.stats["requests_aggregate_reports"] + api.stats["requests_insight_reports"]
+    assert 0 < sent <= (admitted - sent) // 3 + 1, (sent, admitted)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 import time
 import typing as t
@@ -66,6 +67,19 @@ class RatePacer:
                     self._sent.append(now)
                     return
                 self._sleep(delay)
+
+
+def throttle_hint(response: requests.Response) -> float | None:
+    """Seconds to wait after a 429: the shared hint, else `X-RateLimit-Reset` on its own
+    (a 429 means the budget is spent, whether or not `X-RateLimit-Remaining` says 0)."""
+    hint = http.server_wait_hint(response)
+    if hint is not None:
+        return hint
+    try:
+        reset = float(response.headers.get("X-RateLimit-Reset", ""))
+    except ValueError:
+        return None
+    return min(max(reset, 0.0), http.MAX_SERVER_WAIT) if math.isfinite(reset) else None
 
 
 def error_text(response: requests.Response) -> str:
@@ -132,7 +146,7 @@ class AdsClient:
                     if throttled > MAX_THROTTLED:
                         msg = f"{what}: still rate limited after {throttled} tries; retry later."
                         raise ApiError(msg)
-                    delay = http.server_wait_hint(response)
+                    delay = throttle_hint(response)
                     # The headers count whole seconds: a 0 means "under a second", not "now".
                     delay = (http.backoff_delay(min(throttled, 6)) if delay is None
                              else max(delay, MIN_THROTTLE_WAIT))
