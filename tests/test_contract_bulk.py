@@ -180,3 +180,23 @@ def test_trailing_slash_base_url_and_an_empty_day_listing_before_the_tail(sandbo
     assert run.bookmark("streams") == "2024-03-04"
     states = [s["bookmarks"]["streams"]["replication_key_value"] for s in run.states]
     assert states == ["2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"]
+
+
+def test_lone_surrogate_escapes_are_valid_json_and_do_not_stop_the_run(sandbox_factory):
+    # RFC 8259 §8.2: "\ud83d" alone (a name cut inside an emoji, as JSON.stringify writes
+    # it) is valid JSON grammar. orjson refuses it; the line must still be read, also as the
+    # last line of the file (the download check parses that one).
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    lines = (b'{"track_id": "t1", "track_name": "Hi \\ud83d", "x_\\udc00": 1}\n'
+             b'{"track_id": "t2", "track_name": "Ok \\ud83d\\ude00"}\n'
+             b'{"track_id": "t3", "album_name": "\\udfff"}')
+    sb.options.overrides = {f"{BASE}/tracks/2024/03/01": gzip.compress(lines)}
+    run = run_tap(sb.tap_config(), streams=["tracks"])
+    assert_valid(run)
+    records = run.records["tracks"]
+    assert [r["track_id"] for r in records] == ["t1", "t2", "t3"]
+    assert records[0]["track_name"] == "Hi \ufffd"
+    assert records[0]["extra"] == {"x_\ufffd": 1}
+    assert records[1]["track_name"] == "Ok \U0001f600"
+    assert records[2]["album_name"] == "\ufffd"
+    assert run.bookmark("tracks") == "2024-03-01"

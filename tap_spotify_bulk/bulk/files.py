@@ -5,11 +5,14 @@ while it arrives (`GzipCheck`), before any of its lines is emitted, so a truncat
 corrupt download is retried instead of being emitted in part. Reading streams the file in
 constant memory: compressed reads of `READ_CHUNK` bytes, each inflated in pieces of at most
 `INFLATE_CHUNK` bytes (so peak memory does not depend on the file's size or compression
-ratio); blank lines are skipped, the others are numbered from 1 and parsed with orjson.
+ratio); blank lines are skipped, the others are numbered from 1 and parsed with orjson
+(lines it refuses get a second, lenient parse: `loads_lenient`).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import typing as t
 import zlib
 
@@ -149,8 +152,11 @@ class GzipCheck:
             try:
                 orjson.loads(self._tail)
             except orjson.JSONDecodeError:
-                msg = f"the text ends inside line {self._newlines + 1} (cut short)"
-                raise CorruptGzip(msg) from None
+                try:
+                    loads_lenient(self._tail)
+                except ValueError:
+                    msg = f"the text ends inside line {self._newlines + 1} (cut short)"
+                    raise CorruptGzip(msg) from None
 
 
 def _inflate(path: Path) -> Iterator[bytes]:
@@ -166,6 +172,46 @@ def verify_gzip(path: Path) -> None:
     """Decompress the whole file and discard the output; raise CorruptGzip when it is bad."""
     for _ in _inflate(path):
         pass
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_constant(name: str) -> t.NoReturn:
+    raise ValueError(name)  # NaN, Infinity: not JSON
+
+
+def _no_surrogates(value: t.Any) -> t.Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_surrogates(v) for v in value]
+    return value
+
+
+def loads_lenient(line: bytes) -> t.Any:
+    """Parse one line that orjson refused. JSON allows an escaped lone UTF-16 surrogate
+    (RFC 8259 §8.2: e.g. a name cut inside an emoji), which orjson rejects: the standard
+    parser reads it and each such character becomes U+FFFD. Raises ValueError when the
+    line is not JSON at all."""
+    try:
+        value = json.loads(line, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise ValueError(str(exc)) from None
+    return _no_surrogates(value)
+
+
+def _parse(line: bytes, where: str, line_no: int) -> dict[str, t.Any]:
+    """The slow path of `read_lines`: a line orjson refused, or that is not an object."""
+    try:
+        value = loads_lenient(line)
+    except ValueError:
+        raise _bad_line(where, line_no, "is not valid JSON") from None
+    if type(value) is not dict:
+        raise _bad_line(where, line_no, "is not a JSON object")
+    return value
 
 
 def read_lines(path: Path, where: str) -> Iterator[tuple[int, dict[str, t.Any]]]:
@@ -189,7 +235,7 @@ def read_lines(path: Path, where: str) -> Iterator[tuple[int, dict[str, t.Any]]]
                 try:
                     value = loads(line)
                 except orjson.JSONDecodeError:
-                    raise _bad_line(where, line_no, "is not valid JSON") from None
+                    value = _parse(line, where, line_no)
                 if type(value) is not dict:
                     raise _bad_line(where, line_no, "is not a JSON object")
                 row += 1
@@ -202,7 +248,7 @@ def read_lines(path: Path, where: str) -> Iterator[tuple[int, dict[str, t.Any]]]
         try:
             value = loads(pending)
         except orjson.JSONDecodeError:
-            raise _bad_line(where, line_no, "is not valid JSON") from None
+            value = _parse(pending, where, line_no)
         if type(value) is not dict:
             raise _bad_line(where, line_no, "is not a JSON object")
         yield row + 1, value
