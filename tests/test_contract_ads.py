@@ -457,3 +457,30 @@ def test_a_429_with_only_x_ratelimit_reset_waits_that_long(sandbox_factory):
     sent = api.stats["sent_429"]
     admitted = api.stats["requests_aggregate_reports"] + api.stats["requests_insight_reports"]
     assert 0 < sent <= (admitted - sent) // 3 + 1, (sent, admitted)
+
+
+def test_an_ad_set_listed_twice_or_an_insight_row_repeated_lands_once(sandbox_factory):
+    """An ad set that moves while the listing is paged shows up on two pages, and an
+    insight answer may repeat a row: neither may repeat a primary key in one run."""
+    sb = ads_sandbox(sandbox_factory, campaigns_per_account=5, insufficient_rate=0.0)
+    first_page: list[dict] = []
+
+    def moving(path, query, body):
+        if isinstance(body.get("ad_sets"), list):
+            items = body["ad_sets"][:4]
+            body.pop("paging", None)
+            if query.get("offset", ["0"])[0] == "0":
+                first_page[:] = items
+            elif items:
+                items = [first_page[0], *items[:-1]]  # the moved one again, one shifted out
+            body["ad_sets"] = items
+        elif "insight" in body and body.get("rows"):
+            body["rows"].append(dict(body["rows"][0]))
+        return body
+
+    reshape(sb, moving)
+    records, _ = run_tap(sb.tap_config(ads_report_list=[INSIGHT_GENDER]))
+    rows = records["gender_insights"]
+    counts = collections.Counter(key(INSIGHT_GENDER, r) for r in rows)
+    assert rows
+    assert [k for k, n in counts.items() if n > 1] == []
