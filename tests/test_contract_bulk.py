@@ -16,6 +16,7 @@ from test_cli_bulk import error_line, run_cli
 
 from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk.client import DOWNLOAD_TRIES
+from tap_spotify_bulk.bulk.files import GzipCheck, read_lines
 from tap_spotify_bulk.errors import DataError
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
@@ -200,3 +201,13 @@ def test_lone_surrogate_escapes_are_valid_json_and_do_not_stop_the_run(sandbox_f
     assert records[1]["track_name"] == "Ok \U0001f600"
     assert records[2]["album_name"] == "\ufffd"
     assert run.bookmark("tracks") == "2024-03-01"
+
+
+@pytest.mark.parametrize("body", [b"{}", b"{}\n", b"\n"])
+def test_files_shorter_than_a_gzip_header_once_inflated(tmp_path, body):
+    path = tmp_path / "tiny.gz"
+    path.write_bytes(gzip.compress(body))
+    check = GzipCheck()
+    check.feed(path.read_bytes())
+    check.finish()
+    assert [value for _, value in read_lines(path, "x")] == ([{}] if b"{" in body else [])
