@@ -17,6 +17,7 @@ from test_cli_bulk import error_line, run_cli
 from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk.client import DOWNLOAD_TRIES
 from tap_spotify_bulk.bulk.files import GzipCheck, read_lines
+from tap_spotify_bulk.bulk.runtime import BulkRuntime
 from tap_spotify_bulk.errors import DataError
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
@@ -211,3 +212,25 @@ def test_files_shorter_than_a_gzip_header_once_inflated(tmp_path, body):
     check.feed(path.read_bytes())
     check.finish()
     assert [value for _, value in read_lines(path, "x")] == ([{}] if b"{" in body else [])
+
+
+def test_signed_url_of_a_file_replaced_meanwhile_asks_the_api_again(sandbox_factory, tmp_path):
+    # Restated data (SPEC §4.4/§5.2): the file behind a signed URL is replaced between the
+    # API's 303 and the download, so the storage host answers 404 for the old object. The
+    # API, asked again, serves the new file. (A response hook makes the switch at that exact
+    # moment; both answers come from the real server.)
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    path = f"{BASE}/users/2024/03/01"
+    restated = gzip.compress(b'{"user_id": "new"}\n')
+    client = BulkRuntime(sb.tap_config()).client
+
+    def replace_file(response, *args, **kwargs):
+        if response.status_code == 303:
+            sb.options.overrides = {path: restated}
+
+    client.session.hooks["response"].append(replace_file)
+    local = client.download("users/2024/03/01", tmp_path)
+    assert local is not None
+    assert [value for _, value in read_lines(local, "x")] == [{"user_id": "new"}]
+    statuses = [(e["path"].split("?")[0][:8], e["status"]) for e in sb.request_log]
+    assert statuses[-3:] == [("/v1/anal", 303), ("/signed/", 404), ("/v1/anal", 200)]

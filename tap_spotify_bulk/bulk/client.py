@@ -3,9 +3,9 @@
 Every API call carries the bearer token; a 401 invalidates it and the call is retried once
 with a fresh one. Data files answer 303 to a signed URL, fetched here *without* any
 Authorization header (the token never leaves the API host, and the signed URL refuses
-requests that carry one), or 200 with the file. A signed URL that answers 403 has expired:
-the API is asked again. Transient failures are retried by `tap_spotify_bulk.http.send`.
-One `requests.Session` per thread.
+requests that carry one), or 200 with the file. A signed URL that answers 403 has expired,
+one that answers 404 names a file replaced meanwhile: the API is asked again. Transient
+failures are retried by `tap_spotify_bulk.http.send`. One `requests.Session` per thread.
 """
 
 from __future__ import annotations
@@ -196,8 +196,13 @@ class BulkClient:
                 LOGGER.info("%s: signed URL expired (HTTP %d), asking the API again",
                             what, signed.status_code)
                 continue
+            if signed.status_code == 404:  # the file was replaced (restated) meanwhile
+                LOGGER.info("%s: signed URL names a file that is gone (HTTP 404), asking the "
+                            "API again", what)
+                continue
             raise _unexpected(f"{what} (signed URL)", signed)
-        msg = f"{what}: the signed download URL kept expiring ({SIGNED_URL_TRIES} times)."
+        msg = (f"{what}: the signed download URL kept expiring or naming a missing file "
+               f"({SIGNED_URL_TRIES} times).")
         raise ApiError(msg)
 
 
