@@ -171,11 +171,11 @@ class AdsClient:
         """A 200 answer's JSON object; 403 -> AccessError, anything else -> ApiError."""
         response = self.get(path, params, what=what)
         if response.status_code == 200:
-            return self.get_json_body(response, what)
+            return self.json_object(response, what)
         raise self.failure(response, what)
 
     @staticmethod
-    def get_json_body(response: requests.Response, what: str) -> dict:
+    def json_object(response: requests.Response, what: str) -> dict:
         """The JSON object of a 200 answer; ApiError when it is not one."""
         try:
             body = response.json()

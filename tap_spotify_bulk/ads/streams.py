@@ -92,7 +92,7 @@ class AdsContext:
             return {}
         if response.status_code != 200:
             raise self.client.failure(response, what)
-        return self.client.get_json_body(response, what)
+        return self.client.json_object(response, what)
 
     def _check_account(self, account: str) -> None:
         what = f"Ads ad account {account}"
