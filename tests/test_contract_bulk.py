@@ -18,8 +18,9 @@ from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk.client import DOWNLOAD_TRIES
 from tap_spotify_bulk.bulk.files import GzipCheck, read_lines
 from tap_spotify_bulk.bulk.runtime import BulkRuntime
+from tap_spotify_bulk.bulk.settings import MAX_MAX_WORKERS
 from tap_spotify_bulk.errors import DataError
-from tap_spotify_bulk.tap import TapSpotifyBulk
+from tap_spotify_bulk.tap import TapSpotifyBulk, validate_settings
 
 D = dt.date
 BASE = "/gyrostream/enhanced"
@@ -138,6 +139,18 @@ def test_single_day_window_and_lookback_longer_than_the_history(sandbox_factory)
     again = run_tap(config, state=first.state, streams=["users"])  # reads 2024-02-02..03-02
     assert again.dates("users") == ["2024-03-01", "2024-03-02"]
     assert again.bookmark("users") == "2024-03-02"
+
+
+def test_max_workers_has_no_upper_limit_in_the_contract(sandbox_factory, caplog):
+    # SPEC §2: `max_workers` is an int >= 1. A large value is capped (with a warning), not
+    # refused.
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    config = sb.tap_config(max_workers=500)
+    validate_settings(config, bulk_selected=True, ads_selected=False)
+    assert BulkRuntime(config).max_workers == MAX_MAX_WORKERS
+    run = run_tap(config, streams=["users"])
+    assert run.tallies() == sb.bulk_truth(streams=["users"])
+    assert "max_workers" in caplog.text
 
 
 def test_gzip_file_sent_gzipped_once_more_is_unwrapped(sandbox_factory):

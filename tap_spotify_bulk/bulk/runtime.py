@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import tempfile
 import threading
 import typing as t
@@ -24,6 +25,7 @@ from tap_spotify_bulk.bulk.pipeline import DownloadScope
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
 
 
 class BulkRuntime:
@@ -53,6 +55,10 @@ class BulkRuntime:
         value = settings.non_negative_int(
             self.config, "max_workers", settings.DEFAULT_MAX_WORKERS, minimum=1)
         assert value is not None
+        if value > settings.MAX_MAX_WORKERS:
+            LOGGER.warning("`max_workers` %d is more than %d: using %d concurrent downloads",
+                           value, settings.MAX_MAX_WORKERS, settings.MAX_MAX_WORKERS)
+            return settings.MAX_MAX_WORKERS
         return value
 
     @cached_property
