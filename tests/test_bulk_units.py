@@ -209,7 +209,7 @@ LINE = {
 
 
 def _fan(shape: str, line: dict) -> list[dict]:
-    base = aggregated.base_record(line, "gyro", "2024-03-07")
+    base = aggregated.base_record(line, "gyro", "2024-03-07", 1)
     return list(aggregated.FAN_OUT[shape](line, base))
 
 
@@ -263,3 +263,13 @@ def test_gzip_check_while_downloading():
         files.GzipCheck().finish()
     with pytest.raises(CorruptGzip, match="invalid"):
         files.GzipCheck().feed(b"<html>not found</html>")
+
+
+def test_track_href_falls_back_to_isrc_then_row_number():
+    # Every aggregated primary key holds track_href: it is never null, even when the line
+    # lacks trackv2.href (SPEC §4.5: any level may be missing).
+    no_href = {"trackv2": {"isrc": "SE9"}}
+    assert aggregated.base_record(no_href, "gyro", "2024-03-07", 4)["track_href"] == "isrc:SE9"
+    assert aggregated.base_record({}, "gyro", "2024-03-07", 4)["track_href"] == "row:4"
+    keys = {r["track_href"] for r in _fan(aggregated.COUNT, {**LINE, "trackv2": {}})}
+    assert keys == {"row:1"}

@@ -154,12 +154,21 @@ FAN_OUT: dict[str, Callable[[dict[str, t.Any], Record], Iterator[Record]]] = {
 }
 
 
-def base_record(line: dict[str, t.Any], licensor: str, report_date: str) -> Record:
-    """The key columns every aggregated shape starts with."""
+def base_record(
+    line: dict[str, t.Any], licensor: str, report_date: str, row_number: int
+) -> Record:
+    """The key columns every aggregated shape starts with.
+
+    `track_href` is part of every aggregated primary key, and SPEC §4.5 allows any level
+    to be missing: without `trackv2.href` the key falls back to `isrc:<ISRC>`, then to
+    `row:<row_number>`, so the record still lands (a null key part breaks upserts).
+    """
     track = _obj(line.get("trackv2"))
+    isrc = _str(track.get("isrc"))
+    href = _str(track.get("href")) or (f"isrc:{isrc}" if isrc else f"row:{row_number}")
     return {
         "licensor": licensor,
         "report_date": report_date,
-        "track_href": _str(track.get("href")),
-        "track_isrc": _str(track.get("isrc")),
+        "track_href": href,
+        "track_isrc": isrc,
     }

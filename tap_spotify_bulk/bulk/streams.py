@@ -358,8 +358,8 @@ class AggregatedDriver:
         counts = [0] * len(pairs)
         stopped: set[int] = set()
         lines = 0
-        for lines, line in read_lines(path, where):  # noqa: B007
-            base = aggregated.base_record(line, licensor, report_date)
+        for lines, line in read_lines(path, where):
+            base = aggregated.base_record(line, licensor, report_date, lines)
             for index, (write, shape) in enumerate(pairs):
                 if index in stopped:
                     continue
