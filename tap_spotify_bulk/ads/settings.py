@@ -130,8 +130,8 @@ PROPERTIES: tuple[th.Property, ...] = (
         default="SIX",
         title="Ads Timeframe Months",
         description="History read by DAY reports on the first sync: THREE, SIX, TWELVE, "
-        "TWENTY_FOUR months, or ALL_TIME (from the earliest campaign, at most from "
-        "2017-01-01). HOUR reports are limited by the API to the last 14 days.",
+        "TWENTY_FOUR months, or ALL_TIME (from 2017-01-01). HOUR reports are limited by the "
+        "API to the last 14 days.",
     ),
     th.Property(
         "ads_lookback_days",

@@ -37,13 +37,11 @@ LOGGER = logging.getLogger("tap_spotify_bulk.ads")
 
 
 class AdsContext:
-    """What every Ads stream of one tap shares: the token client, the paced HTTP client,
-    the discovered ad accounts and their earliest campaign dates. Built on first use, so
-    discovery needs no credentials."""
+    """What every Ads stream of one tap shares: the token client, the paced HTTP client and
+    the discovered ad accounts. Built on first use, so discovery needs no credentials."""
 
     def __init__(self, config: Mapping[str, t.Any]) -> None:
         self.config = config
-        self._earliest: dict[str, dt.date | None] = {}
 
     @cached_property
     def client(self) -> AdsClient:
@@ -104,21 +102,6 @@ class AdsContext:
         if response.status_code != 200:
             raise self.client.failure(response, what)
 
-    def earliest_day(self, account: str) -> dt.date | None:
-        """First day ALL_TIME reads: the earliest campaign's creation day (2017-01-01 when
-        the API does not say), or None for an account without campaigns."""
-        if account not in self._earliest:
-            campaigns = list(reports.listing(self.client, account, "campaigns"))
-            earliest: dt.date | None = None
-            if campaigns:
-                try:
-                    earliest = min(windows.parse_time(str(c["created_at"])).date()
-                                   for c in campaigns)
-                except (KeyError, ValueError):
-                    earliest = windows.ALL_TIME_START
-                earliest = max(earliest, windows.ALL_TIME_START)
-            self._earliest[account] = earliest
-        return self._earliest[account]
 
 
 def report_schema(spec: ReportSpec) -> dict:
@@ -237,10 +220,8 @@ class AdsReportStream(Stream):
             first_day = (bookmark - lookback).date()
         elif months is not None:
             first_day = windows.months_back(today, months)
-        else:
-            first_day = self.shared.earliest_day(account)
-            if first_day is None:  # no campaign at all: nothing to report
-                return []
+        else:  # ALL_TIME: SPEC §5.3 reads from 2017-01-01, whatever the campaigns say
+            first_day = windows.ALL_TIME_START
         return windows.day_windows(first_day, today - dt.timedelta(days=1))
 
 
