@@ -185,3 +185,10 @@ def table(rows: Sequence[Sequence[t.Any]], header: Sequence[str]) -> str:
 def machine() -> dict[str, t.Any]:
     return {"cpus": os.cpu_count(), "python": sys.version.split()[0],
             "load_avg_1m": round(os.getloadavg()[0], 2), "platform": sys.platform}
+
+
+def write_report(path: Path, report: dict[str, t.Any]) -> None:
+    """Write a benchmark's JSON result (creating its folder) and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"JSON: {path}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import re
 import sys
 import tempfile
@@ -143,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": harness.machine(), "latency_ms": args.latency_ms, "files": files,
         "runs": results}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"JSON: {args.json}")
+    harness.write_report(args.json, report)
     return 0
 
 

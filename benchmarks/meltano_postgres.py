@@ -171,9 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": harness.machine(), "records": lines, "runs": results,
         "median_records_per_s": best, "recommended": winner}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"JSON: {args.json}")
+    harness.write_report(args.json, report)
     return 0
 
 

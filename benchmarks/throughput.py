@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import math
 import os
 import shutil
@@ -262,9 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     report["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     report["duration_s"] = round(time.perf_counter() - started, 1)
     print_report(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"JSON: {args.json}")
+    harness.write_report(args.json, report)
     return 0
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import io
 import json
 import typing as t
-from contextlib import redirect_stdout
 
 import pytest
+from test_ads_sync import tap_messages
 
 from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.errors import AccessError
@@ -27,7 +26,6 @@ from tap_spotify_bulk.sandbox.tally import (
     Tally,
     canonical,
 )
-from tap_spotify_bulk.tap import TapSpotifyBulk
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -72,20 +70,6 @@ def reshape(sb, change: Reshaper) -> None:
         return SandboxResponse(200, json.dumps(body).encode(), dict(response.headers))
 
     api.handle = handle
-
-
-def tap_messages(config: dict, state: dict | None = None) -> list[dict]:
-    tables = {r["table"] for r in config.get("ads_report_list", [])}
-    catalog = TapSpotifyBulk(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in tables
-    tap = TapSpotifyBulk(config=config, catalog=catalog, state=state, parse_env_config=False)
-    out = io.StringIO()
-    with redirect_stdout(out):
-        tap.sync_all()
-    return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
 def run_tap(config: dict, state: dict | None = None) -> tuple[dict[str, list], dict | None]:
