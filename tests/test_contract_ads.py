@@ -14,7 +14,7 @@ import json
 import typing as t
 
 import pytest
-from test_ads_sync import tap_messages
+from test_ads_sync import run_tap
 
 from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.errors import AccessError
@@ -70,17 +70,6 @@ def reshape(sb, change: Reshaper) -> None:
         return SandboxResponse(200, json.dumps(body).encode(), dict(response.headers))
 
     api.handle = handle
-
-
-def run_tap(config: dict, state: dict | None = None) -> tuple[dict[str, list], dict | None]:
-    records: dict[str, list] = collections.defaultdict(list)
-    last_state = None
-    for message in tap_messages(config, state):
-        if message["type"] == "RECORD":
-            records[message["stream"]].append(message["record"])
-        elif message["type"] == "STATE":
-            last_state = message["value"]
-    return records, last_state
 
 
 def keys_of(report: dict) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
+from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
 
 if t.TYPE_CHECKING:
@@ -48,11 +49,6 @@ REPORT_FIELDS = API_FIELDS | {E_CPM}
 INSIGHT_REFUSED_FIELDS = frozenset({
     "SPEND", "FREQUENCY", "STARTS", "SKIPS", "E_CPCL", "OFF_SPOTIFY_IMPRESSIONS",
     "PAID_LISTENS_FREQUENCY", "UNMUTES", E_CPM,
-})
-# Output names of the Bulk streams (SPEC §5.1): an Ads table must not reuse one.
-BULK_STREAM_NAMES = frozenset({
-    "streams", "sub30sec_streams", "users", "tracks", "aggregated_streams_summary",
-    "aggregated_streams_count", "aggregated_streams_skips", "aggregated_streams_saves",
 })
 _TABLE = re.compile(r"^[a-z0-9_]+$")
 
