@@ -11,6 +11,7 @@ ratio); blank lines are skipped, the others are numbered from 1 and parsed with 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import typing as t
@@ -225,7 +226,8 @@ def read_lines(path: Path, where: str) -> Iterator[tuple[int, dict[str, t.Any]]]
     line_no = 0
     pending = b""
     try:
-        for data in _inflate(path):
+        # A final b"\n" ends a last line that has no newline of its own.
+        for data in itertools.chain(_inflate(path), (b"\n",)):
             lines = (pending + data).split(b"\n") if pending else data.split(b"\n")
             pending = lines.pop()
             for line in lines:
@@ -243,15 +245,6 @@ def read_lines(path: Path, where: str) -> Iterator[tuple[int, dict[str, t.Any]]]
     except CorruptGzip as exc:  # verified before, so only if the file changed under us
         msg = f"{where}: {exc} while reading"
         raise DataError(msg) from exc
-    if pending and not pending.isspace():
-        line_no += 1
-        try:
-            value = loads(pending)
-        except orjson.JSONDecodeError:
-            value = _parse(pending, where, line_no)
-        if type(value) is not dict:
-            raise _bad_line(where, line_no, "is not a JSON object")
-        yield row + 1, value
 
 
 def _bad_line(where: str, line_no: int, problem: str) -> DataError:
