@@ -19,8 +19,8 @@ import sys
 import typing as t
 from pathlib import Path
 
-from tap_spotify_bulk.sandbox import cli
-from tap_spotify_bulk.sandbox.bulk_data import BulkData
+from spotify_sandbox import cli
+from spotify_sandbox.bulk_data import BulkData
 
 if t.TYPE_CHECKING:
     import datetime as dt

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 TAP = [str(BIN / "tap-spotify-bulk")] if (BIN / "tap-spotify-bulk").exists() \
     else [PYTHON, "-m", "tap_spotify_bulk"]
 SANDBOX = [str(BIN / "tap-spotify-bulk-sandbox")] if (BIN / "tap-spotify-bulk-sandbox").exists() \
-    else [PYTHON, "-m", "tap_spotify_bulk.sandbox.cli"]
+    else [PYTHON, "-m", "spotify_sandbox.cli"]
 DONE_RE = re.compile(rb"streams: done, (\d+) records")
 FLOOR_RE = re.compile(rb"floor: (\d+) records")
 

@@ -28,10 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from spotify_sandbox.bulk_data import BulkData
+from spotify_sandbox.options import SandboxOptions
 
 from benchmarks import floor, harness
-from tap_spotify_bulk.sandbox.bulk_data import BulkData
-from tap_spotify_bulk.sandbox.options import SandboxOptions
 
 FIRST_DAY = dt.date(2024, 3, 1)
 SCALE = 4000  # events per day: small files, so the run is latency-bound

@@ -34,9 +34,10 @@ import time
 import typing as t
 from pathlib import Path
 
+from spotify_sandbox.bulk_data import BulkData
+from spotify_sandbox.options import SandboxOptions
+
 from benchmarks import harness
-from tap_spotify_bulk.sandbox.bulk_data import BulkData
-from tap_spotify_bulk.sandbox.options import SandboxOptions
 
 FIRST_DAY = dt.date(2024, 3, 1)
 LINES_PER_DAY = 250_000

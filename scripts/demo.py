@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 import duckdb
-
-from tap_spotify_bulk.sandbox import Sandbox, SandboxOptions
-from tap_spotify_bulk.sandbox.tally import BULK_TALLY_FIELDS, Tally
+from spotify_sandbox import Sandbox, SandboxOptions
+from spotify_sandbox.tally import BULK_TALLY_FIELDS, Tally
 
 REPO = Path(__file__).resolve().parents[1]
 DATABASE = REPO / "output" / "warehouse.duckdb"

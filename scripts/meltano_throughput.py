@@ -31,8 +31,7 @@ from meltano_e2e import (  # noqa: E402
     postgres_rows,
     target_postgres_env,
 )
-
-from tap_spotify_bulk.sandbox import Sandbox, SandboxOptions  # noqa: E402
+from spotify_sandbox import Sandbox, SandboxOptions  # noqa: E402
 
 
 def start_postgres() -> dict[str, str]:

@@ -6,8 +6,7 @@ import datetime as dt
 import typing as t
 
 import pytest
-
-from tap_spotify_bulk.sandbox import Sandbox, SandboxOptions
+from spotify_sandbox import Sandbox, SandboxOptions
 
 SMALL = {"seed": 7, "start": dt.date(2024, 3, 1), "end": dt.date(2024, 3, 10), "scale": 500}
 

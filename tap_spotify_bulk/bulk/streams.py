@@ -17,14 +17,13 @@ import datetime as dt
 import logging
 import time
 import typing as t
-from importlib import resources
-from pathlib import Path
 
 from singer_sdk import SchemaDirectory, Stream, StreamSchema
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_spotify_bulk.bulk import aggregated, dates
+from tap_spotify_bulk.bulk import schemas as schema_files
 from tap_spotify_bulk.bulk.files import read_lines
 from tap_spotify_bulk.bulk.pipeline import (
     DayEnd,
@@ -39,6 +38,7 @@ from tap_spotify_bulk.output import BatchRecords, FastRecords, fast_path_possibl
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from pathlib import Path
 
     from singer_sdk import Tap
     from singer_sdk.helpers._batch import BatchConfig
@@ -48,15 +48,7 @@ if t.TYPE_CHECKING:
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
 
 
-def schemas_dir() -> Path:
-    """`tap_spotify_bulk/schemas` in a wheel; the repository's `schemas/` when editable."""
-    packaged = Path(str(resources.files("tap_spotify_bulk"))) / "schemas"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "schemas"
-
-
-SCHEMAS = SchemaDirectory(schemas_dir())
+SCHEMAS = SchemaDirectory(schema_files)
 Write = t.Callable[[dict[str, t.Any]], None]
 
 

@@ -19,7 +19,7 @@ import typing as t
 from collections import Counter
 from pathlib import Path
 
-from tap_spotify_bulk.sandbox.tally import (
+from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,

@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+from spotify_sandbox.tally import BULK_PRIMARY_KEYS, Tally
 
-from tap_spotify_bulk.sandbox.tally import BULK_PRIMARY_KEYS, Tally
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from tap_spotify_bulk.sandbox import Sandbox
+    from spotify_sandbox import Sandbox
 
 COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
 

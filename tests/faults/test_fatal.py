@@ -14,8 +14,7 @@ import socket
 
 import pytest
 from _tap import bookmarks_of, run_cli, secrets_of, unique_credentials
-
-from tap_spotify_bulk.sandbox import FaultOptions
+from spotify_sandbox import FaultOptions
 
 D = dt.date
 START, END = D(2024, 3, 1), D(2024, 3, 4)

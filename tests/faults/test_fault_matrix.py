@@ -21,16 +21,16 @@ from _tap import (
     unique_credentials,
     upsert,
 )
-from singer_checks import assert_state_follows_data
-
-from tap_spotify_bulk.ads import windows
-from tap_spotify_bulk.sandbox import FaultOptions
-from tap_spotify_bulk.sandbox.tally import (
+from helpers import assert_state_follows_data
+from spotify_sandbox import FaultOptions
+from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
     Tally,
 )
+
+from tap_spotify_bulk.ads import windows
 
 D = dt.date
 START, END = D(2024, 3, 1), D(2024, 3, 4)

@@ -13,8 +13,7 @@ import datetime as dt
 
 import pytest
 from _tap import assert_no_secrets, run_cli, secrets_of, unique_credentials
-
-from tap_spotify_bulk.sandbox import FaultOptions
+from spotify_sandbox import FaultOptions
 
 D = dt.date
 DAY_CAMPAIGN = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from tap_spotify_bulk.sandbox.catalogue import Track, base62_id, catalogue
+from spotify_sandbox.catalogue import Track, base62_id, catalogue
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tap_spotify_bulk.sandbox.options import SandboxOptions
+    from spotify_sandbox.options import SandboxOptions
 
 REPORTS = ("streams", "sub_30_sec_streams", "users", "tracks", "aggregatedstreams")
 COUNTRY_REPORTS = frozenset({"streams", "sub_30_sec_streams"})

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from spotify_sandbox.tally import Tally
 
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
-from tap_spotify_bulk.sandbox.tally import Tally
 
 D = dt.date
 COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")

@@ -21,8 +21,7 @@ import typing as t
 import uuid
 from dataclasses import fields as dataclass_fields
 
-from tap_spotify_bulk.ads.settings import API_FIELDS, INSIGHT_REFUSED_FIELDS
-from tap_spotify_bulk.sandbox.ads_data import (
+from spotify_sandbox.ads_data import (
     DAY,
     ENTITY_TYPES,
     HOUR,
@@ -32,8 +31,9 @@ from tap_spotify_bulk.sandbox.ads_data import (
     iso,
     midnight,
 )
-from tap_spotify_bulk.sandbox.routing import SandboxRequest, SandboxResponse
-from tap_spotify_bulk.sandbox.tally import (
+from spotify_sandbox.ads_fields import API_FIELDS, INSIGHT_REFUSED
+from spotify_sandbox.routing import SandboxRequest, SandboxResponse
+from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
@@ -55,8 +55,6 @@ AGGREGATE_PARAMS = frozenset({"entity_type", "fields", "granularity", "report_st
 INSIGHT_PARAMS = frozenset({"insight_dimension", "fields", "entity_ids", "entity_ids_type",
                             "granularity"})
 REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports"})
-# Insight refusals are the API's, not the tap's E_CPM rule.
-INSIGHT_REFUSED = INSIGHT_REFUSED_FIELDS & API_FIELDS
 
 
 class BadRequest(Exception):  # noqa: N818 (an answer, not a failure of ours)

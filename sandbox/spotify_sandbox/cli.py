@@ -10,13 +10,13 @@ import sys
 import threading
 from pathlib import Path
 
-from tap_spotify_bulk.sandbox.options import (
+from spotify_sandbox.options import (
     DEFAULT_COUNTRIES,
     FAULT_PROFILES,
     FaultOptions,
     SandboxOptions,
 )
-from tap_spotify_bulk.sandbox.server import Sandbox
+from spotify_sandbox.server import Sandbox
 
 FAULT_RATES = ("429", "5xx", "401", "truncated_gzip", "reset", "signed_url_expired")
 

@@ -6,8 +6,7 @@ from collections import Counter
 
 import orjson
 import requests
-
-from tap_spotify_bulk.sandbox.tally import Tally
+from spotify_sandbox.tally import Tally
 
 STREAM_KEYS = {"timestamp", "user_id", "track_id", "isrc", "country", "source", "source_uri",
                "ms_played", "cached", "shuffle", "offline_timestamp", "device_type", "os",

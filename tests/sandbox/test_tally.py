@@ -3,7 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from tap_spotify_bulk.sandbox.tally import Tally, canonical
+from spotify_sandbox.tally import Tally, canonical
 
 
 def test_canonical_forms_agree_across_targets():

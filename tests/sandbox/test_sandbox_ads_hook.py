@@ -3,9 +3,8 @@
 import json
 
 import requests
-
-from tap_spotify_bulk.sandbox import FaultOptions
-from tap_spotify_bulk.sandbox.routing import SandboxRequest, SandboxResponse
+from spotify_sandbox import FaultOptions
+from spotify_sandbox.routing import SandboxRequest, SandboxResponse
 
 
 class RecordingAdsPart:

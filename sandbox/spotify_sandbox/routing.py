@@ -1,6 +1,6 @@
 """The hook between the sandbox server and its Ads API part (a fixed interface).
 
-Requests under `/ads/v3/` reach `tap_spotify_bulk.sandbox.ads_api.AdsApi.handle` as a
+Requests under `/ads/v3/` reach `spotify_sandbox.ads_api.AdsApi.handle` as a
 `SandboxRequest` once the Ads bearer token is validated and generic faults are applied;
 the Ads part answers with a `SandboxResponse`.
 """

@@ -5,7 +5,7 @@
         truth = sb.bulk_truth(sb.options.start, sb.options.end)
 """
 
-from tap_spotify_bulk.sandbox.options import FaultOptions, SandboxOptions
-from tap_spotify_bulk.sandbox.server import Sandbox
+from spotify_sandbox.options import FaultOptions, SandboxOptions
+from spotify_sandbox.server import Sandbox
 
 __all__ = ["FaultOptions", "Sandbox", "SandboxOptions"]

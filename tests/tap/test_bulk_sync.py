@@ -18,17 +18,17 @@ from collections import Counter, defaultdict
 import jsonschema
 import orjson
 import pytest
-from singer_checks import assert_state_follows_data
+from helpers import SCHEMA_DIR, assert_state_follows_data
+from spotify_sandbox import FaultOptions
+from spotify_sandbox.tally import BULK_PRIMARY_KEYS, Tally
 
 from tap_spotify_bulk.bulk.aggregated import SHAPES
-from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES, schemas_dir
+from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import AccessError, AuthError, DataError
-from tap_spotify_bulk.sandbox import FaultOptions
-from tap_spotify_bulk.sandbox.tally import BULK_PRIMARY_KEYS, Tally
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 D = dt.date
-SCHEMAS = {name: json.loads((schemas_dir() / f"{name}.json").read_text())
+SCHEMAS = {name: json.loads((SCHEMA_DIR / f"{name}.json").read_text())
            for name in BULK_STREAM_NAMES}
 PRIMARY_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
 _TIME_EXTRACTED = re.compile(rb',"time_extracted":"[^"]*"')

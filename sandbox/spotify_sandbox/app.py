@@ -14,20 +14,20 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-from tap_spotify_bulk.sandbox import faults as fault_kinds
-from tap_spotify_bulk.sandbox.bulk_api import BulkApi, FileRef, api_error
-from tap_spotify_bulk.sandbox.bulk_data import BulkData
-from tap_spotify_bulk.sandbox.faults import FaultInjector
-from tap_spotify_bulk.sandbox.routing import SandboxRequest, SandboxResponse
-from tap_spotify_bulk.sandbox.signing import UrlSigner
-from tap_spotify_bulk.sandbox.stats import Stats
-from tap_spotify_bulk.sandbox.token import ADS, BULK, TokenService, api_unauthorized
-from tap_spotify_bulk.sandbox.truth import BulkTruth
+from spotify_sandbox import faults as fault_kinds
+from spotify_sandbox.bulk_api import BulkApi, FileRef, api_error
+from spotify_sandbox.bulk_data import BulkData
+from spotify_sandbox.faults import FaultInjector
+from spotify_sandbox.routing import SandboxRequest, SandboxResponse
+from spotify_sandbox.signing import UrlSigner
+from spotify_sandbox.stats import Stats
+from spotify_sandbox.token import ADS, BULK, TokenService, api_unauthorized
+from spotify_sandbox.truth import BulkTruth
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tap_spotify_bulk.sandbox.options import SandboxOptions
+    from spotify_sandbox.options import SandboxOptions
 
 TOKEN_PATH = "/api/token"  # noqa: S105 (a path)
 BULK_PREFIX = "/v1/analytics"
@@ -261,9 +261,9 @@ def _signed_refusal(problem: str) -> SandboxResponse:
 def _load_ads_api(options: SandboxOptions) -> object | None:
     """The Ads part (`sandbox/ads_api.py`, another helper's), if it is installed."""
     try:
-        module = importlib.import_module("tap_spotify_bulk.sandbox.ads_api")
+        module = importlib.import_module("spotify_sandbox.ads_api")
     except ModuleNotFoundError as exc:
-        if exc.name != "tap_spotify_bulk.sandbox.ads_api":
+        if exc.name != "spotify_sandbox.ads_api":
             raise
         return None
     return module.AdsApi(seed=options.seed, **options.ads)

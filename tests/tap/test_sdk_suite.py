@@ -12,8 +12,8 @@ import typing as t
 
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from spotify_sandbox import Sandbox, SandboxOptions
 
-from tap_spotify_bulk.sandbox import Sandbox, SandboxOptions
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 SANDBOX = Sandbox(SandboxOptions(seed=11, start=dt.date(2024, 3, 1), end=dt.date(2024, 3, 2),

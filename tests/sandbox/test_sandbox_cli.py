@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from tap_spotify_bulk.sandbox import Sandbox, SandboxOptions, cli
+from spotify_sandbox import Sandbox, SandboxOptions, cli
 
 COMMAND = shutil.which("tap-spotify-bulk-sandbox") or str(
     Path(sys.executable).parent / "tap-spotify-bulk-sandbox")

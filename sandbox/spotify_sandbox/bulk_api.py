@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from tap_spotify_bulk.sandbox.bulk_data import COUNTRY_REPORTS, REPORTS
-from tap_spotify_bulk.sandbox.routing import SandboxResponse
+from spotify_sandbox.bulk_data import COUNTRY_REPORTS, REPORTS
+from spotify_sandbox.routing import SandboxResponse
 
 if TYPE_CHECKING:
-    from tap_spotify_bulk.sandbox.bulk_data import BulkData
-    from tap_spotify_bulk.sandbox.options import SandboxOptions
+    from spotify_sandbox.bulk_data import BulkData
+    from spotify_sandbox.options import SandboxOptions
 
 _SEGMENT = (re.compile(r"^\d{4}$"), re.compile(r"^\d{2}$"), re.compile(r"^\d{2}$"),
             re.compile(r"^[A-Z]{2}$"))

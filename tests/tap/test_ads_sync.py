@@ -13,17 +13,17 @@ import json
 from contextlib import redirect_stdout
 
 import pytest
-
-from tap_spotify_bulk.ads import windows
-from tap_spotify_bulk.ads.streams import AdsReportStream
-from tap_spotify_bulk.errors import AccessError, ConfigError
-from tap_spotify_bulk.sandbox import FaultOptions
-from tap_spotify_bulk.sandbox.tally import (
+from spotify_sandbox import FaultOptions
+from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
     Tally,
 )
+
+from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads.streams import AdsReportStream
+from tap_spotify_bulk.errors import AccessError, ConfigError
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)

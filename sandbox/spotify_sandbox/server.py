@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tap_spotify_bulk.sandbox.app import FileBody, Incoming, Reset, SandboxApp
-from tap_spotify_bulk.sandbox.options import SandboxOptions
-from tap_spotify_bulk.sandbox.routing import SandboxResponse
+from spotify_sandbox.app import FileBody, Incoming, Reset, SandboxApp
+from spotify_sandbox.options import SandboxOptions
+from spotify_sandbox.routing import SandboxResponse
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 HOST = "127.0.0.1"
-LOGGER = logging.getLogger("tap_spotify_bulk.sandbox")
+LOGGER = logging.getLogger("spotify_sandbox")
 WRITE_BUFFER = 256 * 1024
 
 

@@ -14,18 +14,18 @@ import json
 import typing as t
 
 import pytest
-from test_ads_sync import run_tap
-
-from tap_spotify_bulk.ads import windows
-from tap_spotify_bulk.errors import AccessError
-from tap_spotify_bulk.sandbox.routing import SandboxResponse
-from tap_spotify_bulk.sandbox.tally import (
+from spotify_sandbox.routing import SandboxResponse
+from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
     Tally,
     canonical,
 )
+from test_ads_sync import run_tap
+
+from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.errors import AccessError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable

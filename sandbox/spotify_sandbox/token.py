@@ -13,10 +13,10 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from tap_spotify_bulk.sandbox.routing import SandboxResponse
+from spotify_sandbox.routing import SandboxResponse
 
 if TYPE_CHECKING:
-    from tap_spotify_bulk.sandbox.options import SandboxOptions
+    from spotify_sandbox.options import SandboxOptions
 
 BULK = "bulk"
 ADS = "ads"

@@ -1,11 +1,15 @@
-"""Checks on a tap's Singer output shared by the test suites."""
+"""What the test suites share: where the schemas are, and checks on a tap's Singer output."""
 
 from __future__ import annotations
 
 import typing as t
+from importlib import resources
+from pathlib import Path
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+SCHEMA_DIR = Path(str(resources.files("tap_spotify_bulk.bulk.schemas")))
 
 
 def assert_state_follows_data(

@@ -7,8 +7,7 @@ import zlib
 
 import pytest
 import requests
-
-from tap_spotify_bulk.sandbox import FaultOptions
+from spotify_sandbox import FaultOptions
 
 DAY = dt.date(2024, 3, 1)  # has data with seed 7
 PATH = f"/gyrostream/enhanced/users/{DAY:%Y/%m/%d}"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from tap_spotify_bulk.sandbox.options import FaultOptions
+    from spotify_sandbox.options import FaultOptions
 
 # Which faults each kind of endpoint can get, in the order they are tried.
 TOKEN_FAULTS = ("token_503", "reset", "429", "5xx")

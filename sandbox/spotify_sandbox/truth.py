@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tap_spotify_bulk.sandbox.tally import BULK_TALLY_FIELDS, MASK64, Tally
+from spotify_sandbox.tally import BULK_TALLY_FIELDS, MASK64, Tally
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from tap_spotify_bulk.sandbox.bulk_data import BulkData
-    from tap_spotify_bulk.sandbox.options import SandboxOptions
+    from spotify_sandbox.bulk_data import BulkData
+    from spotify_sandbox.options import SandboxOptions
 
 STREAM_REPORTS = {
     "streams": "streams",

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import SCHEMA_DIR
 
 from tap_spotify_bulk.bulk import aggregated, dates, files, settings
 from tap_spotify_bulk.bulk.files import CorruptGzip, read_lines, verify_gzip
 from tap_spotify_bulk.bulk.records import LineShape
-from tap_spotify_bulk.bulk.streams import SCHEMAS, schemas_dir
+from tap_spotify_bulk.bulk.streams import SCHEMAS
 from tap_spotify_bulk.errors import ConfigError, DataError
 
 D = dt.date
@@ -149,11 +150,11 @@ def test_large_file_streams_in_chunks(tmp_path):
 
 
 def _schema(name: str) -> dict:
-    return json.loads((schemas_dir() / f"{name}.json").read_text())
+    return json.loads((SCHEMA_DIR / f"{name}.json").read_text())
 
 
 def test_schema_directory_has_all_eight_streams():
-    names = sorted(p.stem for p in schemas_dir().glob("*.json"))
+    names = sorted(p.stem for p in SCHEMA_DIR.glob("*.json"))
     assert names == sorted(["streams", "sub30sec_streams", "users", "tracks",
                             *aggregated.SHAPES])
     assert SCHEMAS.get_schema("streams")["properties"]["report_date"]["format"] == "date"
