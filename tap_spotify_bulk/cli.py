@@ -1,9 +1,9 @@
 """Console entry point: the SDK's CLI, with fatal errors reported as one line.
 
-Before the SDK's CLI starts (and logs anything), a sync's configuration is checked quietly:
-the settings' values and the credentials the selected streams need. A bad configuration
-therefore prints exactly one line and sends no request; so does a `--config`, `--state` or
-`--catalog` file that is missing or not a JSON object (for every command).
+A `--config`, `--state` or `--catalog` file that is missing or not a JSON object is reported
+before the SDK's CLI starts (for every command). The configuration itself is checked once, by
+the tap the SDK builds: the settings' values when it is built, the credentials the selected
+streams need when the sync starts; both before any request.
 
 A `TapError` (bad setting, rejected credentials, refused licensor, an API that keeps failing,
 a file that stays corrupt) or an SDK configuration error anywhere in the run is printed as
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import traceback
@@ -28,7 +27,6 @@ from tap_spotify_bulk.errors import ConfigError, TapError
 from tap_spotify_bulk.tap import TapSpotifyBulk, config_error
 
 DEBUG_ENV = "TAP_SPOTIFY_BULK_DEBUG"
-_NOT_A_SYNC = ("--discover", "--about", "--version", "--help", "--test")
 
 
 def _fail(message: str, exit_code: int) -> None:
@@ -59,41 +57,25 @@ def read_input_file(path: str, option: str) -> dict:
     raise ConfigError(msg)
 
 
-def preflight(argv: list[str]) -> None:
-    """Check the input files, then a sync's configuration, quietly; raise `TapError` when
-    one is bad.
-
-    Commands that are not a sync (discovery, --about, ...) only get their files checked.
-    """
+def check_input_files(argv: list[str]) -> None:
+    """Each `--config`/`--state`/`--catalog` file must be a readable JSON object; raise
+    `ConfigError` naming the first that is not."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--catalog")
     parser.add_argument("--state")
     args, _ = parser.parse_known_args(argv)
-    files = [path for path in args.config if path != "ENV"]
-    for path in files:
-        read_input_file(path, "--config")
-    catalog = read_input_file(args.catalog, "--catalog") if args.catalog else None
-    if args.state:
-        read_input_file(args.state, "--state")
-    if any(arg.split("=", 1)[0] in _NOT_A_SYNC for arg in argv):
-        return
-    logging.disable(logging.INFO)  # the SDK's start-up lines belong to the real run
-    try:
-        tap = TapSpotifyBulk(config=files or None, catalog=catalog,
-                             parse_env_config="ENV" in args.config, setup_mapper=False)
-        tap.validate_selected_settings()
-    except (TapError, ConfigValidationError):
-        raise
-    except Exception:  # noqa: S110 (odd inputs: the SDK's own run reports them)
-        pass
-    finally:
-        logging.disable(logging.NOTSET)
+    for path in args.config:
+        if path != "ENV":
+            read_input_file(path, "--config")
+    for path, option in ((args.catalog, "--catalog"), (args.state, "--state")):
+        if path:
+            read_input_file(path, option)
 
 
 def main() -> None:
     try:
-        preflight(sys.argv[1:])
+        check_input_files(sys.argv[1:])
         TapSpotifyBulk.cli()
     except TapError as exc:
         _fail(str(exc), exc.exit_code)
@@ -101,4 +83,4 @@ def main() -> None:
         _fail(str(config_error(exc)), ConfigError.exit_code)
 
 
-__all__ = ["main", "preflight"]
+__all__ = ["check_input_files", "main"]

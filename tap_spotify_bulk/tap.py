@@ -11,6 +11,8 @@ dump), and the credentials the *selected* streams need when a sync starts. Disco
 
 from __future__ import annotations
 
+import difflib
+import logging
 import re
 import typing as t
 
@@ -20,25 +22,19 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_spotify_bulk.ads import settings as ads_settings
 from tap_spotify_bulk.ads.streams import ads_streams
-from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.streams import BulkStream, bulk_streams
 from tap_spotify_bulk.errors import ConfigError
 from tap_spotify_bulk.output import BufferedWriter
+from tap_spotify_bulk.setting import TOKEN_URL, Setting
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
     from types import FrameType
 
 
-COMMON_SETTINGS = (
-    th.Property(
-        "token_url",
-        th.URIType,
-        default=DEFAULT_TOKEN_URL,
-        title="Token URL",
-        description="Spotify OAuth token endpoint, used by both the Bulk and the Ads API.",
-    ),
-)
+# Every setting of the tap, declared once (see `tap_spotify_bulk.setting`).
+SETTINGS: tuple[Setting, ...] = (*bulk_settings.SETTINGS, TOKEN_URL, *ads_settings.SETTINGS)
 
 
 class TapSpotifyBulk(Tap):
@@ -48,17 +44,23 @@ class TapSpotifyBulk(Tap):
     # One buffered writer for SDK messages and the Bulk streams' fast record path.
     message_writer_class = BufferedWriter
 
-    config_jsonschema = th.PropertiesList(
-        *bulk_settings.PROPERTIES,
-        *COMMON_SETTINGS,
-        *ads_settings.PROPERTIES,
-    ).to_dict()
+    config_jsonschema = th.PropertiesList(*(s.property() for s in SETTINGS)).to_dict()
 
     def discover_streams(self) -> list:
         return [*bulk_streams(self), *ads_streams(self)]
 
+    @classmethod
+    def known_settings(cls) -> set[str]:
+        """Our settings and the SDK's built-in ones (stream maps, flattening, batch, ...)."""
+        schema = dict(cls.config_jsonschema)
+        schema["properties"] = dict(schema["properties"])
+        cls.append_builtin_config(schema)
+        return set(schema["properties"])
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Our one-line checks first, then the SDK's JSON Schema check, as one line too."""
+        """Unknown settings are named (a warning), then our one-line checks, then the SDK's
+        JSON Schema check for its built-in settings, as one line too."""
+        warn_unknown_settings(self.config, self.known_settings(), self.logger)
         if not raise_errors:  # discovery: never fail on settings
             return super()._validate_config(raise_errors=False)
         validate_settings(self.config, bulk_selected=False, ads_selected=False)
@@ -110,14 +112,22 @@ def config_error(exc: ConfigValidationError) -> ConfigError:
     return ConfigError(f"invalid configuration: {first}")
 
 
-def validate_settings(config: dict | object, *, bulk_selected: bool, ads_selected: bool) -> None:
+def validate_settings(config: Mapping[str, t.Any], *, bulk_selected: bool,
+                      ads_selected: bool) -> None:
     """Both APIs' settings checks; raises a one-line `ConfigError`."""
-    bulk_settings.validate(config, bulk_selected=bulk_selected)  # type: ignore[arg-type]
-    token_url = config.get("token_url") or DEFAULT_TOKEN_URL  # type: ignore[attr-defined]
-    bulk_settings.check_url(token_url, "token_url")
-    ads_validate = getattr(ads_settings, "validate", None)
-    if ads_validate is not None:
-        ads_validate(config, ads_selected=ads_selected)
+    bulk_settings.validate(config, bulk_selected=bulk_selected)
+    TOKEN_URL.value(config)
+    ads_settings.validate(config, ads_selected=ads_selected)
+
+
+def warn_unknown_settings(config: Mapping[str, t.Any], known: set[str],
+                          logger: logging.Logger) -> None:
+    """One warning line per setting the tap does not know, with the closest known name.
+    Only names are printed, never values (a misspelt secret stays secret)."""
+    for name in sorted(set(config) - known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`?" if close else "it is ignored."
+        logger.warning("unknown setting `%s`; %s", name, hint)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import reports, settings, windows
 from tap_spotify_bulk.ads.client import AdsClient
-from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
+from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.errors import AccessError, ConfigError
+from tap_spotify_bulk.setting import token_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -47,7 +48,7 @@ class AdsContext:
     def client(self) -> AdsClient:
         client_id, client_secret, refresh_token = settings.credentials(self.config)
         tokens = TokenClient(
-            token_url=self.config.get("token_url") or DEFAULT_TOKEN_URL,
+            token_url=token_url(self.config),
             client_id=client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
-from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
+from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk import dates, settings
 from tap_spotify_bulk.bulk.client import BulkClient
 from tap_spotify_bulk.bulk.pipeline import DownloadScope
+from tap_spotify_bulk.setting import token_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -45,21 +46,11 @@ class BulkRuntime:
 
     @cached_property
     def lookback_days(self) -> int:
-        value = settings.non_negative_int(
-            self.config, "lookback_days", settings.DEFAULT_LOOKBACK_DAYS)
-        assert value is not None
-        return value
+        return settings.lookback_days(self.config)
 
     @cached_property
     def max_workers(self) -> int:
-        value = settings.non_negative_int(
-            self.config, "max_workers", settings.DEFAULT_MAX_WORKERS, minimum=1)
-        assert value is not None
-        if value > settings.MAX_MAX_WORKERS:
-            LOGGER.warning("`max_workers` %d is more than %d: using %d concurrent downloads",
-                           value, settings.MAX_MAX_WORKERS, settings.MAX_MAX_WORKERS)
-            return settings.MAX_MAX_WORKERS
-        return value
+        return settings.max_workers(self.config)
 
     @cached_property
     def countries(self) -> frozenset[str] | None:
@@ -68,7 +59,7 @@ class BulkRuntime:
     @cached_property
     def tokens(self) -> TokenClient:
         return TokenClient(
-            token_url=str(self.config.get("token_url") or DEFAULT_TOKEN_URL),
+            token_url=token_url(self.config),
             client_id=str(self.config["client_id"]),
             client_secret=str(self.config["client_secret"]),
             api_name="Bulk API",
@@ -76,8 +67,7 @@ class BulkRuntime:
 
     @cached_property
     def client(self) -> BulkClient:
-        base = self.config.get("bulk_api_url") or settings.DEFAULT_BULK_API_URL
-        return BulkClient(tokens=self.tokens, base_url=settings.check_url(base, "bulk_api_url"),
+        return BulkClient(tokens=self.tokens, base_url=settings.api_url(self.config),
                           licensor=self.licensor)
 
     @property
