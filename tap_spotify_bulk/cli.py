@@ -10,6 +10,9 @@ a file that stays corrupt) or an SDK configuration error anywhere in the run is 
 `tap-spotify-bulk: error: <message>` on stderr, and the process exits with the error's
 exit code (2 for configuration errors, 1 otherwise). Set `TAP_SPOTIFY_BULK_DEBUG=1` to get
 the full traceback as well.
+
+`--check` tries the credentials and the first listings instead of extracting (see
+`tap_spotify_bulk.check`): one line, exit 0 or 1.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_spotify_bulk.check import check
 from tap_spotify_bulk.errors import ConfigError, TapError
 from tap_spotify_bulk.tap import TapSpotifyBulk, config_error
 
@@ -57,13 +61,14 @@ def read_input_file(path: str, option: str) -> dict:
     raise ConfigError(msg)
 
 
-def check_input_files(argv: list[str]) -> None:
+def check_input_files(argv: list[str]) -> argparse.Namespace:
     """Each `--config`/`--state`/`--catalog` file must be a readable JSON object; raise
-    `ConfigError` naming the first that is not."""
+    `ConfigError` naming the first that is not. Returns the options read."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--catalog")
     parser.add_argument("--state")
+    parser.add_argument("--check", action="store_true")
     args, _ = parser.parse_known_args(argv)
     for path in args.config:
         if path != "ENV":
@@ -71,11 +76,28 @@ def check_input_files(argv: list[str]) -> None:
     for path, option in ((args.catalog, "--catalog"), (args.state, "--state")):
         if path:
             read_input_file(path, option)
+    return args
+
+
+def run_check(args: argparse.Namespace) -> None:
+    """`--check`: the connectivity check's one line on stdout; any failure exits 1."""
+    try:
+        tap = TapSpotifyBulk(config=[p for p in args.config if p != "ENV"] or None,
+                             parse_env_config="ENV" in args.config, setup_mapper=False)
+        line = check(tap.config)
+    except TapError as exc:
+        _fail(str(exc), 1)
+    except ConfigValidationError as exc:
+        _fail(str(config_error(exc)), 1)
+    sys.stdout.write(f"{TapSpotifyBulk.name}: check: {line}\n")
 
 
 def main() -> None:
     try:
-        check_input_files(sys.argv[1:])
+        args = check_input_files(sys.argv[1:])
+        if args.check:
+            run_check(args)
+            return
         TapSpotifyBulk.cli()
     except TapError as exc:
         _fail(str(exc), exc.exit_code)

@@ -1,0 +1,90 @@
+"""The command line and the settings: typos are named (and the run goes on), secrets are
+never echoed, and `--check` tries the credentials and the first listings in one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
+
+
+def run(tmp_path: Path, config: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return subprocess.run([COMMAND, "--config", str(path), *args], capture_output=True,
+                          text=True, timeout=180, check=False)
+
+
+def warnings_of(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "unknown setting" in line]
+
+
+def test_typos_are_named_with_the_closest_setting_and_the_run_goes_on(sandbox, tmp_path):
+    config = {**sandbox.tap_config(start_date="2024-03-09", end_date="2024-03-10"),
+              "lookback_day": 7, "client_secert": "do-not-print-me", "stream_maps": {},
+              "flattening_enabled": False, "zzz_no_such_thing": 1}
+    done = run(tmp_path, config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    warnings = warnings_of(done.stderr)
+    assert len(warnings) == 3, done.stderr[-3000:]
+    assert any("unknown setting `lookback_day`; did you mean `lookback_days`?" in w
+               for w in warnings)
+    assert any("unknown setting `client_secert`; did you mean `client_secret`?" in w
+               for w in warnings)
+    assert any("unknown setting `zzz_no_such_thing`; it is ignored." in w for w in warnings)
+    assert "do-not-print-me" not in done.stderr + done.stdout
+    assert sandbox.options.client_secret not in done.stderr
+    records = [orjson.loads(line) for line in done.stdout.splitlines()]
+    assert any(message["type"] == "RECORD" for message in records)
+
+
+def test_settings_meltano_and_the_sdk_pass_are_known(tmp_path):
+    config = {"stream_maps": {}, "stream_map_config": {}, "flattening_enabled": True,
+              "flattening_max_depth": 2, "batch_config": {
+                  "encoding": {"format": "jsonl", "compression": "gzip"},
+                  "storage": {"root": f"file://{tmp_path}"}},
+              "time_period": "LAST_WEEK", "token_url": "http://127.0.0.1:9/token"}
+    done = run(tmp_path, config, "--discover")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert warnings_of(done.stderr) == []
+
+
+def test_check_succeeds_with_good_credentials(sandbox, tmp_path):
+    done = run(tmp_path, sandbox.tap_config(), "--check")
+    assert done.returncode == 0, done.stderr[-3000:]
+    [line] = done.stdout.splitlines()
+    assert line.startswith("tap-spotify-bulk: check: Bulk API ok (licensor gyrostream: 1 ")
+    assert "Ads API ok (" in line
+    # two tokens and the two first listings, nothing extracted
+    log = sandbox.request_log
+    assert [entry["kind"] for entry in log] == ["token", "bulk_listing", "token", "ads"], log
+    assert log[1]["path"].endswith("/gyrostream/enhanced/streams")
+    assert log[3]["path"].endswith("/businesses")
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"client_secret": "wrong-secret"}, "Bulk API credentials were rejected"),
+    ({"ads_refresh_token": "wrong-token"}, "refresh token was rejected"),
+    ({"licensor": "someone-else"}, "licensor `someone-else`"),
+])
+def test_check_fails_in_one_line_with_bad_credentials(sandbox, tmp_path, change, named):
+    done = run(tmp_path, sandbox.tap_config(**change), "--check")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert done.stdout == ""
+    errors = [line for line in done.stderr.splitlines() if "tap-spotify-bulk: error:" in line]
+    assert len(errors) == 1 and named in errors[0], done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    for value in change.values():
+        assert value not in done.stderr or value == change.get("licensor")
+
+
+def test_check_without_credentials_says_what_to_set(tmp_path):
+    done = run(tmp_path, {}, "--check")
+    assert done.returncode == 1
+    assert "nothing to check: set `client_id`" in done.stderr
