@@ -1,9 +1,9 @@
 """Console entry point: the SDK's CLI, with fatal errors reported as one line.
 
-A `--config`, `--state` or `--catalog` file that is missing or not a JSON object is reported
-before the SDK's CLI starts (for every command). The configuration itself is checked once, by
-the tap the SDK builds: the settings' values when it is built, the credentials the selected
-streams need when the sync starts; both before any request.
+Before the SDK's CLI starts (and logs anything), `preflight` reads the `--config`, `--state`
+and `--catalog` files (for every command: a missing or broken one is one line) and checks a
+sync's configuration with the catalog's selection, without building a tap. A bad
+configuration therefore prints exactly one line and sends no request.
 
 A `TapError` (bad setting, rejected credentials, refused licensor, an API that keeps failing,
 a file that stays corrupt) or an SDK configuration error anywhere in the run is printed as
@@ -28,9 +28,10 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_spotify_bulk.check import check
 from tap_spotify_bulk.errors import ConfigError, TapError
-from tap_spotify_bulk.tap import TapSpotifyBulk, config_error
+from tap_spotify_bulk.tap import TapSpotifyBulk, config_error, validate_config
 
 DEBUG_ENV = "TAP_SPOTIFY_BULK_DEBUG"
+_NOT_A_SYNC = ("--discover", "--about", "--version", "--help", "--test", "--check")
 
 
 def _fail(message: str, exit_code: int) -> None:
@@ -61,21 +62,32 @@ def read_input_file(path: str, option: str) -> dict:
     raise ConfigError(msg)
 
 
-def check_input_files(argv: list[str]) -> argparse.Namespace:
-    """Each `--config`/`--state`/`--catalog` file must be a readable JSON object; raise
-    `ConfigError` naming the first that is not. Returns the options read."""
+def preflight(argv: list[str]) -> argparse.Namespace:
+    """Check the input files and, for a sync, the configuration; raise `TapError` naming
+    the first problem. Returns the options read.
+
+    Each `--config`/`--state`/`--catalog` file must be a readable JSON object. A sync's
+    configuration (the files merged, as the SDK merges them) is checked with the catalog's
+    selection before the SDK's CLI starts, so a bad one is the run's only line. With
+    `--config ENV` the environment's settings are the SDK's to read: the tap it builds then
+    checks them (after its start-up lines).
+    """
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--catalog")
     parser.add_argument("--state")
     parser.add_argument("--check", action="store_true")
     args, _ = parser.parse_known_args(argv)
+    config: dict = {}
     for path in args.config:
         if path != "ENV":
-            read_input_file(path, "--config")
-    for path, option in ((args.catalog, "--catalog"), (args.state, "--state")):
-        if path:
-            read_input_file(path, option)
+            config.update(read_input_file(path, "--config"))
+    catalog = read_input_file(args.catalog, "--catalog") if args.catalog else None
+    if args.state:
+        read_input_file(args.state, "--state")
+    is_sync = not any(arg.split("=", 1)[0] in _NOT_A_SYNC for arg in argv)
+    if is_sync and "ENV" not in args.config:
+        validate_config(config, catalog)
     return args
 
 
@@ -94,7 +106,7 @@ def run_check(args: argparse.Namespace) -> None:
 
 def main() -> None:
     try:
-        args = check_input_files(sys.argv[1:])
+        args = preflight(sys.argv[1:])
         if args.check:
             run_check(args)
             return
@@ -105,4 +117,4 @@ def main() -> None:
         _fail(str(config_error(exc)), ConfigError.exit_code)
 
 
-__all__ = ["check_input_files", "main"]
+__all__ = ["main", "preflight"]

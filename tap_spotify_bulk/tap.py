@@ -17,13 +17,14 @@ import re
 import typing as t
 
 from singer_sdk import Tap
+from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_spotify_bulk.ads import settings as ads_settings
 from tap_spotify_bulk.ads.streams import ads_streams
 from tap_spotify_bulk.bulk import settings as bulk_settings
-from tap_spotify_bulk.bulk.streams import BulkStream, bulk_streams
+from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES, BulkStream, bulk_streams
 from tap_spotify_bulk.errors import ConfigError
 from tap_spotify_bulk.output import BufferedWriter
 from tap_spotify_bulk.setting import TOKEN_URL, Setting
@@ -118,6 +119,30 @@ def validate_settings(config: Mapping[str, t.Any], *, bulk_selected: bool,
     bulk_settings.validate(config, bulk_selected=bulk_selected)
     TOKEN_URL.value(config)
     ads_settings.validate(config, ads_selected=ads_selected)
+
+
+def selected_apis(config: Mapping[str, t.Any], catalog: dict | None) -> tuple[bool, bool]:
+    """(a Bulk stream is selected, an Ads stream is selected) for a config and an input
+    catalog, by the SDK's selection rules: without a catalog every stream is selected, with
+    one a stream is selected when its entry says so (a stream it lacks is not)."""
+    ads_tables = {spec.table for spec in ads_settings.report_specs(config)}
+    if catalog is None:
+        return True, bool(ads_tables)
+    try:
+        entries = singer.Catalog.from_dict(catalog).streams  # type: ignore[arg-type]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        msg = "`--catalog` file is not a Singer catalog (a `streams` list of stream entries)."
+        raise ConfigError(msg) from None
+    selected = {entry.tap_stream_id for entry in entries
+                if entry.metadata.resolve_selection().get((), False)}
+    return bool(selected & set(BULK_STREAM_NAMES)), bool(selected & ads_tables)
+
+
+def validate_config(config: Mapping[str, t.Any], catalog: dict | None) -> None:
+    """The whole configuration check of a sync, for a config and an input catalog, without
+    building a tap (so nothing is logged before a bad configuration's one line)."""
+    bulk_selected, ads_selected = selected_apis(config, catalog)
+    validate_settings(config, bulk_selected=bulk_selected, ads_selected=ads_selected)
 
 
 def warn_unknown_settings(config: Mapping[str, t.Any], known: set[str],
