@@ -88,3 +88,41 @@ def test_check_without_credentials_says_what_to_set(tmp_path):
     done = run(tmp_path, {}, "--check")
     assert done.returncode == 1
     assert "nothing to check: set `client_id`" in done.stderr
+
+
+REPORT = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
+          "fields": ["IMPRESSIONS"]}
+
+
+def catalog_selecting(tmp_path: Path, config: dict, streams: set[str]) -> str:
+    """The tap's discovered catalog with only `streams` selected."""
+    discovered = run(tmp_path, config, "--discover")
+    assert discovered.returncode == 0, discovered.stderr[-2000:]
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    return str(path)
+
+
+def test_credentials_are_required_only_for_the_selected_api(sandbox, tmp_path):
+    """Ads reports configured without a refresh token are fine while only a Bulk stream is
+    selected; selecting the Ads stream makes the same config a one-line error."""
+    config = {**sandbox.tap_config(start_date="2024-03-09", end_date="2024-03-10",
+                                   ads_report_list=[REPORT])}
+    config.pop("ads_refresh_token")
+    only_bulk = catalog_selecting(tmp_path, config, {"users"})
+    done = run(tmp_path, config, "--catalog", only_bulk)
+    assert done.returncode == 0, done.stderr[-3000:]
+    streams = {orjson.loads(line).get("stream") for line in done.stdout.splitlines()}
+    assert "users" in streams and "campaign_day" not in streams
+
+    with_ads = catalog_selecting(tmp_path, config, {"users", "campaign_day"})
+    done = run(tmp_path, config, "--catalog", with_ads)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()  # checked before the SDK logs anything
+    assert "`ads_refresh_token` is required when Ads API reports are selected." in line
