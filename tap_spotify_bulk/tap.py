@@ -1,12 +1,14 @@
 """The tap: its settings and the streams it offers.
 
 Bulk API streams live in `tap_spotify_bulk.bulk`, Ads API report streams in
-`tap_spotify_bulk.ads`; each package declares its own settings and validates them.
+`tap_spotify_bulk.ads`; each package declares its own settings (`SETTINGS`, see
+`tap_spotify_bulk.setting`) and checks the rules across them.
 
-Configuration is checked in two steps, both before any request: the settings' values when
-the tap is built (one-line `ConfigError` naming the setting, instead of the SDK's schema
-dump), and the credentials the *selected* streams need when a sync starts. Discovery
-(`--discover`) needs no credentials.
+Configuration is checked before any request: the settings' values when the tap is built
+(one-line `ConfigError` naming the setting, instead of the SDK's schema dump; unknown
+settings get a warning naming the closest known one), and the credentials the *selected*
+streams need when a sync starts. The command line runs the same checks on the config files
+before the SDK starts (`validate_config`). Discovery (`--discover`) needs no credentials.
 """
 
 from __future__ import annotations

@@ -126,3 +126,20 @@ def test_credentials_are_required_only_for_the_selected_api(sandbox, tmp_path):
     assert done.stdout == ""
     [line] = done.stderr.splitlines()  # checked before the SDK logs anything
     assert "`ads_refresh_token` is required when Ads API reports are selected." in line
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"time_period": "LAST_YEAR"}, "`time_period` must be one of LAST_7_DAYS"),
+    ({"time_period": "LAST_MONTH"}, "`time_period` has no effect when both"),
+    ({"ads_lookback_days": "5"}, "`ads_lookback_days` must be an integer >= 0, got '5'."),
+    ({"lookback_days": "5"}, "`lookback_days` must be an integer >= 0, got '5'."),
+    ({"max_workers": 0}, "`max_workers` must be an integer >= 1, got 0."),
+])
+def test_new_and_unified_checks_are_one_line_before_any_request(sandbox, tmp_path, change,
+                                                                  named):
+    done = run(tmp_path, sandbox.tap_config(**change))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith("tap-spotify-bulk: error: ") and named in line, line
+    assert sandbox.request_log == []
