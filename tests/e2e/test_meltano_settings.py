@@ -12,8 +12,7 @@ from meltano_e2e import REPO
 
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
-# SDK settings left out of meltano.yml: faker needs an extra the tap does not install, and
-# BATCH messages are not a capability the project declares to Meltano.
+# SDK settings left out of meltano.yml: faker needs an extra the tap does not install.
 UNDECLARED = {"faker_config"}
 KINDS = {"string": "string", "integer": "integer", "array": "array", "object": "object",
          "boolean": "boolean"}
