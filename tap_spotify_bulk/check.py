@@ -39,8 +39,8 @@ def _ads(config: Mapping[str, t.Any]) -> str:
 
 def check(config: Mapping[str, t.Any]) -> str:
     """One line on what worked; raises `TapError` on the first thing that does not."""
-    bulk = any(config.get(s.name) for s in bulk_settings.CREDENTIALS)
-    ads = bool(config.get(ads_settings.ADS_REFRESH_TOKEN.name))
+    bulk = any(setting.value(config) for setting in bulk_settings.CREDENTIALS)
+    ads = bool(ads_settings.ADS_REFRESH_TOKEN.value(config))
     if not bulk and not ads:
         msg = ("nothing to check: set `client_id`, `client_secret` and `licensor` (Bulk API) "
                "or `ads_refresh_token` (Ads API).")

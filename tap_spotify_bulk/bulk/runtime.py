@@ -38,7 +38,7 @@ class BulkRuntime:
 
     @cached_property
     def licensor(self) -> str:
-        return str(self.config["licensor"])
+        return str(settings.LICENSOR.value(self.config))
 
     @cached_property
     def window(self) -> dates.Window:
@@ -60,8 +60,8 @@ class BulkRuntime:
     def tokens(self) -> TokenClient:
         return TokenClient(
             token_url=token_url(self.config),
-            client_id=str(self.config["client_id"]),
-            client_secret=str(self.config["client_secret"]),
+            client_id=str(settings.CLIENT_ID.value(self.config)),
+            client_secret=str(settings.CLIENT_SECRET.value(self.config)),
             api_name="Bulk API",
         )
 
