@@ -44,15 +44,26 @@ def test_typos_are_named_with_the_closest_setting_and_the_run_goes_on(sandbox, t
     assert any(message["type"] == "RECORD" for message in records)
 
 
-def test_settings_meltano_and_the_sdk_pass_are_known(tmp_path):
-    config = {"stream_maps": {}, "stream_map_config": {}, "flattening_enabled": True,
-              "flattening_max_depth": 2, "batch_config": {
-                  "encoding": {"format": "jsonl", "compression": "gzip"},
-                  "storage": {"root": f"file://{tmp_path}"}},
-              "time_period": "LAST_WEEK", "token_url": "http://127.0.0.1:9/token"}
-    done = run(tmp_path, config, "--discover")
+def test_settings_meltano_and_the_sdk_pass_are_known(sandbox, tmp_path):
+    """A sync with the SDK's built-in settings (stream maps, flattening, BATCH messages) and
+    every setting the tap declares: no warning."""
+    batches = tmp_path / "batches"
+    batches.mkdir()
+    config = {**sandbox.tap_config(start_date="2024-03-10", end_date="2024-03-10"),
+              "stream_maps": {"users": {"user_id": "__NULL__"}}, "stream_map_config": {},
+              "flattening_enabled": True, "flattening_max_depth": 1,
+              "batch_config": {"encoding": {"format": "jsonl", "compression": "gzip"},
+                               "storage": {"root": f"file://{batches}"}},
+              "time_period": "MONTH_TO_DATE", "lookback_days": 0, "countries": ["SE"],
+              "max_workers": 2, "end_days_back": 1, "ads_sync_mode": "ALL_ACCOUNTS",
+              "ads_timeframe_months": "SIX", "ads_lookback_days": 1, "ads_accounts": []}
+    config.pop("start_date")  # with time_period and end_date both set, one must go
+    done = run(tmp_path, config)
     assert done.returncode == 0, done.stderr[-3000:]
     assert warnings_of(done.stderr) == []
+    users = [m["record"] for m in map(orjson.loads, done.stdout.splitlines())
+             if m["type"] == "RECORD" and m["stream"] == "users"]
+    assert users and all(r["user_id"] is None for r in users)  # the stream map applied
 
 
 def test_check_succeeds_with_good_credentials(sandbox, tmp_path):
