@@ -24,11 +24,12 @@ from tap_spotify_bulk.errors import ConfigError
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-Kind = t.Literal["string", "integer", "date", "url", "options", "array"]
+Kind = t.Literal["string", "integer", "number", "date", "url", "options", "array"]
 
 # Meltano's `kind` for each declared kind.
 MELTANO_KINDS: dict[str, str] = {
-    "string": "string", "integer": "integer", "date": "date_iso8601", "url": "string",
+    "string": "string", "integer": "integer", "number": "decimal", "date": "date_iso8601",
+    "url": "string",
     "options": "options", "array": "array",
 }
 
@@ -44,6 +45,14 @@ def integer(value: t.Any, setting: str, minimum: int) -> int:
         msg = f"`{setting}` must be an integer >= {minimum}, got {value!r}."
         raise ConfigError(msg)
     return value
+
+
+def number(value: t.Any, setting: str, minimum: float) -> float:
+    """A number > `minimum` (JSON numbers only: no bools, no digit strings)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > minimum:
+        msg = f"`{setting}` must be a number > {minimum}, got {value!r}."
+        raise ConfigError(msg)
+    return float(value)
 
 
 def url(value: t.Any, setting: str) -> str:
@@ -86,7 +95,7 @@ class Setting:
     group: str  # "Bulk API", "Ads API" or "Both APIs": the README table's grouping
     default: t.Any = None
     sensitive: bool = False
-    minimum: int = 0
+    minimum: int = 0  # integers: at least this; numbers: more than this
     options: tuple[str, ...] = ()
     parse: Callable[[t.Any], t.Any] | None = None
     schema: th.JSONTypeHelper | None = None
@@ -97,6 +106,7 @@ class Setting:
         json_type: t.Any = {
             "string": th.StringType,
             "integer": th.IntegerType,
+            "number": th.NumberType,
             "date": th.DateType,
             "url": th.URIType,
             "options": th.StringType(allowed_values=list(self.options)),
@@ -115,29 +125,8 @@ class Setting:
             raw = self.default
             if unset(raw):
                 return None
-        checked = self._kind_check(raw)
+        checked = KIND_CHECKS[self.kind](raw, self)
         return self.parse(checked) if self.parse else checked
-
-    def _kind_check(self, raw: t.Any) -> t.Any:
-        name = self.name
-        if self.kind == "integer":
-            return integer(raw, name, self.minimum)
-        if self.kind == "url":
-            return url(raw, name)
-        if self.kind == "date":
-            return date(raw, name)
-        if self.kind == "options":
-            if raw not in self.options:
-                msg = f"`{name}` must be one of {', '.join(self.options)}, got {raw!r}."
-                raise ConfigError(msg)
-            return raw
-        if self.kind == "array":
-            return raw  # each array's own `parse` says what its items must be
-        if not isinstance(raw, str):
-            shown = "" if self.sensitive else f", got {raw!r}"
-            msg = f"`{name}` must be text{shown}."
-            raise ConfigError(msg)
-        return raw.strip()  # pasted values often end with a newline
 
     # -- Meltano ------------------------------------------------------------------------------
 
@@ -155,6 +144,32 @@ class Setting:
                                 for option in self.options]
         return entry
 
+
+def _option(value: t.Any, setting: Setting) -> str:
+    if value not in setting.options:
+        msg = f"`{setting.name}` must be one of {', '.join(setting.options)}, got {value!r}."
+        raise ConfigError(msg)
+    return value
+
+
+def _text(value: t.Any, setting: Setting) -> str:
+    if not isinstance(value, str):
+        shown = "" if setting.sensitive else f", got {value!r}"
+        msg = f"`{setting.name}` must be text{shown}."
+        raise ConfigError(msg)
+    return value.strip()  # pasted values often end with a newline
+
+
+# The check of each kind; an array's own `parse` says what its items must be.
+KIND_CHECKS: dict[str, Callable[[t.Any, Setting], t.Any]] = {
+    "string": _text,
+    "integer": lambda value, s: integer(value, s.name, s.minimum),
+    "number": lambda value, s: number(value, s.name, s.minimum),
+    "date": lambda value, s: date(value, s.name),
+    "url": lambda value, s: url(value, s.name),
+    "options": _option,
+    "array": lambda value, _s: value,
+}
 
 TOKEN_URL = Setting(
     "token_url", "url", "Token URL",
