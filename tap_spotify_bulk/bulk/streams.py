@@ -80,6 +80,9 @@ class BulkLoadsStream(BulkStream):
     def drive(self) -> None:
         return None
 
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        return None  # no bookmark, so no entry in the state either
+
 
 class ReportStream(BulkStream):
     """A Bulk report stream: incremental on `report_date`, read by `sync.DateDriver`."""
