@@ -76,6 +76,7 @@ class BulkLoadsStream(BulkStream):
 
     name = LOADS_STREAM
     primary_keys = ("stream", "report_date", "country_scope", "load_id")
+    announced_load: str | None = None  # the load whose records its SCHEMA already precedes
 
     def drive(self) -> None:
         return None
@@ -204,7 +205,6 @@ BULK_STREAM_NAMES = tuple(cls.name for cls in STREAM_CLASSES)
 
 
 def bulk_streams(tap: Tap) -> list[BulkStream]:
-    """The Bulk streams of `tap`, sharing one runtime (settings, tokens, client). The
-    manifest comes first, so its SCHEMA message precedes the records the reads write."""
+    """The Bulk streams of `tap`, sharing one runtime (settings, tokens, client)."""
     runtime = BulkRuntime(tap.config)
     return [BulkLoadsStream(tap, runtime), *(cls(tap, runtime) for cls in STREAM_CLASSES)]

@@ -57,6 +57,15 @@ def day_counts(records: list[dict]) -> Counter[str]:
     return Counter(r["report_date"] for r in records)
 
 
+def assert_schema_before_records(messages: list[dict]) -> None:
+    announced: set[str] = set()
+    for message in messages:
+        if message["type"] == "SCHEMA":
+            announced.add(message["stream"])
+        elif message["type"] == "RECORD":
+            assert message["stream"] in announced, f"{message['stream']}: RECORD before SCHEMA"
+
+
 def assert_manifest_follows_records_and_precedes_state(messages: list[dict]) -> None:
     """A manifest record comes after every record of its (stream, day) and before any STATE
     that moves that stream's bookmark to the day or later."""
@@ -129,6 +138,7 @@ def test_one_manifest_record_per_stream_and_day_with_data(sandbox):
     assert skips == {r["report_date"]: r["bytes"] for r in manifest
                      if r["stream"] == "aggregated_streams_count"}  # one shared file
     assert_manifest_follows_records_and_precedes_state(messages)
+    assert_schema_before_records(messages)
 
 
 def test_countries_setting_gives_one_record_per_configured_country(sandbox):
@@ -195,3 +205,4 @@ def test_aggregated_shapes_get_their_own_manifest_from_one_read(sandbox):
         assert claimed == dict(day_counts(records[name])), name
     assert set(BULK_PRIMARY_KEYS) >= set(records)
     assert_manifest_follows_records_and_precedes_state(messages)
+    assert_schema_before_records(messages)
