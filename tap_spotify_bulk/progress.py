@@ -1,7 +1,7 @@
 """Progress of long runs, for people and for orchestrators.
 
 Each finished step (a Bulk report date, an Ads report window) logs one line, e.g.
-`streams: date 12 of 30 (2024-03-12) done, 40211 records, 38000 records/s, ETA 0:00:19`,
+`streams: 2024-03-12 done (date 12 of 30), 40211 records, 38000 records/s, ETA 0:00:19`,
 and one singer-sdk METRIC line on the SDK's metrics logger, which Meltano and other
 orchestrators already parse:
 `METRIC: {"type":"progress","metric":"bulk_dates","value":12,"tags":{"stream":"streams",
@@ -50,8 +50,8 @@ class Progress:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         rate = self.records / elapsed
         eta = elapsed / self.done * max(self.planned - self.done, 0)
-        LOGGER.info("%s: %s %d of %d (%s) done, %d records, %.0f records/s, ETA %s",
-                    self.label, self.unit, self.done, self.planned, name, records, rate,
+        LOGGER.info("%s: %s done (%s %d of %d), %d records, %.0f records/s, ETA %s",
+                    self.label, name, self.unit, self.done, self.planned, records, rate,
                     dt.timedelta(seconds=round(eta)))
         metrics.log(metrics.get_metrics_logger(), metrics.Point(
             "progress", self.metric, self.done,  # type: ignore[arg-type]
