@@ -26,21 +26,16 @@ COUNTRY_STREAMS = {"streams", "sub30sec_streams"}
 
 def sync(config: dict, streams: t.Iterable[str] | None = None,
          state: dict | None = None) -> list[dict]:
-    """The Singer messages of one in-process sync with `streams` (and `bulk_loads`) selected."""
-    catalog = None
+    """The Singer messages of one in-process sync with only `streams` selected (all: None)."""
+    tap = TapSpotifyBulk(config=config, state=state, parse_env_config=False)
     if streams is not None:
         wanted = set(streams)
-        catalog = TapSpotifyBulk(config=config, validate_config=False,
-                                 parse_env_config=False).catalog_dict
-        for entry in catalog["streams"]:
-            for item in entry["metadata"]:
-                if item["breadcrumb"] == []:
-                    item["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+        for name, stream in tap.streams.items():
+            stream.selected = name in wanted
     raw = io.BytesIO()
     text = io.TextIOWrapper(raw, encoding="utf-8")
     with contextlib.redirect_stdout(text):
-        TapSpotifyBulk(config=config, catalog=catalog, state=state,
-                       parse_env_config=False).sync_all()
+        tap.sync_all()
     text.flush()
     return [orjson.loads(line) for line in raw.getvalue().splitlines()]
 
