@@ -14,33 +14,31 @@ before the SDK starts (`validate_config`). Discovery (`--discover`) needs no cre
 from __future__ import annotations
 
 import difflib
-import logging
-import re
 import typing as t
 
-from singer_sdk import Tap
 from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
+from tap_spotify_bulk import bookmarks
 from tap_spotify_bulk.ads import settings as ads_settings
 from tap_spotify_bulk.ads.streams import ads_streams
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES, BulkStream, bulk_streams
 from tap_spotify_bulk.errors import ConfigError
 from tap_spotify_bulk.output import BufferedWriter
+from tap_spotify_bulk.sdk_seam import SeamTap, config_error
 from tap_spotify_bulk.setting import TOKEN_URL, Setting
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping
-    from types import FrameType
+    import logging
+    from collections.abc import Callable, Mapping
 
 
 # Every setting of the tap, declared once (see `tap_spotify_bulk.setting`).
 SETTINGS: tuple[Setting, ...] = (*bulk_settings.SETTINGS, TOKEN_URL, *ads_settings.SETTINGS)
 
 
-class TapSpotifyBulk(Tap):
+class TapSpotifyBulk(SeamTap):
     """Singer tap for Spotify's Bulk analytics API and the Spotify Ads API v3."""
 
     name = "tap-spotify-bulk"
@@ -60,17 +58,11 @@ class TapSpotifyBulk(Tap):
         cls.append_builtin_config(schema)
         return set(schema["properties"])
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Unknown settings are named (a warning), then our one-line checks, then the SDK's
-        JSON Schema check for its built-in settings, as one line too."""
+    def check_settings(self) -> None:
+        """Unknown settings are named (a warning), then the settings' values are checked, as
+        one-line errors (before the SDK's schema check)."""
         warn_unknown_settings(self.config, self.known_settings(), self.logger)
-        if not raise_errors:  # discovery: never fail on settings
-            return super()._validate_config(raise_errors=False)
         validate_settings(self.config, bulk_selected=False, ads_selected=False)
-        try:
-            return super()._validate_config(raise_errors=True)
-        except ConfigValidationError as exc:
-            raise config_error(exc) from None
 
     def validate_selected_settings(self) -> None:
         """Check the settings, including the credentials the selected streams need."""
@@ -83,10 +75,9 @@ class TapSpotifyBulk(Tap):
 
     def sync_all(self) -> None:
         self.validate_selected_settings()
-        for stream in self.streams.values():
-            if isinstance(stream, BulkStream):  # each sync reads the files anew
-                stream.runtime.aggregated_driven = False
-                stream.records_written, stream.batcher = 0, None
+        bookmarks.check_selected(self.streams.values())
+        for runtime in {s.runtime for s in self.streams.values() if isinstance(s, BulkStream)}:
+            runtime.start_load()
         try:
             super().sync_all()
         finally:
@@ -94,25 +85,16 @@ class TapSpotifyBulk(Tap):
                 self.message_writer.drop_partial_line()
                 self.message_writer.flush()
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def defer_termination(self, retry: Callable[[], None]) -> bool:
         """SIGTERM/SIGINT: the SDK writes the last STATE (bookmarks are complete dates) and
         exits. Deferred while output is being written; a half-appended record is dropped."""
         writer = self.message_writer
         if isinstance(writer, BufferedWriter):
             if writer.flushing:
-                writer.after_flush = lambda: self._handle_termination(signum, frame)
-                return
+                writer.after_flush = retry
+                return True
             writer.drop_partial_line()
-        super()._handle_termination(signum, frame)
-
-
-def config_error(exc: ConfigValidationError) -> ConfigError:
-    """The SDK's first schema error as one line that names the setting."""
-    first = exc.errors[0] if exc.errors else str(exc)
-    where = re.search(r" in config\['([^']+)'\]", first)
-    if where:
-        return ConfigError(f"`{where.group(1)}`: {first[: where.start()]}.")
-    return ConfigError(f"invalid configuration: {first}")
+        return False
 
 
 def validate_settings(config: Mapping[str, t.Any], *, bulk_selected: bool,
@@ -156,6 +138,8 @@ def warn_unknown_settings(config: Mapping[str, t.Any], known: set[str],
         hint = f"did you mean `{close[0]}`?" if close else "it is ignored."
         logger.warning("unknown setting `%s`; %s", name, hint)
 
+
+__all__ = ["SETTINGS", "TapSpotifyBulk", "config_error", "validate_config", "validate_settings"]
 
 if __name__ == "__main__":
     TapSpotifyBulk.cli()
