@@ -21,10 +21,11 @@ from functools import cached_property
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
+from tap_spotify_bulk import bookmarks
 from tap_spotify_bulk.ads import reports, settings, windows
 from tap_spotify_bulk.ads.client import AdsClient
 from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
-from tap_spotify_bulk.errors import AccessError, ConfigError
+from tap_spotify_bulk.errors import AccessError
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -137,6 +138,7 @@ class AdsReportStream(Stream):
     """One `ads_report_list` item."""
 
     is_sorted = True  # within a run, per ad account (see the module docstring)
+    bookmark_parser = staticmethod(windows.parse_time)
 
     def __init__(self, tap: Tap, spec: ReportSpec, shared: AdsContext) -> None:
         self.spec = spec
@@ -192,14 +194,8 @@ class AdsReportStream(Stream):
                     yield record
 
     def _bookmark(self, context: Mapping[str, t.Any]) -> dt.datetime | None:
-        value = self.get_context_state(dict(context)).get("replication_key_value")
-        if not value:
-            return None
-        try:
-            return windows.parse_time(str(value))
-        except ValueError:
-            msg = f"State of stream {self.name!r} holds a bad start_time bookmark {value!r}."
-            raise ConfigError(msg) from None
+        state = self.get_context_state(dict(context))
+        return bookmarks.read(self.name, self.replication_key, state, self.bookmark_parser)
 
     def _windows(self, account: str, context: Mapping[str, t.Any]) -> list[tuple]:
         """The report windows of this run: [first, last] pairs, inclusive, ascending."""
