@@ -51,8 +51,8 @@ def tap_env(sb: t.Any) -> dict[str, str]:
 
 
 def run_with_dbt(project: MeltanoProject, loader: str, utility: str, suffix: str,
-                 env: dict[str, str]) -> str:
-    done = project.meltano("run", "--refresh-catalog", "--state-id-suffix", suffix,
+                 env: dict[str, str], *options: str) -> str:
+    done = project.meltano("run", "--refresh-catalog", "--state-id-suffix", suffix, *options,
                            "tap-spotify-bulk", loader, f"{utility}:build", env=env)
     return done.stdout + done.stderr
 
@@ -168,7 +168,8 @@ def test_killed_reread_of_restated_day_loses_nothing(
     for stream, keys in before.items():
         assert keys <= after_kill[stream], f"current_{stream} lost rows"
 
-    run_with_dbt(meltano_project, "target-postgres", "dbt-postgres", state_suffix, env)
+    # --force: the killed run is still marked as running in Meltano's system database
+    run_with_dbt(meltano_project, "target-postgres", "dbt-postgres", state_suffix, env, "--force")
     with psycopg.connect(**pg_connect_kwargs(postgres), autocommit=True) as conn:
         assert compare_bulk(sb.bulk_truth(),
                             lambda s: current_rows_postgres(conn, pg_schema, s)) == {}
