@@ -26,6 +26,7 @@ from tap_spotify_bulk.ads import reports, settings, windows
 from tap_spotify_bulk.ads.client import AdsClient
 from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
 from tap_spotify_bulk.errors import AccessError
+from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -170,13 +171,17 @@ class AdsReportStream(Stream):
                     seen.add(record["entity_id"])
                     yield record
         else:
-            for first, last in self._windows(account, context):
+            planned = self._windows(account, context)
+            progress = Progress(self.name, len(planned), ProgressMetric.ADS_WINDOWS,
+                                "window", ad_account_id=account)
+            for first, last in planned:
                 rows = {}  # (start_time, entity_id) -> record: overlapping pages count once
                 for row in reports.aggregate_rows(self.shared.client, account, self.spec,
                                                   start=first, end=last):
                     record = reports.aggregate_record(self.spec, account, row)
                     rows[str(record["start_time"]), str(record["entity_id"])] = record
                 yield from (rows[k] for k in sorted(rows))
+                progress.step(f"{windows.iso(first)}..{windows.iso(last)}", len(rows))
 
     def _insight_records(self, account: str) -> Iterable[dict]:
         client = self.shared.client

@@ -17,6 +17,7 @@ import datetime as dt
 import secrets
 import typing as t
 
+from tap_spotify_bulk import sdk_seam
 from tap_spotify_bulk.bulk.emit import ABORTED
 from tap_spotify_bulk.output import RecordSink
 
@@ -47,6 +48,7 @@ class Manifest:
     """Writes the `bulk_loads` records of one read (one stream or a group sharing a read)."""
 
     def __init__(self, stream: Stream, runtime: BulkRuntime, partition_country: bool) -> None:
+        self.stream = stream
         self.sink = RecordSink(stream)
         self.load_id = runtime.load_id
         self.licensor = runtime.licensor
@@ -57,6 +59,7 @@ class Manifest:
     def write(self, day: dt.date, read: DayRead, targets: list[Target]) -> None:
         """The records for a date whose every listed file was emitted to `targets`."""
         finished = dt.datetime.now(dt.UTC)
+        self.announce()
         for target in targets:
             for record in self.records(day, read, target, finished):
                 if self.stopped:
@@ -66,6 +69,13 @@ class Manifest:
                 except ABORTED:
                     self.stopped = True
         self.sink.end_day()
+
+    def announce(self) -> None:
+        """The manifest's SCHEMA message, once per load, before its first record (the SDK
+        syncs streams by name, so its own SCHEMA for `bulk_loads` may come later)."""
+        if getattr(self.stream, "announced_load", None) != self.load_id:
+            sdk_seam.write_schema(self.stream)
+            self.stream.announced_load = self.load_id  # type: ignore[attr-defined]
 
     def records(self, day: dt.date, read: DayRead, target: Target,
                 finished: dt.datetime) -> Iterator[dict[str, t.Any]]:

@@ -76,9 +76,13 @@ class BulkLoadsStream(BulkStream):
 
     name = LOADS_STREAM
     primary_keys = ("stream", "report_date", "country_scope", "load_id")
+    announced_load: str | None = None  # the load whose records its SCHEMA already precedes
 
     def drive(self) -> None:
         return None
+
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        return None  # no bookmark, so no entry in the state either
 
 
 class ReportStream(BulkStream):
@@ -201,7 +205,6 @@ BULK_STREAM_NAMES = tuple(cls.name for cls in STREAM_CLASSES)
 
 
 def bulk_streams(tap: Tap) -> list[BulkStream]:
-    """The Bulk streams of `tap`, sharing one runtime (settings, tokens, client). The
-    manifest comes first, so its SCHEMA message precedes the records the reads write."""
+    """The Bulk streams of `tap`, sharing one runtime (settings, tokens, client)."""
     runtime = BulkRuntime(tap.config)
     return [BulkLoadsStream(tap, runtime), *(cls(tap, runtime) for cls in STREAM_CLASSES)]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 import typing as t
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from tap_spotify_bulk.bulk import dates
 from tap_spotify_bulk.bulk.loads import LOADS_STREAM, Manifest
 from tap_spotify_bulk.bulk.pipeline import DayEnd, plan_country_files, plan_day_files, prefetch
 from tap_spotify_bulk.output import RecordSink
+from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -82,7 +82,6 @@ class DayRead:
     """What was read of one date so far."""
 
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    started: float = field(default_factory=time.monotonic)
     missing: bool = False  # a listing or a file answered 404
     files: Counter[str | None] = field(default_factory=Counter)  # by country
     bytes: Counter[str | None] = field(default_factory=Counter)
@@ -117,6 +116,7 @@ class DateDriver:
                                          self.lead)
         self.manifest = (Manifest(loads, self.runtime, self.lead.partition_country)
                          if loads is not None else None)
+        self.progress: Progress | None = None
 
     def plan(self, executor: t.Any, days: list[dt.date]) -> Iterable[Job]:
         lead = self.lead
@@ -134,6 +134,7 @@ class DateDriver:
             return
         LOGGER.info("%s: reading %s to %s", self.label, begin, end)
         days = list(dates.days(begin, end))
+        self.progress = Progress(self.label, len(days), ProgressMetric.BULK_DATES, "date")
         with runtime.downloads() as scope:
             read = DayRead()
             for job, path in prefetch(runtime.client, scope, self.plan(scope.executor, days),
@@ -177,9 +178,8 @@ class DateDriver:
                 moved = True
         if moved:
             sdk_seam.write_state(self.lead)  # type: ignore[arg-type]
-        records = sum(sum(target.day_records.values()) for target in active)
-        elapsed = max(time.monotonic() - read.started, 1e-6)
-        LOGGER.info("%s: %s done, %d records, %.0f records/s", self.label, day, records,
-                    records / elapsed)
+        assert self.progress is not None
+        self.progress.step(day.isoformat(),
+                           sum(sum(target.day_records.values()) for target in active))
         for target in active:
             target.day_records.clear()
