@@ -38,8 +38,9 @@ except ImportError:  # pragma: no cover (a platform without isal wheels)
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from singer_sdk.helpers._batch import BatchConfig
     from singer_sdk.singerlib.encoding.simple import Message
+
+    from tap_spotify_bulk.sdk_seam import BatchConfig
 
 FLUSH_AT = 1 << 20  # bytes
 LOGGER = logging.getLogger("tap_spotify_bulk.output")

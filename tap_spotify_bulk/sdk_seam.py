@@ -25,7 +25,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import FrameType
 
-    from singer_sdk.helpers._batch import BaseBatchFileEncoding
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 
 # (class, member, its parameter names): what this module relies on.
@@ -143,3 +143,10 @@ class SeamTap(Tap):
         if self.defer_termination(lambda: self._handle_termination(signum, frame)):
             return
         super()._handle_termination(signum, frame)
+
+
+__all__ = [
+    "CONFIG_ERROR_WHERE", "PRIVATE_MEMBERS", "BatchConfig", "DrivenStream", "SeamTap",
+    "check_record_limit", "config_error", "fast_path_possible", "message_writer",
+    "state_pending", "tap_of", "write_batch", "write_record", "write_schema", "write_state",
+]  # BatchConfig: a type from a private SDK module, for annotations elsewhere
