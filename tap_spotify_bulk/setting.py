@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
@@ -48,8 +49,10 @@ def integer(value: t.Any, setting: str, minimum: int) -> int:
 
 
 def number(value: t.Any, setting: str, minimum: float) -> float:
-    """A number > `minimum` (JSON numbers only: no bools, no digit strings)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > minimum:
+    """A number > `minimum` (JSON numbers only, which the SDK may read as `Decimal`; no
+    bools, no digit strings)."""
+    if (isinstance(value, bool) or not isinstance(value, int | float | Decimal)
+            or not value > minimum):
         msg = f"`{setting}` must be a number > {minimum}, got {value!r}."
         raise ConfigError(msg)
     return float(value)
