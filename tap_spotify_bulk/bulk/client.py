@@ -5,15 +5,14 @@ with a fresh one. Data files answer 303 to a signed URL, fetched here *without* 
 Authorization header (the token never leaves the API host, and the signed URL refuses
 requests that carry one), or 200 with the file. A signed URL that answers 403 has expired,
 one that answers 404 names a file replaced meanwhile: the API is asked again. Transient
-failures are retried by `tap_spotify_bulk.http.send`. One `requests.Session` per thread.
+failures are retried by the tap's `http.RetryPolicy`. One `requests.Session` per thread.
+Files are downloaded into unnamed temporary files within the run's byte budget (`spool`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import tempfile
 import threading
 import time
 import typing as t
@@ -25,7 +24,17 @@ import urllib3
 
 from tap_spotify_bulk import http
 from tap_spotify_bulk.bulk.files import CorruptGzip, GzipCheck
-from tap_spotify_bulk.errors import AccessError, ApiError, AuthError, DataError
+from tap_spotify_bulk.bulk.spool import (
+    DISK_FULL,
+    DownloadCancelled,
+    SpooledFile,
+    Ticket,
+    disk_full,
+    new_file,
+    temp_directory,
+    unlimited_ticket,
+)
+from tap_spotify_bulk.errors import AccessError, ApiError, AuthError, DataError, TapError
 
 if t.TYPE_CHECKING:
     from tap_spotify_bulk.auth import TokenClient
@@ -50,9 +59,8 @@ class BulkClient:
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
         self.licensor = licensor
+        self.retry = http.RetryPolicy(tokens=tokens)
         self._local = threading.local()
-        self.downloads = 0  # completed file downloads (for logs and tests)
-        self._count_lock = threading.Lock()
 
     @property
     def session(self) -> requests.Session:
@@ -68,34 +76,25 @@ class BulkClient:
     # API calls
 
     def _api_get(self, relative: str, what: str, **kwargs: t.Any) -> requests.Response:
-        """GET an API path with the bearer token; one fresh token after a 401."""
-        for attempt in (1, 2):
-            token = self.tokens.token()
-            response = http.send(
-                self.session, "GET", self.url(relative), what=what,
-                headers={"Authorization": f"Bearer {token}"}, allow_redirects=False, **kwargs,
+        """GET an API path with the bearer token (the retry policy renews it once on 401)."""
+        response = self.retry.send(self.session, "GET", self.url(relative), what=what,
+                                   allow_redirects=False, **kwargs)
+        if response.status_code == 401:
+            response.close()
+            msg = (
+                "Bulk API rejected a freshly issued access token (HTTP 401): check "
+                "`client_id`, `client_secret` and `token_url`."
             )
-            if response.status_code == 401:
-                response.close()
-                self.tokens.invalidate(token)
-                if attempt == 1:
-                    LOGGER.info("%s: access token rejected (401); refreshing it", what)
-                    continue
-                msg = (
-                    "Bulk API rejected a freshly issued access token (HTTP 401): check "
-                    "`client_id`, `client_secret` and `token_url`."
-                )
-                raise AuthError(msg)
-            if response.status_code == 403:
-                response.close()
-                msg = (
-                    f"Bulk API refused access to licensor `{self.licensor}` (HTTP 403): check "
-                    "`licensor` (the slug from the welcome email) and that these credentials "
-                    "are granted for it."
-                )
-                raise AccessError(msg)
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
+            raise AuthError(msg)
+        if response.status_code == 403:
+            response.close()
+            msg = (
+                f"Bulk API refused access to licensor `{self.licensor}` (HTTP 403): check "
+                "`licensor` (the slug from the welcome email) and that these credentials "
+                "are granted for it."
+            )
+            raise AccessError(msg)
+        return response
 
     def list_children(self, relative: str) -> list[str] | None:
         """Names of the children listed under `relative` (e.g. countries of a streams day);
@@ -127,50 +126,57 @@ class BulkClient:
 
     # Data files
 
-    def download(self, relative: str, temp_dir: Path | None = None,
-                 cancelled: threading.Event | None = None) -> Path | None:
-        """Download and verify one data file into a temporary file; None on 404.
+    def download(self, relative: str, temp_dir: Path | str | None = None,
+                 cancelled: threading.Event | None = None, *,
+                 ticket: Ticket | None = None) -> SpooledFile | None:
+        """Download and verify one data file into an unnamed temporary file; None on 404.
 
-        The caller deletes the returned file. Retries truncated or corrupt downloads and
-        broken connections; raises DataError when the file stays corrupt.
+        The caller closes (or `unlink`s) the returned file once read. `ticket` is the file's
+        share of the run's byte budget (none: unbounded). Retries truncated or corrupt
+        downloads and broken connections; raises DataError when the file stays corrupt and
+        TempDiskFullError when `temp_dir` fills up.
         """
+        ticket = ticket or unlimited_ticket()
         problem = ""
         for attempt in range(1, DOWNLOAD_TRIES + 1):
-            fd, name = tempfile.mkstemp(prefix="bulk-", suffix=".gz", dir=temp_dir)
-            path = Path(name)
             try:
-                check = GzipCheck()
-                with os.fdopen(fd, "wb", buffering=0) as out:
-                    found = self._fetch_into(relative, out, check, cancelled)
+                out = new_file(temp_dir)
+            except OSError as exc:
+                ticket.release()
+                raise _disk_problem(exc, temp_dir, relative) from exc
+            try:
+                sink = _Sink(out, ticket, cancelled, temp_dir, relative)
+                found = self._fetch_into(relative, sink)
                 if not found:
-                    path.unlink()
+                    out.close()
+                    ticket.release()
                     return None
-                check.finish()
+                sink.check.finish()
             except CorruptGzip as exc:
                 problem = str(exc)
             except BROKEN_BODY as exc:
                 problem = f"connection broken during download ({type(exc).__name__})"
             except BaseException:
-                path.unlink(missing_ok=True)
+                out.close()
+                ticket.release()
                 raise
             else:
-                with self._count_lock:
-                    self.downloads += 1
-                return path
-            path.unlink(missing_ok=True)
+                return SpooledFile(out, sink.written, ticket)
+            out.close()
+            ticket.reset()
             if attempt < DOWNLOAD_TRIES:
                 LOGGER.warning("%s: %s (download %d/%d), downloading again",
                                relative, problem, attempt, DOWNLOAD_TRIES)
                 time.sleep(http.backoff_delay(attempt))
+        ticket.release()
         msg = (
             f"{relative}: corrupt gzip after {DOWNLOAD_TRIES} downloads ({problem}); nothing "
             "of this date was committed to state, run again later."
         )
         raise DataError(msg)
 
-    def _fetch_into(self, relative: str, out: t.BinaryIO, check: GzipCheck,
-                    cancelled: threading.Event | None) -> bool:
-        """Write the file's bytes into `out` (and through `check`); False on 404."""
+    def _fetch_into(self, relative: str, sink: _Sink) -> bool:
+        """Write the file's bytes into `sink`; False on 404."""
         what = f"Bulk file {relative}"
         for _ in range(SIGNED_URL_TRIES):
             response = self._api_get(relative, what, stream=True)
@@ -178,7 +184,7 @@ class BulkClient:
                 response.close()
                 return False
             if response.status_code == 200:
-                _copy_body(response, out, check, cancelled)
+                sink.copy(response)
                 return True
             location = response.headers.get("Location")
             response.close()
@@ -186,10 +192,11 @@ class BulkClient:
                 raise _unexpected(what, response)
             signed_url = urljoin(response.url, location)
             # No Authorization header here, ever: the token stays with the API host.
-            signed = http.send(self.session, "GET", signed_url, what=f"{what} (signed URL)",
-                               stream=True, allow_redirects=False)
+            signed = http.PLAIN.send(self.session, "GET", signed_url,
+                                     what=f"{what} (signed URL)", stream=True,
+                                     allow_redirects=False)
             if signed.status_code == 200:
-                _copy_body(signed, out, check, cancelled)
+                sink.copy(signed)
                 return True
             signed.close()
             if signed.status_code in {401, 403}:  # expired signature: ask the API again
@@ -206,24 +213,49 @@ class BulkClient:
         raise ApiError(msg)
 
 
-class DownloadCancelled(Exception):  # noqa: N818 (a condition, not an error to report)
-    """The run stopped while this file was downloading."""
+class _Sink:
+    """One download attempt's destination: the file, its gzip check and its budget."""
+
+    def __init__(self, out: t.BinaryIO, ticket: Ticket, cancelled: threading.Event | None,
+                 temp_dir: Path | str | None, relative: str) -> None:
+        self.out = out
+        self.temp_dir = temp_dir
+        self.relative = relative
+        self.ticket = ticket
+        self.cancelled = cancelled
+        self.check = GzipCheck()
+        self.written = 0
+
+    def copy(self, response: requests.Response) -> None:
+        """Copy the body as sent (the gzip is the file itself, so a `Content-Encoding: gzip`,
+        as object stores may add, must not be undone here), verifying the gzip on the way.
+        A `Content-Length` is reserved in the byte budget before the first byte."""
+        with response:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit():
+                self.ticket.cover(self.written + int(length))
+            for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+                if self.cancelled is not None and self.cancelled.is_set():
+                    raise DownloadCancelled
+                self.ticket.cover(self.written + len(chunk))
+                try:
+                    self.out.write(chunk)
+                except OSError as exc:
+                    raise _disk_problem(exc, self.temp_dir, self.relative) from exc
+                self.written += len(chunk)
+                self.check.feed(chunk)
 
 
-def _copy_body(response: requests.Response, out: t.BinaryIO, check: GzipCheck,
-               cancelled: threading.Event | None) -> None:
-    """Copy the body as sent (the gzip is the file itself, so a `Content-Encoding: gzip`, as
-    object stores may add, must not be undone here), verifying the gzip on the way."""
-    with response:
-        for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
-            if cancelled is not None and cancelled.is_set():
-                raise DownloadCancelled
-            out.write(chunk)
-            check.feed(chunk)
+def _disk_problem(error: OSError, temp_dir: Path | str | None, relative: str) -> TapError:
+    if error.errno in DISK_FULL:
+        return disk_full(error, temp_dir, relative)
+    return TapError(f"{relative}: cannot write a temporary file in "
+                    f"{temp_directory(temp_dir)} ({error.strerror or error}): check `temp_dir` "
+                    "(or TMPDIR).")
 
 
 def _unexpected(what: str, response: requests.Response) -> ApiError:
     return ApiError(f"{what}: unexpected HTTP {response.status_code} from the API.")
 
 
-__all__ = ["BulkClient", "DataError", "day_path"]
+__all__ = ["BulkClient", "DataError", "DownloadCancelled", "day_path"]
