@@ -139,30 +139,26 @@ class BulkClient:
         ticket = ticket or unlimited_ticket()
         problem = ""
         for attempt in range(1, DOWNLOAD_TRIES + 1):
+            sink = _Sink(ticket, cancelled, temp_dir, relative)
             try:
-                out = new_file(temp_dir)
-            except OSError as exc:
-                ticket.release()
-                raise _disk_problem(exc, temp_dir, relative) from exc
-            try:
-                sink = _Sink(out, ticket, cancelled, temp_dir, relative)
                 found = self._fetch_into(relative, sink)
                 if not found:
-                    out.close()
+                    sink.discard()
                     ticket.release()
                     return None
                 sink.check.finish()
+                out = sink.file()
             except CorruptGzip as exc:
                 problem = str(exc)
             except BROKEN_BODY as exc:
                 problem = f"connection broken during download ({type(exc).__name__})"
             except BaseException:
-                out.close()
+                sink.discard()
                 ticket.release()
                 raise
             else:
                 return SpooledFile(out, sink.written, ticket)
-            out.close()
+            sink.discard()
             ticket.reset()
             if attempt < DOWNLOAD_TRIES:
                 LOGGER.warning("%s: %s (download %d/%d), downloading again",
@@ -214,17 +210,18 @@ class BulkClient:
 
 
 class _Sink:
-    """One download attempt's destination: the file, its gzip check and its budget."""
+    """One download attempt's destination: a temporary file (created with the first byte,
+    once the byte budget has room), the gzip check, the file's budget ticket."""
 
-    def __init__(self, out: t.BinaryIO, ticket: Ticket, cancelled: threading.Event | None,
+    def __init__(self, ticket: Ticket, cancelled: threading.Event | None,
                  temp_dir: Path | str | None, relative: str) -> None:
-        self.out = out
-        self.temp_dir = temp_dir
-        self.relative = relative
         self.ticket = ticket
         self.cancelled = cancelled
+        self.temp_dir = temp_dir
+        self.relative = relative
         self.check = GzipCheck()
         self.written = 0
+        self._out: t.BinaryIO | None = None
 
     def copy(self, response: requests.Response) -> None:
         """Copy the body as sent (the gzip is the file itself, so a `Content-Encoding: gzip`,
@@ -238,12 +235,33 @@ class _Sink:
                 if self.cancelled is not None and self.cancelled.is_set():
                     raise DownloadCancelled
                 self.ticket.cover(self.written + len(chunk))
-                try:
-                    self.out.write(chunk)
-                except OSError as exc:
-                    raise _disk_problem(exc, self.temp_dir, self.relative) from exc
+                self._write(chunk)
                 self.written += len(chunk)
                 self.check.feed(chunk)
+
+    def file(self) -> t.BinaryIO:
+        if self._out is None:
+            try:
+                self._out = new_file(self.temp_dir)
+            except OSError as exc:
+                raise _disk_problem(exc, self.temp_dir, self.relative) from exc
+        return self._out
+
+    def discard(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def _write(self, chunk: bytes) -> None:
+        """All of `chunk`: a full disk or a file size limit first shortens a write, and
+        only the next one raises."""
+        out = self.file()
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[out.write(view):]
+        except OSError as exc:
+            raise _disk_problem(exc, self.temp_dir, self.relative) from exc
 
 
 def _disk_problem(error: OSError, temp_dir: Path | str | None, relative: str) -> TapError:

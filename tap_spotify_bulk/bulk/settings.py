@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing as t
+from decimal import Decimal
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
@@ -132,10 +133,10 @@ PROPERTIES: tuple[th.Property, ...] = (
 def download_budget_bytes(config: Mapping[str, t.Any]) -> int:
     """`download_budget_mb` in bytes."""
     value = config.get("download_budget_mb", DEFAULT_DOWNLOAD_BUDGET_MB)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal) or not value > 0:
         msg = f"`download_budget_mb` must be a number of megabytes > 0, got {value!r}."
         raise ConfigError(msg)
-    return max(1, int(value * 1_000_000))
+    return max(1, int(float(value) * 1_000_000))
 
 
 def parse_date(value: t.Any, setting: str) -> dt.date | None:
