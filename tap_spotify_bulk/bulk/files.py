@@ -52,7 +52,7 @@ class Inflater:
     is reached is copied on each step, so large pieces would be copied many times.
 
     A gzip whose content starts with a gzip header is unwrapped: that is the file sent with
-    `Content-Encoding: gzip` on top (which the downloader keeps, see `client._copy_body`),
+    `Content-Encoding: gzip` on top (which the downloader keeps, see `client._Sink.copy`),
     and NDJSON text never starts with those bytes."""
 
     def __init__(self) -> None:
