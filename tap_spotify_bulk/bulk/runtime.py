@@ -89,8 +89,7 @@ class BulkRuntime:
     @cached_property
     def temp_dir(self) -> Path | None:
         """Where downloads are written (None: TMPDIR, else the system default)."""
-        value = self.config.get("temp_dir")
-        return Path(str(value)).expanduser() if value else None
+        return settings.temp_dir(self.config)
 
     @cached_property
     def budget_bytes(self) -> int:

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import typing as t
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
@@ -130,6 +131,18 @@ PROPERTIES: tuple[th.Property, ...] = (
 )
 
 
+def temp_dir(config: Mapping[str, t.Any]) -> Path | None:
+    """`temp_dir` as an existing directory (None: TMPDIR)."""
+    value = config.get("temp_dir")
+    if value is None or value == "":
+        return None
+    path = Path(str(value)).expanduser()
+    if not path.is_dir():
+        msg = f"`temp_dir` must be an existing directory, got {str(value)!r}."
+        raise ConfigError(msg)
+    return path
+
+
 def download_budget_bytes(config: Mapping[str, t.Any]) -> int:
     """`download_budget_mb` in bytes."""
     value = config.get("download_budget_mb", DEFAULT_DOWNLOAD_BUDGET_MB)
@@ -219,6 +232,7 @@ def validate(config: Mapping[str, t.Any], *, bulk_selected: bool) -> None:
     non_negative_int(config, "max_workers", DEFAULT_MAX_WORKERS, minimum=1)
     countries(config)
     download_budget_bytes(config)
+    temp_dir(config)
     check_url(config.get("bulk_api_url", DEFAULT_BULK_API_URL), "bulk_api_url")
     if start is not None and end is not None and start > end:
         msg = f"`start_date` ({start}) is after `end_date` ({end})."

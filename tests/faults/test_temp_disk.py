@@ -166,3 +166,15 @@ def test_temporary_directory_that_fills_up(sandbox_factory, tmp_path):
     assert run.output.tallies()["users"] == sb.bulk_truth(START, D(2024, 3, 2))["users"]
     assert max(bookmarks_of(s).get("users", "") for s in run.output.states) == "2024-03-02"
     assert list(temp.iterdir()) == []
+
+
+def test_temp_dir_that_does_not_exist_fails_before_any_request(sandbox_factory, tmp_path):
+    sb = sandbox_factory(start=START, end=END)
+    missing = tmp_path / "no-such-dir"
+    config = sb.tap_config(temp_dir=str(missing))
+    run = run_watched([*command(), *write_inputs(tmp_path / "inputs", config, None, ["users"])],
+                      clean_env(), tmp_path)
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert run.last_stderr_line() == (
+        f"tap-spotify-bulk: error: `temp_dir` must be an existing directory, got '{missing}'.")
+    assert sb.request_log == []
