@@ -25,16 +25,14 @@ import urllib3
 from tap_spotify_bulk import http
 from tap_spotify_bulk.bulk.files import CorruptGzip, GzipCheck
 from tap_spotify_bulk.bulk.spool import (
-    DISK_FULL,
     DownloadCancelled,
     SpooledFile,
     Ticket,
-    disk_full,
+    disk_error,
     new_file,
-    temp_directory,
     unlimited_ticket,
 )
-from tap_spotify_bulk.errors import AccessError, ApiError, AuthError, DataError, TapError
+from tap_spotify_bulk.errors import AccessError, ApiError, AuthError, DataError
 
 if t.TYPE_CHECKING:
     from tap_spotify_bulk.auth import TokenClient
@@ -244,7 +242,7 @@ class _Sink:
             try:
                 self._out = new_file(self.temp_dir)
             except OSError as exc:
-                raise _disk_problem(exc, self.temp_dir, self.relative) from exc
+                raise disk_error(exc, self.temp_dir, self.relative) from exc
         return self._out
 
     def discard(self) -> None:
@@ -261,15 +259,7 @@ class _Sink:
             while view:
                 view = view[out.write(view):]
         except OSError as exc:
-            raise _disk_problem(exc, self.temp_dir, self.relative) from exc
-
-
-def _disk_problem(error: OSError, temp_dir: Path | str | None, relative: str) -> TapError:
-    if error.errno in DISK_FULL:
-        return disk_full(error, temp_dir, relative)
-    return TapError(f"{relative}: cannot write a temporary file in "
-                    f"{temp_directory(temp_dir)} ({error.strerror or error}): check `temp_dir` "
-                    "(or TMPDIR).")
+            raise disk_error(exc, self.temp_dir, self.relative) from exc
 
 
 def _unexpected(what: str, response: requests.Response) -> ApiError:

@@ -43,13 +43,17 @@ def temp_directory(directory: str | Path | None) -> str:
     return str(directory) if directory else tempfile.gettempdir()
 
 
-def disk_full(error: OSError, directory: str | Path | None, what: str) -> TempDiskFullError:
-    return TempDiskFullError(
-        f"{what}: the temporary directory {temp_directory(directory)} is full "
-        f"({os.strerror(error.errno or errno.ENOSPC)}). Nothing of this date was committed "
-        "to state. Free space there, point `temp_dir` (or TMPDIR) at a larger disk, or "
-        "lower `download_budget_mb`."
-    )
+def disk_error(error: OSError, directory: str | Path | None, what: str) -> TapError:
+    """The one-line error for a temporary file that could not be created or written."""
+    where = temp_directory(directory)
+    if error.errno in DISK_FULL:
+        return TempDiskFullError(
+            f"{what}: the temporary directory {where} is full ({os.strerror(error.errno)}). "
+            "Nothing of this date was committed to state. Free space there, point `temp_dir` "
+            "(or TMPDIR) at a larger disk, or lower `download_budget_mb`."
+        )
+    return TapError(f"{what}: cannot write a temporary file in {where} "
+                    f"({error.strerror or error}): check `temp_dir` (or TMPDIR).")
 
 
 class ByteBudget:
