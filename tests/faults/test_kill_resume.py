@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import signal
-import subprocess
-import threading
 import typing as t
 
 from _tap import (
@@ -35,6 +33,7 @@ from _tap import (
     write_inputs,
 )
 from _tap import assert_no_secrets as no_secrets
+from _watched import Watched, run_watched
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -45,50 +44,12 @@ KILLS = 20
 SEED = 20240301
 
 
-class Killed(t.NamedTuple):
-    output: Output
-    returncode: int
-    stderr: str
-    killed: bool
-
-
-def run_until_killed(argv: list[str], env: dict[str, str], *, lines: int | None = None,
-                     seconds: float | None = None, timeout: float = 120) -> Killed:
+def run_until_killed(argv: list[str], env: dict[str, str], tmpdir: Path, *,
+                     lines: int | None = None, seconds: float | None = None,
+                     timeout: float = 120) -> Watched:
     """Run the tap; SIGKILL it after `lines` stdout lines or `seconds`; read what it wrote."""
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    stderr_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()),
-                              daemon=True)
-    reader.start()
-    killed = threading.Event()
-
-    def kill() -> None:
-        if process.poll() is None:
-            killed.set()
-            process.send_signal(signal.SIGKILL)
-
-    timer = threading.Timer(seconds if seconds is not None else timeout, kill)
-    timer.start()
-    chunks: list[bytes] = []
-    try:
-        for read, line in enumerate(process.stdout, start=1):
-            chunks.append(line)
-            if lines is not None and read == lines:
-                kill()
-        process.wait(timeout=timeout)
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=10)
-    raw = b"".join(chunks)
-    if raw and not raw.endswith(b"\n"):  # torn by the kill: a target would reject it
-        raw = raw[: raw.rfind(b"\n") + 1]
-    stderr = b"".join(stderr_chunks).decode(errors="replace")
-    # A process that finished just as the signal went out was not killed.
-    was_killed = killed.is_set() and process.returncode == -signal.SIGKILL
-    return Killed(Output.parse(raw), process.returncode, stderr, was_killed)
+    stop = (lambda count, _line: "kill" if count == lines else None) if lines else None
+    return run_watched(argv, env, tmpdir, stop=stop, kill_after_s=seconds, timeout=timeout)
 
 
 def truth_upto(sb, stream: str, day: str, cache: dict) -> dict:
@@ -104,7 +65,7 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
     config = sb.tap_config(lookback_days=1, max_workers=3)
     truth = sb.bulk_truth(START, END)
     total_records = sum(s["count"] for s in truth.values())
-    env = clean_env({"TMPDIR": str(tmp_path)})  # temporary files a killed run leaves behind
+    env = clean_env({"TMPDIR": str(tmp_path)})  # where the tap keeps its downloads
     rng = random.Random(SEED)
 
     state: dict | None = None
@@ -120,7 +81,7 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
         else:
             limit = {"seconds": rng.uniform(0.3, 1.6)}
         argv = [*command(), *write_inputs(tmp_path / "inputs", config, state)]
-        run = run_until_killed(argv, env, **limit)
+        run = run_until_killed(argv, env, tmp_path, **limit)
         outputs.append(run.output)
         stderrs.append(run.stderr)
         cycle.append(run.output)
@@ -143,7 +104,7 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
             assert tally(stream, rows) == truth_upto(sb, stream, day, cache), (stream, day)
 
     final_argv = [*command(), *write_inputs(tmp_path / "inputs", config, state)]
-    final = run_until_killed(final_argv, env, timeout=180)
+    final = run_until_killed(final_argv, env, tmp_path, timeout=180)
     assert not final.killed
     assert final.returncode == 0, final.stderr[-3000:]
     assert "Traceback" not in final.stderr
