@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import typing as t
@@ -95,3 +96,11 @@ def run_watched(argv: list[str], env: Mapping[str, str], tmpdir: Path, *,
     return Watched(Output.parse(raw), process.returncode,
                    b"".join(errors).decode(errors="replace"), killed, closed,
                    int(state["held"]), watch)
+
+
+def run_until_killed(argv: list[str], env: Mapping[str, str], *, lines: int | None = None,
+                     seconds: float | None = None, timeout: float = 120) -> Watched:
+    """Run the tap; SIGKILL it after `lines` stdout lines or `seconds`; read what it wrote."""
+    stop = (lambda count, _line: "kill" if count == lines else None) if lines else None
+    return run_watched(argv, env, Path(env.get("TMPDIR") or tempfile.gettempdir()),
+                       stop=stop, kill_after_s=seconds, timeout=timeout)

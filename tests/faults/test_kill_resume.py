@@ -33,7 +33,7 @@ from _tap import (
     write_inputs,
 )
 from _tap import assert_no_secrets as no_secrets
-from _watched import Watched, run_watched
+from _watched import run_until_killed
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -42,14 +42,6 @@ D = dt.date
 START, END = D(2024, 3, 1), D(2024, 3, 8)
 KILLS = 20
 SEED = 20240301
-
-
-def run_until_killed(argv: list[str], env: dict[str, str], tmpdir: Path, *,
-                     lines: int | None = None, seconds: float | None = None,
-                     timeout: float = 120) -> Watched:
-    """Run the tap; SIGKILL it after `lines` stdout lines or `seconds`; read what it wrote."""
-    stop = (lambda count, _line: "kill" if count == lines else None) if lines else None
-    return run_watched(argv, env, tmpdir, stop=stop, kill_after_s=seconds, timeout=timeout)
 
 
 def truth_upto(sb, stream: str, day: str, cache: dict) -> dict:
@@ -81,7 +73,7 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
         else:
             limit = {"seconds": rng.uniform(0.3, 1.6)}
         argv = [*command(), *write_inputs(tmp_path / "inputs", config, state)]
-        run = run_until_killed(argv, env, tmp_path, **limit)
+        run = run_until_killed(argv, env, **limit)
         outputs.append(run.output)
         stderrs.append(run.stderr)
         cycle.append(run.output)
@@ -104,7 +96,7 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
             assert tally(stream, rows) == truth_upto(sb, stream, day, cache), (stream, day)
 
     final_argv = [*command(), *write_inputs(tmp_path / "inputs", config, state)]
-    final = run_until_killed(final_argv, env, tmp_path, timeout=180)
+    final = run_until_killed(final_argv, env, timeout=180)
     assert not final.killed
     assert final.returncode == 0, final.stderr[-3000:]
     assert "Traceback" not in final.stderr
