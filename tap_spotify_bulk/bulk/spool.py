@@ -138,6 +138,13 @@ class SpooledFile:
         os.lseek(fd, 0, os.SEEK_SET)
         return os.fdopen(fd, "rb", buffering=buffering)
 
+    def stat(self) -> os.stat_result:
+        """Like `Path.stat`: the downloaded file's size and the rest, from its descriptor."""
+        if self._file is None:
+            msg = "the spooled file was closed"
+            raise ValueError(msg)
+        return os.fstat(self._file.fileno())
+
     def close(self) -> None:
         """Free the file's disk space and its share of the budget."""
         if self._file is not None:
