@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 import typing as t
+from pathlib import Path
 
 from tap_spotify_bulk.bulk import countries as country_codes
 from tap_spotify_bulk.bulk import dates
@@ -46,6 +47,14 @@ def _countries(value: t.Any) -> frozenset[str] | None:
             raise ConfigError(msg)
         codes.append(code.strip().upper())
     return frozenset(codes) if codes else None
+
+
+def _existing_dir(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        msg = f"`temp_dir` must be an existing directory, got {value!r}."
+        raise ConfigError(msg)
+    return path
 
 
 def _licensor(value: str) -> str:
@@ -107,10 +116,20 @@ MAX_WORKERS = Setting(
 BULK_API_URL = Setting(
     "bulk_api_url", "url", "Bulk API URL", "Base URL of the Spotify Bulk API.",
     group=_GROUP, default=DEFAULT_BULK_API_URL)
+TEMP_DIR = Setting(
+    "temp_dir", "string", "Temporary Directory",
+    "Directory for files being downloaded (default: TMPDIR, else the system temporary "
+    "directory). The files have no name there and vanish with the process.", group=_GROUP,
+    parse=_existing_dir)
+DOWNLOAD_BUDGET_MB = Setting(
+    "download_budget_mb", "number", "Download Budget (MB)",
+    "Most megabytes of downloaded files waiting on temporary disk; a single larger file "
+    "still goes through alone.", group=_GROUP, default=2000)
 
 SETTINGS: tuple[Setting, ...] = (
     CLIENT_ID, CLIENT_SECRET, LICENSOR, START_DATE, END_DATE, TIME_PERIOD, START_DAYS_BACK,
-    END_DAYS_BACK, LOOKBACK_DAYS, COUNTRIES, MAX_WORKERS, BULK_API_URL,
+    END_DAYS_BACK, LOOKBACK_DAYS, COUNTRIES, MAX_WORKERS, BULK_API_URL, TEMP_DIR,
+    DOWNLOAD_BUDGET_MB,
 )
 CREDENTIALS = (CLIENT_ID, CLIENT_SECRET, LICENSOR)
 
@@ -162,3 +181,13 @@ def countries(config: Mapping[str, t.Any]) -> frozenset[str] | None:
 
 def api_url(config: Mapping[str, t.Any]) -> str:
     return str(BULK_API_URL.value(config))
+
+
+def temp_dir(config: Mapping[str, t.Any]) -> Path | None:
+    """`temp_dir` as an existing directory (None: TMPDIR)."""
+    return TEMP_DIR.value(config)
+
+
+def download_budget_bytes(config: Mapping[str, t.Any]) -> int:
+    """`download_budget_mb` in bytes."""
+    return max(1, int(DOWNLOAD_BUDGET_MB.value(config) * 1_000_000))
