@@ -24,8 +24,7 @@ def build_definitions(partitions: dg.PartitionsDefinition, tap: SpotifyTap,
                       warehouse: PostgresWarehouse, partitions_per_run: int = 4,
                       max_concurrent_steps: int = 4) -> dg.Definitions:
     bulk = bulk_reports(partitions, partitions_per_run)
-    bulk_job = dg.define_asset_job("spotify_bulk_job", selection=dg.AssetSelection.assets(bulk),
-                                   partitions_def=partitions)
+    bulk_job = dg.define_asset_job("spotify_bulk_job", selection=dg.AssetSelection.assets(bulk))
     ads_job = dg.define_asset_job("spotify_ads_job", selection=dg.AssetSelection.assets(
         ads_reports))
     schedules, sensors = automation(bulk_job, ads_job, partitions)

@@ -44,7 +44,7 @@ def test_unpublished_day_is_reported_and_loaded_by_a_later_attempt(
     where = Location(sb, postgres, pg_schema, target_postgres(meltano_project), tmp_path,
                      today=today.isoformat(), publish_lag_days=3)
     days = [(START + dt.timedelta(days=n)).isoformat() for n in range(3)]
-    sensor = where.defs.get_sensor_def("spotify_bulk_unpublished")
+    sensor = where.defs.resolve_sensor_def("spotify_bulk_unpublished")
 
     with dg.instance_for_test() as instance:
         result = where.run_range(instance, days[0], days[2])
