@@ -10,8 +10,8 @@ job (all eight streams) over the whole range in one Dagster run (in process, as 
 `BackfillPolicy.multi_run` backfill run) with `SpotifyTap.max_parallel` days at once, each
 day its own tap | target-postgres pair, into a fresh schema whose tables were created
 first (not timed). Every run must land exactly the sandbox's record count per table.
-Reports wall time, records/s, the ratio to 1 at once, and the CPU seconds of the tap and
-target processes (children of this process).
+Reports wall time, records/s, the ratio to 1 at once, the CPU seconds of the tap and target
+processes (children of this process) and of the PostgreSQL server (all its processes).
 """
 
 from __future__ import annotations
@@ -36,6 +36,27 @@ RESULTS = Path(__file__).resolve().parent / "results" / "scale_out.json"
 def children_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by the machine's PostgreSQL server processes: the live ones
+    plus the exited backends their postmaster has reaped (its children's time)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.endswith("(postgres"):
+            fields = rest.split()
+            procs[int(stat.parent.name)] = (int(fields[1]), [int(f) for f in fields[11:15]])
+    total = 0.0
+    for ppid, (utime, stime, cutime, cstime) in procs.values():
+        total += utime + stime
+        if ppid not in procs:  # the postmaster: add its reaped children
+            total += cutime + cstime
+    return total / tick
 
 
 def wait_for_json(path: Path, timeout: float = 120) -> dict[str, t.Any]:
@@ -82,13 +103,14 @@ def run_once(config_path: Path, pg: dict[str, str], target: str, start: dt.date,
                "password": pg["PGPASSWORD"], "dbname": pg["PGDATABASE"]}
     try:
         bulk.create_tables(tap, warehouse, list(BULK_STREAMS))  # setup, not timed
-        cpu_before, started = children_cpu_s(), time.perf_counter()
+        cpu_before, pg_before = children_cpu_s(), postgres_cpu_s()
+        started = time.perf_counter()
         result = job.execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
             tags={"dagster/asset_partition_range_start": start.isoformat(),
                   "dagster/asset_partition_range_end": end.isoformat()})
         wall = time.perf_counter() - started
-        cpu = children_cpu_s() - cpu_before
+        cpu, pg_cpu = children_cpu_s() - cpu_before, postgres_cpu_s() - pg_before
         if not result.success:
             raise RuntimeError(f"the backfill run failed (parallel {parallel})")
         with psycopg.connect(**connect) as conn:
@@ -101,7 +123,8 @@ def run_once(config_path: Path, pg: dict[str, str], target: str, start: dt.date,
         raise RuntimeError(f"landed {landed}, the sandbox served {expected}")
     records = sum(landed.values())
     return {"parallel": parallel, "wall_s": round(wall, 2), "records": records,
-            "records_per_s": round(records / wall), "children_cpu_s": round(cpu, 2)}
+            "records_per_s": round(records / wall), "children_cpu_s": round(cpu, 2),
+            "postgres_cpu_s": round(pg_cpu, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         summary[parallel].update(records_per_s=round(records / wall),
                                  speedup=round(base / wall, 2))
         cpu = statistics.median(r["children_cpu_s"] for r in runs if r["parallel"] == parallel)
+        pg_cpu = statistics.median(r["postgres_cpu_s"] for r in runs if r["parallel"] == parallel)
         rows.append((parallel, f"{wall:.1f}", f"{records / wall:,.0f}",
-                     f"{base / wall:.2f}", f"{cpu:.1f}"))
-    print(harness.table(rows, ["days at once", "wall s", "records/s", "vs 1", "tap+target CPU s"]))
+                     f"{base / wall:.2f}", f"{cpu:.1f}", f"{pg_cpu:.1f}"))
+    print(harness.table(rows, ["days at once", "wall s", "records/s", "vs 1",
+                               "tap+target CPU s", "PostgreSQL CPU s"]))
     command = "python -m benchmarks.scale_out " + " ".join(argv if argv is not None else
                                                            __import__("sys").argv[1:])
     harness.write_report(args.json, {

@@ -34,10 +34,13 @@ class Location:
     """The code location wired to a sandbox and a PostgreSQL schema."""
 
     def __init__(self, sandbox: t.Any, postgres: dict[str, str], schema: str,
-                 target: str, workdir: Path, **tap_options: t.Any) -> None:
+                 target: str, workdir: Path, *, ads_report_list: list | None = None,
+                 ads_timeframe_months: str = "SIX", **tap_options: t.Any) -> None:
         self.sandbox, self.postgres, self.schema = sandbox, postgres, schema
         self.config_path = workdir / "tap-config.json"
-        self.config_path.write_text(json.dumps(sandbox.tap_config(max_workers=4)))
+        ads = {"ads_report_list": ads_report_list,
+               "ads_timeframe_months": ads_timeframe_months} if ads_report_list else {}
+        self.config_path.write_text(json.dumps(sandbox.tap_config(max_workers=4, **ads)))
         kwargs = pg_connect_kwargs(postgres)
         self.tap = SpotifyTap(config_file=str(self.config_path), **tap_options)
         self.warehouse = PostgresWarehouse(
