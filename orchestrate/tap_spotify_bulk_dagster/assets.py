@@ -29,8 +29,9 @@ def bulk_key(stream: str) -> dg.AssetKey:
 
 
 @dg.asset(key=["spotify", "bulk_tables"], group_name=BULK_GROUP, retry_policy=RETRY,
-          description="Creates the eight Bulk tables (zero rows) before partitions load "
-                      "them in parallel, so that no two loaders race to create a table.")
+          description="Creates the eight Bulk tables and `bulk_loads` (zero rows) before "
+                      "partitions load them in parallel, so that no two loaders race to "
+                      "create a table.")
 def bulk_tables(context: dg.AssetExecutionContext, tap: SpotifyTap,
                 warehouse: PostgresWarehouse) -> dg.MaterializeResult:
     created = bulk.create_tables(tap, warehouse, list(BULK_STREAMS))

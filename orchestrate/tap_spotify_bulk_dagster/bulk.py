@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tap_spotify_bulk_dagster.catalog import discover, schema_messages, select
 from tap_spotify_bulk_dagster.pipe import PipeGroup, run_pipe
 from tap_spotify_bulk_dagster.resources import write_private
+from tap_spotify_bulk_dagster.streams import LOADS_STREAM
 from tap_spotify_bulk_dagster.tap_log import TapLog
 
 if TYPE_CHECKING:
@@ -45,17 +46,20 @@ def tap_catalog(tap: SpotifyTap, config: dict[str, Any]) -> dict[str, Any]:
 
 def create_tables(tap: SpotifyTap, warehouse: PostgresWarehouse,
                   streams: list[str]) -> list[str]:
-    """Create the missing tables of `streams` before any slice loads (see warehouse)."""
+    """Create the missing tables of `streams` and of the manifest before any slice loads
+    (see warehouse)."""
     catalog = tap_catalog(tap, tap.bulk_day_config(tap.current_day().isoformat()))
+    tables = [*streams, LOADS_STREAM]
     with tempfile.TemporaryDirectory(prefix="spotify-tables-") as tmp:
-        return warehouse.ensure_tables(streams, schema_messages(catalog, streams), Path(tmp))
+        return warehouse.ensure_tables(tables, schema_messages(catalog, tables), Path(tmp))
 
 
 def run_day(tap: SpotifyTap, warehouse: PostgresWarehouse, day: str,
             streams: list[str], group: PipeGroup | None = None) -> DayOutcome:
-    """Load `day` of `streams` into the warehouse; raises SliceFailedError on failure."""
+    """Load `day` of `streams` (and their manifest records) into the warehouse; raises
+    SliceFailedError on failure."""
     config = tap.bulk_day_config(day)
-    catalog = select(tap_catalog(tap, config), streams)
+    catalog = select(tap_catalog(tap, config), [*streams, LOADS_STREAM])
     with tempfile.TemporaryDirectory(prefix=f"spotify-{day}-") as tmp:
         work = Path(tmp)
         tap_command = [*tap.command(),

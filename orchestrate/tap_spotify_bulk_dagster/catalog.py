@@ -9,7 +9,7 @@ import subprocess
 import threading
 from typing import Any
 
-from tap_spotify_bulk_dagster.streams import BULK_STREAMS
+from tap_spotify_bulk_dagster.streams import BULK_TABLES
 
 _CACHE: dict[str, dict[str, Any]] = {}
 _LOCK = threading.Lock()
@@ -36,7 +36,7 @@ def stream_names(catalog: dict[str, Any]) -> list[str]:
 
 def ads_stream_names(catalog: dict[str, Any]) -> list[str]:
     """The Ads report streams (one per `ads_report_list` item) of a discovered catalog."""
-    return [name for name in stream_names(catalog) if name not in BULK_STREAMS]
+    return [name for name in stream_names(catalog) if name not in BULK_TABLES]
 
 
 def select(catalog: dict[str, Any], names: set[str] | list[str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import psycopg
 from meltano_e2e import compare_bulk, pg_connect_kwargs, postgres_rows
 from tap_spotify_bulk_dagster.location import build_definitions, daily_partitions
 from tap_spotify_bulk_dagster.resources import SpotifyTap
-from tap_spotify_bulk_dagster.streams import BULK_STREAMS
+from tap_spotify_bulk_dagster.streams import BULK_STREAMS, BULK_TABLES
 from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
 
 if t.TYPE_CHECKING:
@@ -73,7 +73,7 @@ class Location:
         with psycopg.connect(**pg_connect_kwargs(self.postgres)) as conn:
             return {stream: conn.execute(
                 f'SELECT count(*) FROM "{self.schema}"."{stream}"').fetchone()[0]
-                for stream in BULK_STREAMS}
+                for stream in BULK_TABLES}
 
 
 def materialized_days(instance: dg.DagsterInstance) -> dict[str, set[str]]:
