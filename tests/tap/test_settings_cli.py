@@ -136,7 +136,7 @@ def test_credentials_are_required_only_for_the_selected_api(sandbox, tmp_path):
     assert done.returncode == 2
     assert done.stdout == ""
     [line] = done.stderr.splitlines()  # checked before the SDK logs anything
-    assert "`ads_refresh_token` is required when Ads API reports are selected." in line
+    assert "`ads_refresh_token` is required when Ads API reports are selected" in line
 
 
 @pytest.mark.parametrize(("change", "named"), [
