@@ -41,7 +41,7 @@ def load_script():
 
 def meltano_extractor() -> dict:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
-    [tap] = project["plugins"]["extractors"]
+    [tap] = [e for e in project["plugins"]["extractors"] if e["name"] == "tap-spotify-bulk"]
     return tap
 
 
