@@ -28,9 +28,9 @@ from spotify_sandbox.ads_data import (
     INSIGHT_VALUES,
     AdsWorld,
     AdsWorldOptions,
-    iso,
     midnight,
 )
+from spotify_sandbox.ads_entities import ENTITY_STREAMS, SORT_FIELDS, EntityLists
 from spotify_sandbox.ads_fields import API_FIELDS, INSIGHT_REFUSED
 from spotify_sandbox.routing import SandboxRequest, SandboxResponse
 from spotify_sandbox.tally import (
@@ -103,16 +103,18 @@ class AdsApi:
     * `today`: the day the data is anchored at (default: today in UTC);
     * `now`: a fixed clock for report ranges and HOUR rules (default: the real clock);
     * `page_unit`: what `limit` counts on aggregate pages, "entity" (default: an entity
-      with all its rows in the range) or "row".
+      with all its rows in the range) or "row";
+    * `list_overlap`: items each campaigns/ad_sets/ads page repeats from the previous one.
 
-    At run time, tests may move the clock (`fixed_now`) and restate recent values
-    (`world.version += 1`); `stats` counts requests per endpoint and answers sent
-    (`sent_429`, `sent_400`, `sent_422`), `report_log` lists every report request.
+    At run time, tests may move the clock (`fixed_now`), restate recent values
+    (`world.version += 1`) and edit entities (`lists.touch`); `stats` counts requests per
+    endpoint and answers sent (`sent_429`, `sent_400`, `sent_422`), `report_log` lists
+    every report request.
     """
 
     def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,
                  today: dt.date | str | None = None, now: dt.datetime | str | None = None,
-                 page_unit: str = "entity", **options: t.Any) -> None:
+                 page_unit: str = "entity", list_overlap: int = 0, **options: t.Any) -> None:
         known = {f.name for f in dataclass_fields(AdsWorldOptions)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -128,6 +130,8 @@ class AdsApi:
         self.fixed_now = _moment(now) if now is not None else None
         self.page_unit = page_unit
         self.world = AdsWorld(seed, today or self.now().date(), AdsWorldOptions(**options))
+        self.lists = EntityLists(self.world)
+        self.list_overlap = list_overlap
         self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
         self.stats: collections.Counter[str] = collections.Counter()
         self.report_log: list[dict] = []  # one entry per aggregate/insight request
@@ -187,15 +191,15 @@ class AdsApi:
     def _route(self, kind: str, parts: list[str], query: dict[str, list[str]]) -> dict:
         world = self.world
         if kind == "businesses":
-            return {"businesses": world.businesses}
+            return {"businesses": self.lists.businesses()}
         if kind == "business_ad_accounts":
             accounts = world.business_accounts(parts[1])
             if accounts is None:
                 raise BadRequest(f"business {parts[1]} not found", "NOT_FOUND", 404)
-            return {"ad_accounts": accounts}
+            return {"ad_accounts": [self.lists.account(a["id"]) for a in accounts]}
         if kind == "unknown":
             raise BadRequest("no such resource", "NOT_FOUND", 404)
-        account = world.account(parts[1])
+        account = self.lists.account(parts[1])
         if account is None:
             raise BadRequest(f"ad account {parts[1]} not found", "NOT_FOUND", 404)
         if kind == "ad_account":
@@ -207,24 +211,28 @@ class AdsApi:
         return self._insight(parts[1], query)
 
     def _listing(self, account_id: str, kind: str, query: dict[str, list[str]]) -> dict:
+        """One offset page; with `list_overlap` N, pages after the first start N items
+        early, as a list does when entities are added at its head while a client pages."""
         limit = _int(query, "limit", 50, 1, 50)
         offset = _int(query, "offset", 0, 0, 10**9)
-        entity_kind = {"campaigns": "CAMPAIGN", "ad_sets": "AD_SET", "ads": "AD"}[kind]
-        entities = self.world.entities(account_id, entity_kind)
-        items = []
-        for entity in entities[offset:offset + limit]:
-            item = {"id": entity.id, "name": entity.name, "status": entity.status}
-            if kind == "campaigns":
-                item["created_at"] = iso(entity.created_at)
-            elif kind == "ad_sets":
-                item.update(campaign_id=entity.parent.id, start_time=iso(
-                    midnight(entity.first_day)), end_time=iso(midnight(entity.last_day + DAY)))
-            else:
-                item["ad_set_id"] = entity.parent.id
-            items.append(item)
-        paging = {"page_size": limit, "total_results": len(entities), "offset": offset,
+        sort_field = _one(query, "sort_field") or "CREATED_AT"
+        if sort_field not in SORT_FIELDS[kind]:
+            raise BadRequest(f"sort_field must be one of {', '.join(SORT_FIELDS[kind])}")
+        direction = _one(query, "sort_direction") or "DESC"
+        if direction not in {"ASC", "DESC"}:
+            raise BadRequest("sort_direction must be ASC or DESC")
+        items = self.lists.listing(account_id, kind, sort_field, direction)
+        first = max(offset - self.list_overlap, 0) if offset else 0
+        paging = {"page_size": limit, "total_results": len(items), "offset": offset,
                   "current_page": offset // limit + 1}
-        return {"paging": paging, kind: items}
+        return {"paging": paging, kind: items[first:first + limit]}
+
+    def entity_truth(self, streams: Iterable[str] = ENTITY_STREAMS, *,
+                     accounts: Iterable[str] | None = None,
+                     updated_since: str | None = None) -> dict[str, dict]:
+        """{entity stream: Tally.summary()} of what a correct tap emits (see EntityLists)."""
+        ids = list(accounts) if accounts is not None else None
+        return self.lists.truth(streams, ids, updated_since)
 
     # ---- aggregate reports -----------------------------------------------------------
 

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
+from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
 
@@ -186,8 +187,9 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         msg = f"{where}: `table` must be lower case letters, digits and _, got {table!r}."
         raise ConfigError(msg)
     where = f"`ads_report_list` table {table!r}"
-    if table in BULK_STREAM_NAMES:
-        msg = f"{where}: the name is taken by a Bulk API stream; choose another."
+    if table in BULK_STREAM_NAMES or table in ENTITY_STREAM_NAMES:
+        api = "a Bulk API" if table in BULK_STREAM_NAMES else "an Ads entity"
+        msg = f"{where}: the name is taken by {api} stream; choose another."
         raise ConfigError(msg)
     dimension = str(item.get("dimension") or "").upper()
     if dimension not in ENTITY_DIMENSIONS + INSIGHT_DIMENSIONS:
@@ -300,7 +302,7 @@ def api_url(config: Mapping[str, t.Any]) -> str:
 
 def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
     """Check the Ads settings; raise `ConfigError` naming the first bad setting."""
-    specs = report_specs(config)
+    report_specs(config)
     mode = sync_mode(config)
     listed = accounts(config)
     timeframe_months(config)
@@ -309,5 +311,5 @@ def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
     if mode == "SPECIFIC_ACCOUNTS" and not listed:
         msg = "`ads_accounts` must list at least one ad account id with SPECIFIC_ACCOUNTS."
         raise ConfigError(msg)
-    if ads_selected and specs:
+    if ads_selected:  # a report or entity stream is selected
         credentials(config)
