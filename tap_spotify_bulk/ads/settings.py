@@ -8,6 +8,7 @@ credentials but does need valid report objects to build schemas).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import typing as t
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
+from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
+from tap_spotify_bulk.bulk.settings import parse_date
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
 
@@ -129,6 +132,15 @@ PROPERTIES: tuple[th.Property, ...] = (
         description="History read by DAY reports on the first sync: THREE, SIX, TWELVE, "
         "TWENTY_FOUR months, or ALL_TIME (from 2017-01-01). HOUR reports are limited by the "
         "API to the last 14 days.",
+    ),
+    th.Property(
+        "ads_start_date",
+        th.DateType,
+        title="Ads Start Date",
+        description="First day of DAY report history on the first sync (YYYY-MM-DD). When "
+        "set it wins over `ads_timeframe_months`; later syncs start from the bookmark, never "
+        "before this day. HOUR reports still reach back 14 days at most. The Bulk "
+        "`start_date` does not apply to Ads reports.",
     ),
     th.Property(
         "ads_lookback_days",
@@ -257,6 +269,15 @@ def timeframe_months(config: Mapping[str, t.Any]) -> int | None:
     return TIMEFRAMES[value]
 
 
+def start_date(config: Mapping[str, t.Any]) -> dt.date | None:
+    """`ads_start_date`, None when unset; a day after today is a configuration error."""
+    value = parse_date(config.get("ads_start_date"), "ads_start_date")
+    if value is not None and value > windows.utc_now().date():
+        msg = f"`ads_start_date` ({value}) is in the future; use a past day or leave it unset."
+        raise ConfigError(msg)
+    return value
+
+
 def sync_mode(config: Mapping[str, t.Any]) -> str:
     value = config.get("ads_sync_mode") or "ALL_ACCOUNTS"
     if value not in SYNC_MODES:
@@ -306,6 +327,7 @@ def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
     mode = sync_mode(config)
     listed = accounts(config)
     timeframe_months(config)
+    start_date(config)
     lookback_days(config)
     api_url(config)
     if mode == "SPECIFIC_ACCOUNTS" and not listed:

@@ -138,21 +138,20 @@ class AdsReportStream(Stream):
         bookmark = self._bookmark(context)
         lookback = dt.timedelta(days=settings.lookback_days(self.config))
         months = settings.timeframe_months(self.config)
+        since = settings.start_date(self.config)
         today = now.date()
         if self.spec.granularity == "HOUR":
             earliest, latest = windows.hour_bounds(now)
             start = earliest if bookmark is None else windows.floor_hour(bookmark - lookback)
-            if bookmark is None or start < earliest:
+            if since is not None:
+                start = max(start, windows.midnight(since))
+            if start < earliest:
                 LOGGER.info("Ads %s (%s): HOUR reports reach back 14 days only; reading "
                             "from %s", self.name, account, windows.iso(earliest))
                 start = earliest
             return [(start, latest)] if start <= latest else []
-        if bookmark is not None:
-            first_day = (bookmark - lookback).date()
-        elif months is not None:
-            first_day = windows.months_back(today, months)
-        else:  # ALL_TIME: SPEC §5.3 reads from 2017-01-01, whatever the campaigns say
-            first_day = windows.ALL_TIME_START
+        resume = None if bookmark is None else (bookmark - lookback).date()
+        first_day = windows.first_day(today, resume, since, months)
         return windows.day_windows(first_day, today - dt.timedelta(days=1))
 
 
