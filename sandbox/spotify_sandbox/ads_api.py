@@ -104,7 +104,8 @@ class AdsApi:
     * `now`: a fixed clock for report ranges and HOUR rules (default: the real clock);
     * `page_unit`: what `limit` counts on aggregate pages, "entity" (default: an entity
       with all its rows in the range) or "row";
-    * `list_overlap`: items each campaigns/ad_sets/ads page repeats from the previous one.
+    * `list_overlap`: items each campaigns/ad_sets/ads page repeats from the previous one;
+    * `sort_lists`: False makes those lists ignore `sort_field` (always newest created first).
 
     At run time, tests may move the clock (`fixed_now`), restate recent values
     (`world.version += 1`) and edit entities (`lists.touch`); `stats` counts requests per
@@ -114,7 +115,8 @@ class AdsApi:
 
     def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,
                  today: dt.date | str | None = None, now: dt.datetime | str | None = None,
-                 page_unit: str = "entity", list_overlap: int = 0, **options: t.Any) -> None:
+                 page_unit: str = "entity", list_overlap: int = 0, sort_lists: bool = True,
+                 **options: t.Any) -> None:
         known = {f.name for f in dataclass_fields(AdsWorldOptions)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -132,6 +134,7 @@ class AdsApi:
         self.world = AdsWorld(seed, today or self.now().date(), AdsWorldOptions(**options))
         self.lists = EntityLists(self.world)
         self.list_overlap = list_overlap
+        self.sort_lists = sort_lists
         self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
         self.stats: collections.Counter[str] = collections.Counter()
         self.report_log: list[dict] = []  # one entry per aggregate/insight request
@@ -221,6 +224,8 @@ class AdsApi:
         direction = _one(query, "sort_direction") or "DESC"
         if direction not in {"ASC", "DESC"}:
             raise BadRequest("sort_direction must be ASC or DESC")
+        if not self.sort_lists:  # a server that ignores the sort parameters
+            sort_field, direction = "CREATED_AT", "DESC"
         items = self.lists.listing(account_id, kind, sort_field, direction)
         first = max(offset - self.list_overlap, 0) if offset else 0
         paging = {"page_size": limit, "total_results": len(items), "offset": offset,

@@ -129,6 +129,25 @@ def test_request_count_for_50_campaigns_5_ad_sets_10_ads_and_the_next_run(sandbo
     assert ads_mark == "2026-06-15T08:00:00Z"
 
 
+def test_a_server_that_ignores_sorting_is_read_to_the_end(sandbox_factory):
+    sb = sandbox_factory(ads={"now": NOW, "n_businesses": 1, "shared_account": False,
+                              "campaigns_per_account": 10, "ad_sets_per_campaign": 3,
+                              "ads_per_ad_set": 4, "sort_lists": False})
+    api = sb.ads_api
+    config = sb.tap_config()
+    _, state = sync(config, streams=("ads",))
+    assert api.stats["requests_ads"] == 3  # 120 ads
+    account = api.world.account_ids[0]
+    edited = api.world.entities(account, "AD")[5]
+    api.lists.touch(edited.id, dt.datetime(2026, 6, 15, 8, 0, tzinfo=dt.UTC))
+    mark = state["bookmarks"]["ads"]["partitions"][0]["replication_key_value"]
+    api.stats.clear()
+    again, _ = sync(config, streams=("ads",), state=state)
+    assert api.stats["requests_ads"] == 3  # no early stop on an unsorted list
+    assert edited.id in {r["id"] for r in again["ads"]}
+    assert landed("ads", again["ads"]) == api.entity_truth(["ads"], updated_since=mark)["ads"]
+
+
 def test_specific_accounts_limit_every_entity_stream(sandbox_factory):
     sb = sandbox_factory(ads={"now": NOW, "n_businesses": 3})
     world = sb.ads_api.world
