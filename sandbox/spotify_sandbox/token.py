@@ -74,7 +74,7 @@ class TokenService:
         self._tokens: dict[str, Issued] = {}
         self.refresh_token = options.refresh_token  # the configured one (rotates)
         self.refresh_tokens = [options.refresh_token]  # every one ever valid (secret scans)
-        self._valid_refresh = {options.refresh_token}  # the configured one + logins
+        self._logins: set[str] = set()  # refresh tokens issued by the code grant
         self._codes: dict[str, tuple[str, float]] = {}  # code -> (redirect_uri, expiry)
         self.deny_consent = False  # tests: the user refuses consent on the accounts page
 
@@ -109,20 +109,21 @@ class TokenService:
                 return oauth_error("invalid_grant", "Invalid redirect URI")
             fresh = secrets.token_urlsafe(24)
             with self._lock:
-                self._valid_refresh.add(fresh)
+                self._logins.add(fresh)
                 self.refresh_tokens.append(fresh)
             return {"refresh_token": fresh}
         with self._lock:
             used = form.get("refresh_token")
-            if used not in self._valid_refresh:
+            if used != self.refresh_token and used not in self._logins:
                 return oauth_error("invalid_grant", "Invalid refresh token")
             if not options.rotate_refresh_token:
                 return {}
             fresh = secrets.token_urlsafe(24)
-            self._valid_refresh.discard(used)
-            self._valid_refresh.add(fresh)
-            if used == self.refresh_token:
+            if used == self.refresh_token:  # tests may also revoke it by replacing it
                 self.refresh_token = fresh
+            else:
+                self._logins.discard(used)
+                self._logins.add(fresh)
             self.refresh_tokens.append(fresh)
             return {"refresh_token": fresh}
 

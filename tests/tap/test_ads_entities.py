@@ -6,6 +6,8 @@ import collections
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
 from contextlib import redirect_stdout
 
 from spotify_sandbox.ads_entities import TALLY_FIELDS
@@ -17,13 +19,18 @@ NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
 ENTITIES = ("businesses", "ad_accounts", "campaigns", "ad_sets", "ads")
 
 
-def sync(config: dict, streams=ENTITIES, state: dict | None = None):
-    """({stream: [records]}, last STATE) of a sync of `streams` only."""
+def selected_catalog(config: dict, streams) -> dict:
     catalog = TapSpotifyBulk(config=config, parse_env_config=False).catalog_dict
     for entry in catalog["streams"]:
         for meta in entry["metadata"]:
             if meta["breadcrumb"] == []:
                 meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
+def sync(config: dict, streams=ENTITIES, state: dict | None = None):
+    """({stream: [records]}, last STATE) of a sync of `streams` only."""
+    catalog = selected_catalog(config, streams)
     tap = TapSpotifyBulk(config=config, catalog=catalog, state=state, parse_env_config=False)
     out = io.StringIO()
     with redirect_stdout(out):
@@ -167,3 +174,20 @@ def test_entity_streams_are_not_selected_by_default(sandbox):
     assert streams == dict.fromkeys(ENTITIES, False)
     keys = {name: tap.streams[name].primary_keys for name in ENTITIES}
     assert all(k == ["id"] for k in keys.values())
+
+
+def test_a_selected_entity_stream_needs_the_ads_refresh_token(sandbox, tmp_path):
+    config = {k: v for k, v in sandbox.tap_config().items() if k != "ads_refresh_token"}
+    catalog = selected_catalog(config, ("campaigns",))
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    done = subprocess.run(
+        [sys.executable, "-m", "tap_spotify_bulk", "--config", str(tmp_path / "config.json"),
+         "--catalog", str(tmp_path / "catalog.json")],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "tap-spotify-bulk: error: `ads_refresh_token` is required when Ads API streams "
+        "(reports or entities) are selected."]
+    assert sandbox.ads_api.stats.get("requests", 0) == 0
