@@ -3,7 +3,7 @@
 It listens on `http://127.0.0.1:<port>/callback` (register that redirect URI for the Ads
 app), prints the authorize URL on stderr and opens a browser when there is one, waits for
 the redirect, checks `state`, exchanges the code at the token endpoint and writes the
-refresh token to stdout, or with `meltano config <plugin> set ads_refresh_token` when run
+refresh token to stdout, or with `meltano config set <plugin> ads_refresh_token` when run
 inside a Meltano project. The client id and secret come from `--config` files (the tap's
 settings, as Meltano passes them), the environment (`TAP_SPOTIFY_BULK_ADS_CLIENT_ID`, ...)
 or `--client-id`; the secret is never taken from the command line. Nothing secret is
@@ -184,16 +184,26 @@ def login(config: Mapping[str, t.Any], *, client_id: str | None = None, port: in
     return exchange(token_url, client, code, redirect_uri)
 
 
+def meltano_command() -> str | None:
+    """`meltano` beside this Python (the same virtualenv), else on PATH."""
+    beside = Path(sys.executable).with_name("meltano")
+    return str(beside) if beside.is_file() else shutil.which("meltano")
+
+
 def in_meltano_project() -> bool:
     root = os.environ.get("MELTANO_PROJECT_ROOT") or "."
-    return (Path(root) / "meltano.yml").is_file() and shutil.which("meltano") is not None
+    return (Path(root) / "meltano.yml").is_file() and meltano_command() is not None
 
 
 def save_with_meltano(plugin: str, token: str) -> None:
-    command = ["meltano", "config", plugin, "set", "ads_refresh_token", token]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    """`meltano config set <plugin> ads_refresh_token`, the value read from stdin (never on
+    a command line); Meltano keeps secret settings in the project's `.env`."""
+    command = [meltano_command() or "meltano", "config", "set", "--from-file", "-", plugin,
+               "ads_refresh_token"]
+    done = subprocess.run(command, input=token, capture_output=True, text=True,  # noqa: S603
+                          check=False)
     if done.returncode != 0:
-        msg = (f"{COMMAND}: `meltano config {plugin} set ads_refresh_token` failed (exit "
+        msg = (f"{COMMAND}: `meltano config set {plugin} ads_refresh_token` failed (exit "
                f"{done.returncode}); run it inside the Meltano project, or use --output stdout.")
         raise ConfigError(msg)
 
@@ -238,7 +248,7 @@ def main(argv: list[str]) -> None:
         output = "meltano" if in_meltano_project() else "stdout"
     if output == "meltano":
         save_with_meltano(args.plugin, token)
-        sys.stderr.write(f"ads_refresh_token saved with `meltano config {args.plugin}`.\n")
+        sys.stderr.write(f"ads_refresh_token saved with `meltano config set {args.plugin}`.\n")
     else:
         sys.stdout.write(token + "\n")
         sys.stdout.flush()

@@ -7,6 +7,7 @@ authorize URL and follows the redirect back to the command's loopback listener.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -90,3 +91,50 @@ def test_a_wrong_client_secret_is_refused_at_the_exchange(sandbox_factory, tmp_p
         "tap-spotify-bulk: error: ads-login: the token endpoint refused the authorization "
         "code (invalid_client); check `ads_client_id` and `ads_client_secret`.")
     assert "wrong-secret" not in err
+
+
+MELTANO_YML = """\
+version: 1
+default_environment: dev
+environments:
+  - name: dev
+plugins:
+  extractors:
+    - name: tap-spotify-bulk
+      namespace: tap_spotify_bulk
+      pip_url: -e .
+      executable: tap-spotify-bulk
+      settings:
+        - name: ads_refresh_token
+          kind: string
+          sensitive: true
+"""
+
+
+def test_inside_a_meltano_project_the_token_goes_to_meltano_config(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "meltano.yml").write_text(MELTANO_YML)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(sb.tap_config()))
+    env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "MELTANO_HUB_URL": "http://127.0.0.1:9", "MELTANO_PROJECT_ROOT": str(project)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tap_spotify_bulk", "--config", str(config), "ads-login",
+         "--no-browser", "--port", "0", "--timeout", "60"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    play_browser(process)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert out == ""
+    assert err.strip().splitlines()[-1] == (
+        "ads_refresh_token saved with `meltano config set tap-spotify-bulk`.")
+    saved = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines()
+                 if line.strip())
+    token = saved["TAP_SPOTIFY_BULK_ADS_REFRESH_TOKEN"].strip("'\"")
+    assert token and token not in err
+    records, _ = run_tap(sb.tap_config(ads_refresh_token=token,
+                                       ads_report_list=[LIFETIME_AD_SET]))
+    assert landed(LIFETIME_AD_SET, records["ad_set_lifetime"]) == sb.ads_truth(
+        [LIFETIME_AD_SET])["ad_set_lifetime"]
