@@ -191,3 +191,22 @@ def test_a_selected_entity_stream_needs_the_ads_refresh_token(sandbox, tmp_path)
         "tap-spotify-bulk: error: `ads_refresh_token` is required when Ads API streams "
         "(reports or entities) are selected."]
     assert sandbox.ads_api.stats.get("requests", 0) == 0
+
+
+def test_entity_and_report_streams_share_one_pacer(sandbox_factory):
+    """Every Ads request of a run, entity lists and reports alike, passes the one pacer
+    (the 150 requests / 30 s budget)."""
+    sb = sandbox_factory(ads={"now": NOW})
+    report = {"table": "ad_set_lifetime", "dimension": "AD_SET", "granularity": "LIFETIME",
+              "fields": ["IMPRESSIONS"]}
+    config = sb.tap_config(ads_report_list=[report])
+    catalog = selected_catalog(config, (*ENTITIES, "ad_set_lifetime"))
+    tap = TapSpotifyBulk(config=config, catalog=catalog, parse_env_config=False)
+    with redirect_stdout(io.StringIO()):
+        tap.sync_all()
+    shared = {id(tap.streams[name].shared) for name in (*ENTITIES, "ad_set_lifetime")}
+    assert len(shared) == 1
+    pacer = tap.streams["ads"].shared.client.pacer
+    assert sb.ads_api.stats["requests_ads"] > 0
+    assert sb.ads_api.stats["requests_aggregate_reports"] > 0
+    assert len(pacer._sent) == sb.ads_api.stats["requests"]  # all within one 30 s window
