@@ -22,9 +22,9 @@ import typing as t
 
 from singer_sdk import Stream
 
+from tap_spotify_bulk import bookmarks
 from tap_spotify_bulk.ads import entity_fields, listing
 from tap_spotify_bulk.ads.windows import iso, parse_time
-from tap_spotify_bulk.errors import ConfigError
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -43,6 +43,7 @@ class AdsEntityStream(Stream):
 
     selected_by_default = False
     is_sorted = False  # newest first within an account (see the module docstring)
+    bookmark_parser = staticmethod(parse_time)
 
     def __init__(self, tap: Tap, name: str, shared: AdsContext) -> None:
         self.shared = shared
@@ -73,14 +74,10 @@ class AdsEntityStream(Stream):
                 yield entity_fields.record(self.name, item, account, self._warned)
 
     def _bookmark(self, context: Mapping[str, t.Any]) -> str | None:
-        value = self.get_context_state(dict(context)).get("replication_key_value")
-        if not value:
-            return None
-        try:
-            return iso(parse_time(str(value)))
-        except ValueError:
-            msg = f"State of stream {self.name!r} holds a bad updated_at bookmark {value!r}."
-            raise ConfigError(msg) from None
+        """The account's `updated_at` bookmark as `YYYY-MM-DDTHH:MM:SSZ`, or None."""
+        state = self.get_context_state(dict(context))
+        moment = bookmarks.read(self.name, self.replication_key, state, self.bookmark_parser)
+        return None if moment is None else iso(moment)
 
 
 def entity_streams(tap: Tap, shared: AdsContext) -> list[Stream]:
