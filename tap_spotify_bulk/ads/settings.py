@@ -305,8 +305,8 @@ def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
         value = config.get(setting) or (config.get(fallback) if fallback else None)
         if not isinstance(value, str) or not value.strip():
             also = f" (or `{fallback}`)" if fallback else ""
-            msg = (f"`{setting}`{also} is required when Ads API streams (reports or "
-                   "entities) are selected.")
+            msg = (f"`{setting}`{also} is required when Ads API reports are selected (the "
+                   "Ads entity streams need it too).")
             raise ConfigError(msg)
         values.append(value.strip())  # pasted secrets often end with a newline
     return values[0], values[1], values[2]

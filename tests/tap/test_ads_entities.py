@@ -188,8 +188,8 @@ def test_a_selected_entity_stream_needs_the_ads_refresh_token(sandbox, tmp_path)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
-        "tap-spotify-bulk: error: `ads_refresh_token` is required when Ads API streams "
-        "(reports or entities) are selected."]
+        "tap-spotify-bulk: error: `ads_refresh_token` is required when Ads API reports are "
+        "selected (the Ads entity streams need it too)."]
     assert sandbox.ads_api.stats.get("requests", 0) == 0
 
 
