@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_spotify_bulk.ads import settings as ads_settings
-from tap_spotify_bulk.ads.streams import AdsContext
+from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.runtime import BulkRuntime
 from tap_spotify_bulk.errors import ConfigError

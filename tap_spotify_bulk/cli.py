@@ -26,6 +26,7 @@ from pathlib import Path
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_spotify_bulk.ads import login
 from tap_spotify_bulk.check import check
 from tap_spotify_bulk.errors import ConfigError, TapError
 from tap_spotify_bulk.tap import TapSpotifyBulk, config_error, validate_config
@@ -106,6 +107,9 @@ def run_check(args: argparse.Namespace) -> None:
 
 def main() -> None:
     try:
+        if login.COMMAND in sys.argv[1:]:  # `tap-spotify-bulk [--config F] ads-login ...`
+            login.main([arg for arg in sys.argv[1:] if arg != login.COMMAND])
+            return
         args = preflight(sys.argv[1:])
         if args.check:
             run_check(args)

@@ -21,6 +21,7 @@ from singer_sdk import typing as th
 
 from tap_spotify_bulk import bookmarks
 from tap_spotify_bulk.ads import settings as ads_settings
+from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
 from tap_spotify_bulk.ads.streams import ads_streams
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES, BulkStream, bulk_streams
@@ -110,7 +111,7 @@ def selected_apis(config: Mapping[str, t.Any], catalog: dict | None) -> tuple[bo
     catalog, by the SDK's selection rules: without a catalog every stream is selected, with
     one a stream is selected when its entry says so (a stream it lacks is not)."""
     ads_tables = {spec.table for spec in ads_settings.report_specs(config)}
-    if catalog is None:
+    if catalog is None:  # the entity streams are not selected by default
         return True, bool(ads_tables)
     try:
         entries = singer.Catalog.from_dict(catalog).streams  # type: ignore[arg-type]
@@ -119,7 +120,8 @@ def selected_apis(config: Mapping[str, t.Any], catalog: dict | None) -> tuple[bo
         raise ConfigError(msg) from None
     selected = {entry.tap_stream_id for entry in entries
                 if entry.metadata.resolve_selection().get((), False)}
-    return bool(selected & set(BULK_STREAM_NAMES)), bool(selected & ads_tables)
+    ads_names = ads_tables | set(ENTITY_STREAM_NAMES)
+    return bool(selected & set(BULK_STREAM_NAMES)), bool(selected & ads_names)
 
 
 def validate_config(config: Mapping[str, t.Any], catalog: dict | None) -> None:

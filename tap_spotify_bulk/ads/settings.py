@@ -9,12 +9,15 @@ valid report objects to build schemas).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import typing as t
 from dataclasses import dataclass
 
 from singer_sdk import typing as th
 
+from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
 from tap_spotify_bulk.bulk.settings import CLIENT_ID, CLIENT_SECRET
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
@@ -98,8 +101,9 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         msg = f"{where}: `table` must be lower case letters, digits and _, got {table!r}."
         raise ConfigError(msg)
     where = f"`ads_report_list` table {table!r}"
-    if table in BULK_STREAM_NAMES:
-        msg = f"{where}: the name is taken by a Bulk API stream; choose another."
+    if table in BULK_STREAM_NAMES or table in ENTITY_STREAM_NAMES:
+        api = "a Bulk API" if table in BULK_STREAM_NAMES else "an Ads entity"
+        msg = f"{where}: the name is taken by {api} stream; choose another."
         raise ConfigError(msg)
     dimension = str(item.get("dimension") or "").upper()
     if dimension not in ENTITY_DIMENSIONS + INSIGHT_DIMENSIONS:
@@ -158,6 +162,13 @@ def _accounts(value: t.Any) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in value))
 
 
+def _not_in_future(day: dt.date) -> dt.date:
+    if day > windows.utc_now().date():
+        msg = f"`ads_start_date` ({day}) is in the future; use a past day or leave it unset."
+        raise ConfigError(msg)
+    return day
+
+
 _GROUP = "Ads API"
 
 ADS_CLIENT_ID = Setting(
@@ -208,6 +219,12 @@ ADS_TIMEFRAME_MONTHS = Setting(
     "History read by DAY reports on the first sync: THREE, SIX, TWELVE, TWENTY_FOUR months, "
     "or ALL_TIME (from 2017-01-01). HOUR reports are limited by the API to the last 14 days.",
     group=_GROUP, default="SIX", options=tuple(TIMEFRAMES))
+ADS_START_DATE = Setting(
+    "ads_start_date", "date", "Ads Start Date",
+    "First day of DAY report history on the first sync (YYYY-MM-DD). When set it wins over "
+    "`ads_timeframe_months`; later syncs start from the bookmark, never before this day. HOUR "
+    "reports still reach back 14 days at most. The Bulk `start_date` does not apply to Ads "
+    "reports.", group=_GROUP, parse=_not_in_future)
 ADS_LOOKBACK_DAYS = Setting(
     "ads_lookback_days", "integer", "Ads Lookback Days",
     "DAY/HOUR report days read again before the bookmark on every run. Spotify restates "
@@ -216,7 +233,7 @@ ADS_LOOKBACK_DAYS = Setting(
 
 SETTINGS: tuple[Setting, ...] = (
     ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN, ADS_API_URL, ADS_SYNC_MODE,
-    ADS_ACCOUNTS, ADS_REPORT_LIST, ADS_TIMEFRAME_MONTHS, ADS_LOOKBACK_DAYS,
+    ADS_ACCOUNTS, ADS_REPORT_LIST, ADS_TIMEFRAME_MONTHS, ADS_START_DATE, ADS_LOOKBACK_DAYS,
 )
 
 
@@ -232,6 +249,11 @@ def lookback_days(config: Mapping[str, t.Any]) -> int:
 def timeframe_months(config: Mapping[str, t.Any]) -> int | None:
     """Months of DAY history on a first sync; None for ALL_TIME."""
     return TIMEFRAMES[ADS_TIMEFRAME_MONTHS.value(config)]
+
+
+def start_date(config: Mapping[str, t.Any]) -> dt.date | None:
+    """`ads_start_date`, None when unset; a day after today is a configuration error."""
+    return ADS_START_DATE.value(config)
 
 
 def sync_mode(config: Mapping[str, t.Any]) -> str:
@@ -254,7 +276,8 @@ def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
         value = setting.value(config) or (fallback.value(config) if fallback else None)
         if not value:
             also = f" (or `{fallback.name}`)" if fallback else ""
-            msg = f"`{setting.name}`{also} is required when Ads API reports are selected."
+            msg = (f"`{setting.name}`{also} is required when Ads API reports are selected (the "
+                   "Ads entity streams need it too).")
             raise ConfigError(msg)
         values.append(value)
     return values[0], values[1], values[2]
@@ -267,5 +290,5 @@ def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
     if sync_mode(config) == "SPECIFIC_ACCOUNTS" and not accounts(config):
         msg = "`ads_accounts` must list at least one ad account id with SPECIFIC_ACCOUNTS."
         raise ConfigError(msg)
-    if ads_selected and report_specs(config):
+    if ads_selected:  # a report or entity stream is selected
         credentials(config)
