@@ -27,6 +27,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,13 @@ def run_pipeline(tap_argv: list[str], target_argv: list[str], log: Path,
             watchdog.cancel()
         wall = time.perf_counter() - started
     return Pipeline(wall, tap_code, target_code, tap_cpu, target_cpu)
+
+
+def medians(results: list[dict[str, t.Any]]) -> dict[str, dict[str, float]]:
+    """{mode: {measure: median over the repeats}}."""
+    keys = ("wall_s", "records_per_s", "tap_cpu_s", "target_cpu_s")
+    return {mode: {key: round(statistics.median(r[key] for r in results if r["mode"] == mode), 2)
+                   for key in keys} for mode in MODES}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,11 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  run {repeat} {mode:6} {landed:,} rows in {run.wall_s:6.1f}s = "
                       f"{landed / run.wall_s:8,.0f} records/s; CPU s tap {run.tap_cpu_s:5.1f}, "
                       f"target {run.target_cpu_s:5.1f}", flush=True)
-    median: dict[str, dict[str, float]] = {}
-    for mode in MODES:
-        runs = [r for r in results if r["mode"] == mode]
-        median[mode] = {key: sorted(r[key] for r in runs)[len(runs) // 2]
-                        for key in ("wall_s", "records_per_s", "tap_cpu_s", "target_cpu_s")}
+    median = medians(results)
     print()
     print(harness.table([[mode, f"{median[mode]['wall_s']:.1f}",
                           f"{median[mode]['records_per_s']:,.0f}",
