@@ -6,15 +6,15 @@
 Starts `tap-spotify-bulk-sandbox` as a subprocess with a Streams report of at least
 `--lines` lines (every day has data; 1 to 4 days), serving generated files from a disk
 cache filled by one unmeasured download (`benchmarks.cached_sandbox`; `--live-sandbox`
-generates on every request instead), then runs, interleaved (a b c a b c ...):
+generates on every request instead), then runs, interleaved (a b b2 c a b b2 c ...):
 
   (a) tap    `tap-spotify-bulk --catalog <streams only>` > /dev/null (the fast path)
   (b) sdk    the same tap with the SDK's default writer and type conformance
              (`benchmarks.baseline_tap`)
-  (b2) sdkfast  b2: a plain SDK stream (`get_records`) with the SDK's fastest documented
+  (b2) sdkfast  a plain SDK stream (`get_records`) with the SDK's fastest documented
              settings, `MsgSpecWriter` and no type conformance (`benchmarks.sdk_fast_tap`)
   (c) floor  download + gunzip + parse + orjson RECORD lines, no SDK (`benchmarks.floor`)
-  (d) batch  optional (`--modes abcd`): the tap in BATCH mode, jsonl.gz files in a
+  (d) batch  optional (`--modes a,b,b2,c,d`): the tap in BATCH mode, jsonl.gz files in a
              temporary directory (one per date), BATCH messages to /dev/null
 
 and reports records/s (wall), CPU seconds (user + sys of the child, all threads), peak RSS
