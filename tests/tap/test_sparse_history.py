@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import orjson
 from test_bulk_sync import assert_valid, run_tap
 
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
@@ -80,3 +81,17 @@ def test_dense_long_window_reads_every_day(sandbox_factory):
     asked = {"-".join(m.groups()) for m in days if m}
     assert asked == set(run.dates("users"))
     assert len(asked) < 20
+
+
+def test_a_listing_that_does_not_name_years_is_not_trusted(sandbox_factory):
+    # Not this contract, but not a reason to skip data: every day is asked for.
+    sb = sandbox_factory(start=D(2024, 3, 1), end=D(2024, 3, 3), empty_day_rate=0.0,
+                         countries=("SE",), scale=50)
+    sb.options.overrides = {"/gyrostream/enhanced/users": orjson.dumps(
+        [{"uri": "/gyrostream/enhanced/users/latest"}])}
+    config = sb.tap_config(start_date="2024-02-01", end_date="2024-03-03", lookback_days=0)
+    run = run_tap(config, streams=["users"])
+    assert run.tallies() == sb.bulk_truth(streams=["users"])
+    assert run.bookmark("users") == "2024-03-03"
+    days = [p for p in bulk_requests(sb) if re.search(r"/enhanced/users/2024/02/\d\d$", p)]
+    assert len(days) == 29  # every day of February asked for (404s)
