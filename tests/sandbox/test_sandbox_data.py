@@ -7,6 +7,7 @@ from collections import Counter
 import orjson
 import requests
 from spotify_sandbox.tally import Tally
+from spotify_sandbox.truth import line_record
 
 STREAM_KEYS = {"timestamp", "user_id", "track_id", "isrc", "country", "source", "source_uri",
                "ms_played", "cached", "shuffle", "offline_timestamp", "device_type", "os",
@@ -126,7 +127,8 @@ def test_oddities_appear_across_a_month(sandbox_factory):
 
 
 def _tally_served(sb, headers):
-    """Tally streams/users/tracks exactly as served over HTTP, independently of truth.py."""
+    """Tally streams/users/tracks exactly as served over HTTP (the truth's own line-to-record
+    rule, fed with what the server sent rather than with the generator's chunks)."""
     tallies = {name: Tally.for_bulk_stream(name)
                for name in ("streams", "sub30sec_streams", "users", "tracks")}
     counts = Counter()
@@ -135,13 +137,14 @@ def _tally_served(sb, headers):
             for file_uri in listing(sb, headers, day_uri):
                 date, country = "-".join(file_uri.split("/")[4:7]), file_uri.split("/")[7]
                 for row, line in enumerate(served_lines(download(sb, headers, file_uri)), 1):
-                    tallies[name].add({**line, "report_date": date, "country": country,
-                                       "row_number": row})
+                    base = {"licensor": "gyrostream", "report_date": date, "row_number": row}
+                    tallies[name].add(line_record(name, line, base, country))
     for report in ("users", "tracks"):
         for day_uri in listing(sb, headers, f"/gyrostream/enhanced/{report}/2024/03"):
             date = "-".join(day_uri.split("/")[4:7])
             for row, line in enumerate(served_lines(download(sb, headers, day_uri)), 1):
-                tallies[report].add({**line, "report_date": date, "row_number": row})
+                base = {"licensor": "gyrostream", "report_date": date, "row_number": row}
+                tallies[report].add(line_record(report, line, base, None))
     for day_uri in listing(sb, headers, "/gyrostream/enhanced/aggregatedstreams/2024/03"):
         for line in served_lines(download(sb, headers, day_uri)):
             counts["summary"] += 1
