@@ -7,7 +7,10 @@ is still read, as a target would; a torn last line is dropped. Checked:
 
 * after every kill, the STATE to resume from is never ahead of the data: for each stream,
   the records emitted so far up to its bookmark equal the truth up to that date;
-* the union of all outputs, upserted on the primary key, equals the ground truth: no key
+* a run that finishes before its kill point completes a cycle: the outputs of that cycle
+  (since the last start from empty state), upserted on the primary key, equal the ground
+  truth, and the next run starts afresh;
+* the last cycle alone (its killed runs and the final one) equals the ground truth: no key
   missing, no extra record, and no run emits a primary key twice;
 * the last run exits 0 with every bookmark at the end date; nothing leaks a secret.
 """
@@ -17,24 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import signal
-import subprocess
-import threading
 import typing as t
 
-from _tap import (
-    BULK_KEYS,
-    Output,
-    bookmarks_of,
-    clean_env,
-    command,
-    duplicate_keys,
-    secrets_of,
-    tally,
-    unique_credentials,
-    upsert,
-    write_inputs,
-)
-from _tap import assert_no_secrets as no_secrets
+from helpers.run import clean_env, command, run_until_killed, write_inputs
+from helpers.secrets import assert_no_secrets, secrets_of, unique_credentials
+from helpers.singer import BULK_KEYS, Output, bookmarks_of, duplicate_keys, tally, upsert
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -45,52 +35,6 @@ KILLS = 20
 SEED = 20240301
 
 
-class Killed(t.NamedTuple):
-    output: Output
-    returncode: int
-    stderr: str
-    killed: bool
-
-
-def run_until_killed(argv: list[str], env: dict[str, str], *, lines: int | None = None,
-                     seconds: float | None = None, timeout: float = 120) -> Killed:
-    """Run the tap; SIGKILL it after `lines` stdout lines or `seconds`; read what it wrote."""
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    stderr_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()),
-                              daemon=True)
-    reader.start()
-    killed = threading.Event()
-
-    def kill() -> None:
-        if process.poll() is None:
-            killed.set()
-            process.send_signal(signal.SIGKILL)
-
-    timer = threading.Timer(seconds if seconds is not None else timeout, kill)
-    timer.start()
-    chunks: list[bytes] = []
-    try:
-        for read, line in enumerate(process.stdout, start=1):
-            chunks.append(line)
-            if lines is not None and read == lines:
-                kill()
-        process.wait(timeout=timeout)
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=10)
-    raw = b"".join(chunks)
-    if raw and not raw.endswith(b"\n"):  # torn by the kill: a target would reject it
-        raw = raw[: raw.rfind(b"\n") + 1]
-    stderr = b"".join(stderr_chunks).decode(errors="replace")
-    # A process that finished just as the signal went out was not killed.
-    was_killed = killed.is_set() and process.returncode == -signal.SIGKILL
-    return Killed(Output.parse(raw), process.returncode, stderr, was_killed)
-
-
 def truth_upto(sb, stream: str, day: str, cache: dict) -> dict:
     key = (stream, day)
     if key not in cache:
@@ -98,7 +42,12 @@ def truth_upto(sb, stream: str, day: str, cache: dict) -> dict:
     return cache[key]
 
 
-def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
+def assert_exact(runs: list[Output], truth: dict) -> None:
+    landed = upsert(runs)
+    assert {name: tally(name, landed.get(name, {}).values()) for name in BULK_KEYS} == truth
+
+
+def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path, figures):
     sb = sandbox_factory(start=START, end=END, scale=250, countries=("SE", "NO", "DE"),
                          latency_ms=3, **unique_credentials())
     config = sb.tap_config(lookback_days=1, max_workers=3)
@@ -126,8 +75,10 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
         cycle.append(run.output)
         for stream, rows in run.output.records.items():
             assert not duplicate_keys(stream, rows), f"{stream}: a key twice in one run"
-        if not run.killed:  # it finished before its kill point: a new sync from scratch
+        if not run.killed:  # it finished before its kill point: a whole cycle, exact
             assert run.returncode == 0, run.stderr[-3000:]
+            assert set(bookmarks_of(run.output.state).values()) == {END.isoformat()}
+            assert_exact(cycle, truth)
             finished_cycles += 1
             state, cycle = None, []
             continue
@@ -153,11 +104,15 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
     for stream, rows in final.output.records.items():
         assert not duplicate_keys(stream, rows)
 
-    landed = upsert(outputs)
-    assert {name: tally(name, landed.get(name, {}).values()) for name in BULK_KEYS} == truth
+    assert_exact([*cycle, final.output], truth)  # the last cycle alone
     assert all(truth[name]["count"] for name in BULK_KEYS)
     secrets = secrets_of(sb)
     for output, stderr in zip(outputs, stderrs, strict=True):
-        no_secrets(secrets, repr(output.messages), stderr)
+        assert_no_secrets(secrets, output.raw, stderr)
     assert len(kill_points) == KILLS
+    figures("kill and resume, Bulk", kills=len(kill_points),
+            kills_by_output_lines=sum(p.startswith("lines") for p in kill_points),
+            kills_by_time=sum(p.startswith("seconds") for p in kill_points),
+            kills_before_any_state=sum("none" in p for p in kill_points),
+            completed_cycles_checked=finished_cycles + 1, records_in_the_truth=total_records)
     print(f"kill points: {kill_points}; completed cycles in between: {finished_cycles}")
