@@ -118,7 +118,7 @@ def tally_rows(stream: str, rows: Iterable[Mapping[str, t.Any]]) -> dict[str, t.
     return Tally.for_bulk_stream(stream).add_all(rows).summary()
 
 
-def duplicate_keys(rows: Iterable[Mapping[str, t.Any]], keys: tuple[str, ...]) -> int:
+def repeated_rows(rows: Iterable[Mapping[str, t.Any]], keys: tuple[str, ...]) -> int:
     """How many rows repeat an earlier row's primary key."""
     seen = Counter(tuple(str(row.get(k)) for k in keys) for row in rows)
     return sum(n - 1 for n in seen.values())
@@ -133,7 +133,7 @@ def compare_ads(truth: Mapping[str, Mapping[str, t.Any]], reports: Iterable[Mapp
         keys, fields = ads_keys(report), [f.lower() for f in report["fields"]]
         rows = rows_of(report["table"], list(dict.fromkeys((*keys, *fields)))) or []
         landed = Tally.for_ads_report(keys, fields).add_all(rows).summary()
-        dupes = duplicate_keys(rows, keys)
+        dupes = repeated_rows(rows, keys)
         if landed != truth[report["table"]] or dupes:
             problems[report["table"]] = {"landed": landed, "expected": truth[report["table"]],
                                          "duplicate_keys": dupes}
@@ -189,7 +189,7 @@ def compare_bulk(truth: Mapping[str, Mapping[str, t.Any]],
     for stream, expected in truth.items():
         rows = rows_of(stream) or []
         landed = tally_rows(stream, rows)
-        dupes = duplicate_keys(rows, BULK_KEYS[stream])
+        dupes = repeated_rows(rows, BULK_KEYS[stream])
         if landed != expected or dupes:
             problems[stream] = {"landed": landed, "expected": expected, "duplicate_keys": dupes}
     return problems
