@@ -1,6 +1,6 @@
 """Measurement: HTTP requests a 50-campaign x 6-month (182-day) DAY report costs.
 
-Run `pytest -s tests/tap/test_ads_measure.py` to see the numbers. The tap asks one aggregate
+Run `pytest -s tests/tap/test_ads_request_count.py` to see the numbers. The tap asks one aggregate
 report per 90-day window for all campaigns at once; only the page size decides how many
 pages a window takes (Airbyte's connector asks one request per campaign per day: 9,100).
 """
