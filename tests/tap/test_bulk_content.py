@@ -86,10 +86,13 @@ def test_aggregated_line_with_missing_and_unknown_levels(sandbox_factory):
             "label": "L"}
     sb.options.overrides = {f"{BASE}/aggregatedstreams/2024/03/01":
                             gzip.compress(orjson.dumps(line) + b"\n")}
-    run = run_tap(sb.tap_config(), streams=["aggregated_streams_summary",
-                                            "aggregated_streams_count",
-                                            "aggregated_streams_saves"])
+    names = ["aggregated_streams_summary", "aggregated_streams_count",
+             "aggregated_streams_saves"]
+    run = run_tap(sb.tap_config(), streams=names)
     assert_valid(run)
+    truth = sb.bulk_truth(streams=names)  # the truth follows the served line too
+    assert run.tallies() == {name: summary for name, summary in truth.items()
+                             if summary["count"]}
     (summary,) = run.records["aggregated_streams_summary"]
     assert summary["report_date"] == "2024-03-01"  # the path date, not the line's own
     assert (summary["streams"], summary["skips"], summary["saves"]) == (3, None, None)

@@ -206,6 +206,29 @@ def test_the_same_keys_with_another_type_are_typed_line_by_line(sandbox_factory)
         (1985, None, {"region": 7}), (1985, "SE-01", None)]
 
 
+def test_aggregated_counts_of_another_type_are_null_line_by_line(sandbox_factory):
+    """The same nesting with a count of another type ("7", 7.0): that value and the total
+    it belongs to are null, on every line; the well-typed line beside it is untouched."""
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+
+    def line(href: str, age_value: object, skips: object) -> dict:
+        return {"trackv2": {"href": href, "isrc": "I", "name": "N"},
+                "streams": {"country": {"SE": {"total": 7, "gender": {
+                    "female": {"total": 7, "age": {"18-22": age_value}}}}}},
+                "skips": {"country": {"SE": {"total": skips}}}}
+
+    lines = [line("h1", 7, 2), line("h2", "7", 2.0), line("h3", 7.0, "2"), line("h4", 7, 2)]
+    body = b"".join(orjson.dumps(item) + b"\n" for item in lines)
+    sb.options.overrides = {"/gyrostream/enhanced/aggregatedstreams/2024/03/01":
+                            gzip.compress(body)}
+    names = ["aggregated_streams_summary", "aggregated_streams_count",
+             "aggregated_streams_skips"]
+    run = run_tap(sb.tap_config(), streams=names)
+    assert run.tallies() == sb.bulk_truth(streams=names)
+    assert [r["streams"] for r in run.records["aggregated_streams_count"]] == [7, None, None, 7]
+    assert [r["skips"] for r in run.records["aggregated_streams_summary"]] == [2, None, None, 2]
+
+
 def test_file_that_stays_corrupt_fails_without_committing_the_date(sandbox_factory,
                                                                   monkeypatch):
     monkeypatch.setattr("tap_spotify_bulk.http.backoff_delay", lambda attempt: 0.0)
