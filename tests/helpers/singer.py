@@ -18,6 +18,7 @@ if t.TYPE_CHECKING:
 
 SCHEMA_DIR = Path(str(resources.files("tap_spotify_bulk.bulk.schemas")))
 BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+LOADS_STREAM = "bulk_loads"  # the load manifest: not in the sandbox's truth, kept apart
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Output:
     raw: bytes = b""
     resumed: bool = False  # started from a state: the first STATE echoes it back
     records: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    loads: list[dict] = field(default_factory=list)  # the `bulk_loads` manifest records
     states: list[dict] = field(default_factory=list)
     schemas: dict[str, dict] = field(default_factory=dict)
     messages: list[dict] = field(default_factory=list)
@@ -43,7 +45,9 @@ class Output:
                 continue
             message = orjson.loads(line)
             out.messages.append(message)
-            if message["type"] == "RECORD":
+            if message["type"] == "RECORD" and message["stream"] == LOADS_STREAM:
+                out.loads.append(message["record"])
+            elif message["type"] == "RECORD":
                 out.records[message["stream"]].append(message["record"])
             elif message["type"] == "STATE":
                 out.states.append(message["value"])
