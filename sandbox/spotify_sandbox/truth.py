@@ -219,7 +219,7 @@ class BulkTruth:
         if country is not None and not totals.keys() & COUNTRY_STREAMS:
             return
         files = _FileLines(self.data, options, day, country)
-        key = (options.licensor, day, country)
+        key = (options.licensor, day, country, self.data.generation(day))
         with self._lock:
             parts = None if files.overridden else self._cache.get(key)
         if parts is None:

@@ -1,11 +1,10 @@
 """Generated data: deterministic, realistic, and the truth equals what is actually served."""
 
 import datetime as dt
-import gzip
 from collections import Counter
 
-import orjson
 import requests
+from helpers.sandbox_http import bulk_headers, download, listing, served_lines
 from spotify_sandbox.tally import Tally
 from spotify_sandbox.truth import line_record
 
@@ -16,31 +15,6 @@ USER_KEYS = {"user_id", "country", "region", "birth_year", "gender", "product", 
              "os"}
 TRACK_KEYS = {"track_id", "isrc", "track_name", "album_id", "album_name", "upc", "artist_name",
               "label", "duration_ms", "release_date"}
-
-
-def bulk_headers(sb):
-    token = requests.post(sb.token_url, data={"grant_type": "client_credentials"},
-                          auth=("sandbox-client", "sandbox-secret"), timeout=10).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
-def download(sb, headers, path):
-    """The raw (gzip) bytes of a data file, following the 303 without the bearer token."""
-    response = requests.get(sb.bulk_api_url + path, headers=headers, allow_redirects=False,
-                            timeout=30)
-    if response.status_code == 303:
-        response = requests.get(response.headers["Location"], timeout=30)
-    assert response.status_code == 200, path
-    return response.content
-
-
-def listing(sb, headers, path):
-    response = requests.get(sb.bulk_api_url + path, headers=headers, timeout=10)
-    return [item["uri"] for item in response.json()] if response.status_code == 200 else []
-
-
-def served_lines(raw):
-    return [orjson.loads(line) for line in gzip.decompress(raw).split(b"\n") if line.strip()]
 
 
 def test_same_seed_same_bytes_whatever_the_request_order(sandbox_factory):
