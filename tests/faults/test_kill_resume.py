@@ -22,9 +22,10 @@ import random
 import signal
 import typing as t
 
-from helpers.run import clean_env, command, run_until_killed, write_inputs
+from helpers.run import clean_env, command, write_inputs
 from helpers.secrets import assert_no_secrets, secrets_of, unique_credentials
 from helpers.singer import BULK_KEYS, Output, bookmarks_of, duplicate_keys, tally, upsert
+from helpers.watched import run_until_killed
 
 if t.TYPE_CHECKING:
     from pathlib import Path

@@ -24,8 +24,9 @@ import typing as t
 
 import orjson
 from helpers.ads import aggregate_windows, landed, repeated_keys
-from helpers.run import clean_env, command, run_until_killed, write_inputs
+from helpers.run import clean_env, command, write_inputs
 from helpers.secrets import assert_no_secrets, secrets_of, unique_credentials
+from helpers.watched import run_until_killed
 
 if t.TYPE_CHECKING:
     from pathlib import Path

@@ -10,6 +10,7 @@
   in PostgreSQL, DuckDB or JSONL.
 """
 
+from helpers.gzip_files import verify_gzip
 from helpers.singer import SCHEMA_DIR, assert_state_follows_data
 
-__all__ = ["SCHEMA_DIR", "assert_state_follows_data"]
+__all__ = ["SCHEMA_DIR", "assert_state_follows_data", "verify_gzip"]

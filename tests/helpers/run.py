@@ -1,5 +1,6 @@
-"""Running the tap: in this process (`run_tap`), as the real `tap-spotify-bulk` command
-(`run_cli`), or as a command killed at a chosen point (`run_until_killed`).
+"""Running the tap: in this process (`run_tap`) or as the real `tap-spotify-bulk` command
+(`run_cli`); `helpers.watched` runs the command watched from outside, to a kill or a
+closed pipe.
 
 Each of them scans everything the run wrote (stdout, stderr, logs, the error) for secrets
 (see `helpers.secrets`), so every test is also a secret-leak test.
@@ -13,10 +14,8 @@ import io
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
-import threading
 import typing as t
 import uuid
 from dataclasses import dataclass
@@ -168,54 +167,3 @@ def run_cli(directory: Path, config: dict | None, *, state: dict | None = None,
     run = CliRun(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
     assert_no_secrets(all_secrets(sandbox, config, secrets), run.stdout, run.stderr)
     return run
-
-
-class Killed(t.NamedTuple):
-    output: Output
-    returncode: int
-    stderr: str
-    killed: bool
-
-
-def run_until_killed(argv: list[str], env: dict[str, str], *, lines: int | None = None,
-                     seconds: float | None = None,
-                     when: t.Callable[[bytes], bool] | None = None,
-                     timeout: float = 120) -> Killed:
-    """Run the tap; SIGKILL it after `lines` stdout lines, after `seconds`, or as soon as
-    `when(line)` is true for a stdout line; read what it wrote (a torn last line, which a
-    target would reject, is dropped)."""
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    assert process.stdout is not None and process.stderr is not None
-    stderr = process.stderr
-    stderr_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr_chunks.append(stderr.read()), daemon=True)
-    reader.start()
-    killed = threading.Event()
-
-    def kill() -> None:
-        if process.poll() is None:
-            killed.set()
-            process.send_signal(signal.SIGKILL)
-
-    timer = threading.Timer(seconds if seconds is not None else timeout, kill)
-    timer.start()
-    chunks: list[bytes] = []
-    try:
-        for read, line in enumerate(process.stdout, start=1):
-            chunks.append(line)
-            if (lines is not None and read == lines) or (when is not None and when(line)):
-                kill()
-        process.wait(timeout=timeout)
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=10)
-    raw = b"".join(chunks)
-    if raw and not raw.endswith(b"\n"):
-        raw = raw[: raw.rfind(b"\n") + 1]
-    # A process that finished just as the signal went out was not killed.
-    was_killed = killed.is_set() and process.returncode == -signal.SIGKILL
-    return Killed(Output.parse(raw), process.returncode,
-                  b"".join(stderr_chunks).decode(errors="replace"), was_killed)
