@@ -5,7 +5,7 @@ resume each time from the last STATE printed (a run that ends before its k-th ST
 completed cycle: checked whole against the truth, and the next run starts afresh). The
 tap process runs with the Ads clock frozen at the sandbox's. Checked after every kill:
 
-* the kill landed inside the DAY report (DAY rows out, a DAY bookmark moved, not finished);
+* the kill landed inside the DAY report (DAY rows out and DAY STATEs, not finished);
 * for each ad account, the DAY rows landed so far before its bookmark day equal the truth
   of those days: the bookmark is never ahead of the data;
 * the next run asks each such account's DAY report (once it gets to it) from its bookmark
@@ -117,10 +117,9 @@ def test_kill_9_inside_the_day_report_and_resume(sandbox_factory, tmp_path: Path
             continue
         assert run.returncode == -signal.SIGKILL
         assert run.output.records["campaign_day"], "killed before the DAY report"
-        previous = day_bookmarks(state)
         state = run.output.state
         marks = day_bookmarks(state)
-        assert marks and marks != previous  # a DAY bookmark moved in this run
+        assert marks
         rows = [r for output in cycle for r in output.records["campaign_day"]]
         for account, bookmark in marks.items():
             done = [r for r in rows if r["ad_account_id"] == account
