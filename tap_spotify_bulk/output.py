@@ -10,21 +10,25 @@ sees a STATE only after every RECORD before it.
 `FastRecords` writes one stream's JSON-ready records as RECORD lines with orjson, with the
 message's prefix precomputed per stream and its suffix (time_extracted) per file;
 `BatchRecords` writes them into batch files instead (BATCH mode). Both are only used when
-the SDK would not change the records (see `fast_path_possible`).
+the SDK would not change the records (`sdk_seam.fast_path_possible`); `record_sink` picks
+a stream's way out: fast RECORD lines, batch files, or the SDK's own record path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import sys
 import typing as t
 import uuid
 
 import orjson
+from singer_sdk import Stream
 from singer_sdk.contrib.msgspec import serialize_jsonl
-from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter, SingerMessageType
+
+from tap_spotify_bulk import sdk_seam
 
 try:  # ISA-L's gzip writer: the same files, compressed about 6x faster than zlib's level 1
     from isal.igzip import GzipFile
@@ -34,11 +38,12 @@ except ImportError:  # pragma: no cover (a platform without isal wheels)
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from singer_sdk import Stream
-    from singer_sdk.helpers._batch import BatchConfig
     from singer_sdk.singerlib.encoding.simple import Message
 
+    from tap_spotify_bulk.sdk_seam import BatchConfig
+
 FLUSH_AT = 1 << 20  # bytes
+LOGGER = logging.getLogger("tap_spotify_bulk.output")
 _FLUSHING_TYPES = frozenset({SingerMessageType.STATE, SingerMessageType.SCHEMA})
 
 
@@ -65,7 +70,7 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
 
     def flush(self) -> None:
         """Write the buffer out. A signal handler that arrives meanwhile is run after it
-        (see `TapSpotifyBulk._handle_termination`), so output is never cut or reordered."""
+        (see `TapSpotifyBulk.defer_termination`), so output is never cut or reordered."""
         if self.flushing or not self.buffer:
             return
         self.flushing = True
@@ -85,21 +90,6 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
         if self.after_flush is not None:
             action, self.after_flush = self.after_flush, None
             action()
-
-
-def fast_path_possible(stream: Stream) -> bool:
-    """True when the SDK would emit a stream's records unchanged: no stream maps besides
-    the identity, no flattening, every property selected, and our writer in place."""
-    maps = stream.stream_maps
-    if len(maps) != 1 or type(maps[0]) is not SameRecordTransform:
-        return False
-    only = maps[0]
-    if only.stream_alias != stream.name or only.flattening_enabled:
-        return False
-    if not isinstance(stream._tap.message_writer, BufferedWriter):
-        return False
-    mask = stream.mask
-    return all(mask.get(("properties", name), True) for name in stream.schema["properties"])
 
 
 class FastRecords:
@@ -178,3 +168,52 @@ class BatchRecords:
         self._out = None
         self._count = 0
         self._urls.append(self.config.storage.get_url(self._name))
+
+
+class RecordSink:
+    """One stream's way out for one run: `write(record)`, `start_file()` before each file's
+    records, `end_day()` after a date's last record (BATCH mode announces its files there,
+    before the date's STATE)."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.batcher: BatchRecords | None = None
+        self.write: Callable[[dict[str, t.Any]], None]
+        self.start_file: Callable[[], None] = _nothing
+        limit = stream.ABORT_AT_RECORD_COUNT
+        if limit is not None:  # dry runs and the SDK test suite: the SDK's path, counted
+            self.written = 0
+            self.write = self._write_limited
+        elif not sdk_seam.fast_path_possible(stream, BufferedWriter):
+            self.write = lambda record: sdk_seam.write_record(stream, record)
+        elif (batch := batch_config(stream)) is not None:
+            self.batcher = BatchRecords(batch, sdk_seam.tap_of(stream).name, stream.name)
+            self.write = self.batcher.write
+        else:
+            fast = FastRecords(sdk_seam.message_writer(stream), stream.name)  # type: ignore[arg-type]
+            self.write, self.start_file = fast.write, fast.start_file
+
+    def _write_limited(self, record: dict[str, t.Any]) -> None:
+        sdk_seam.check_record_limit(self.stream, self.written)
+        sdk_seam.write_record(self.stream, record)
+        self.written += 1
+
+    def end_day(self) -> None:
+        if self.batcher is not None:
+            urls = self.batcher.finish()
+            if urls:
+                sdk_seam.write_batch(self.stream, self.batcher.config.encoding, urls)
+
+
+def _nothing() -> None:
+    return None
+
+
+def batch_config(stream: Stream) -> BatchConfig | None:
+    """The `batch_config` setting when it asks for JSON Lines files (BATCH mode)."""
+    config = Stream.get_batch_config(stream, stream.config)
+    if config is not None and config.encoding.format != "jsonl":
+        LOGGER.warning("%s: batch format %r is not offered; writing RECORD messages",
+                       stream.name, config.encoding.format)
+        return None
+    return config

@@ -11,23 +11,21 @@ dump), and the credentials the *selected* streams need when a sync starts. Disco
 
 from __future__ import annotations
 
-import re
 import typing as t
 
-from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
+from tap_spotify_bulk import bookmarks
 from tap_spotify_bulk.ads import settings as ads_settings
 from tap_spotify_bulk.ads.streams import ads_streams
 from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.streams import BulkStream, bulk_streams
-from tap_spotify_bulk.errors import ConfigError
 from tap_spotify_bulk.output import BufferedWriter
+from tap_spotify_bulk.sdk_seam import SeamTap, config_error
 
 if t.TYPE_CHECKING:
-    from types import FrameType
+    from collections.abc import Callable
 
 
 COMMON_SETTINGS = (
@@ -41,7 +39,7 @@ COMMON_SETTINGS = (
 )
 
 
-class TapSpotifyBulk(Tap):
+class TapSpotifyBulk(SeamTap):
     """Singer tap for Spotify's Bulk analytics API and the Spotify Ads API v3."""
 
     name = "tap-spotify-bulk"
@@ -57,15 +55,9 @@ class TapSpotifyBulk(Tap):
     def discover_streams(self) -> list:
         return [*bulk_streams(self), *ads_streams(self)]
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Our one-line checks first, then the SDK's JSON Schema check, as one line too."""
-        if not raise_errors:  # discovery: never fail on settings
-            return super()._validate_config(raise_errors=False)
+    def check_settings(self) -> None:
+        """The settings' values, as one-line errors (before the SDK's schema check)."""
         validate_settings(self.config, bulk_selected=False, ads_selected=False)
-        try:
-            return super()._validate_config(raise_errors=True)
-        except ConfigValidationError as exc:
-            raise config_error(exc) from None
 
     def validate_selected_settings(self) -> None:
         """Check the settings, including the credentials the selected streams need."""
@@ -78,10 +70,9 @@ class TapSpotifyBulk(Tap):
 
     def sync_all(self) -> None:
         self.validate_selected_settings()
-        for stream in self.streams.values():
-            if isinstance(stream, BulkStream):  # each sync reads the files anew
-                stream.runtime.aggregated_driven = False
-                stream.records_written, stream.batcher = 0, None
+        bookmarks.check_selected(self.streams.values())
+        for runtime in {s.runtime for s in self.streams.values() if isinstance(s, BulkStream)}:
+            runtime.start_load()
         try:
             super().sync_all()
         finally:
@@ -89,25 +80,16 @@ class TapSpotifyBulk(Tap):
                 self.message_writer.drop_partial_line()
                 self.message_writer.flush()
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def defer_termination(self, retry: Callable[[], None]) -> bool:
         """SIGTERM/SIGINT: the SDK writes the last STATE (bookmarks are complete dates) and
         exits. Deferred while output is being written; a half-appended record is dropped."""
         writer = self.message_writer
         if isinstance(writer, BufferedWriter):
             if writer.flushing:
-                writer.after_flush = lambda: self._handle_termination(signum, frame)
-                return
+                writer.after_flush = retry
+                return True
             writer.drop_partial_line()
-        super()._handle_termination(signum, frame)
-
-
-def config_error(exc: ConfigValidationError) -> ConfigError:
-    """The SDK's first schema error as one line that names the setting."""
-    first = exc.errors[0] if exc.errors else str(exc)
-    where = re.search(r" in config\['([^']+)'\]", first)
-    if where:
-        return ConfigError(f"`{where.group(1)}`: {first[: where.start()]}.")
-    return ConfigError(f"invalid configuration: {first}")
+        return False
 
 
 def validate_settings(config: dict | object, *, bulk_selected: bool, ads_selected: bool) -> None:
@@ -119,6 +101,8 @@ def validate_settings(config: dict | object, *, bulk_selected: bool, ads_selecte
     if ads_validate is not None:
         ads_validate(config, ads_selected=ads_selected)
 
+
+__all__ = ["TapSpotifyBulk", "config_error", "validate_settings"]
 
 if __name__ == "__main__":
     TapSpotifyBulk.cli()

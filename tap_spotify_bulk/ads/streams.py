@@ -21,10 +21,12 @@ from functools import cached_property
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
+from tap_spotify_bulk import bookmarks
 from tap_spotify_bulk.ads import reports, settings, windows
 from tap_spotify_bulk.ads.client import AdsClient
 from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
-from tap_spotify_bulk.errors import AccessError, ConfigError
+from tap_spotify_bulk.errors import AccessError
+from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -137,6 +139,7 @@ class AdsReportStream(Stream):
     """One `ads_report_list` item."""
 
     is_sorted = True  # within a run, per ad account (see the module docstring)
+    bookmark_parser = staticmethod(windows.parse_time)
 
     def __init__(self, tap: Tap, spec: ReportSpec, shared: AdsContext) -> None:
         self.spec = spec
@@ -168,13 +171,17 @@ class AdsReportStream(Stream):
                     seen.add(record["entity_id"])
                     yield record
         else:
-            for first, last in self._windows(account, context):
+            planned = self._windows(account, context)
+            progress = Progress(self.name, len(planned), ProgressMetric.ADS_WINDOWS,
+                                "window", ad_account_id=account)
+            for first, last in planned:
                 rows = {}  # (start_time, entity_id) -> record: overlapping pages count once
                 for row in reports.aggregate_rows(self.shared.client, account, self.spec,
                                                   start=first, end=last):
                     record = reports.aggregate_record(self.spec, account, row)
                     rows[str(record["start_time"]), str(record["entity_id"])] = record
                 yield from (rows[k] for k in sorted(rows))
+                progress.step(f"{windows.iso(first)}..{windows.iso(last)}", len(rows))
 
     def _insight_records(self, account: str) -> Iterable[dict]:
         client = self.shared.client
@@ -192,14 +199,8 @@ class AdsReportStream(Stream):
                     yield record
 
     def _bookmark(self, context: Mapping[str, t.Any]) -> dt.datetime | None:
-        value = self.get_context_state(dict(context)).get("replication_key_value")
-        if not value:
-            return None
-        try:
-            return windows.parse_time(str(value))
-        except ValueError:
-            msg = f"State of stream {self.name!r} holds a bad start_time bookmark {value!r}."
-            raise ConfigError(msg) from None
+        state = self.get_context_state(dict(context))
+        return bookmarks.read(self.name, self.replication_key, state, self.bookmark_parser)
 
     def _windows(self, account: str, context: Mapping[str, t.Any]) -> list[tuple]:
         """The report windows of this run: [first, last] pairs, inclusive, ascending."""

@@ -155,7 +155,7 @@ FAN_OUT: dict[str, Callable[[dict[str, t.Any], Record], Iterator[Record]]] = {
 
 
 def base_record(
-    line: dict[str, t.Any], licensor: str, report_date: str, row_number: int
+    line: dict[str, t.Any], licensor: str, report_date: str, row_number: int, *, load_id: str
 ) -> Record:
     """The key columns every aggregated shape starts with.
 
@@ -169,6 +169,7 @@ def base_record(
     return {
         "licensor": licensor,
         "report_date": report_date,
+        "load_id": load_id,
         "track_href": href,
         "track_isrc": isrc,
     }

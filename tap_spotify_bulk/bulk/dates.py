@@ -89,11 +89,12 @@ def holds_bookmark(day: dt.date, end: dt.date, lookback_days: int) -> bool:
     return lookback_days > 0 and day > end - dt.timedelta(days=lookback_days)
 
 
-def parse_bookmark(value: t.Any) -> dt.date | None:
-    """A bookmark from state: `YYYY-MM-DD` or an ISO timestamp (tolerated for old states)."""
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+def parse_bookmark(value: str) -> dt.date:
+    """A bookmark from state: `YYYY-MM-DD`, or an ISO timestamp (tolerated for old states);
+    `ValueError` otherwise."""
+    if len(value) < 10:
+        raise ValueError(value)
+    day = dt.date.fromisoformat(value[:10])
+    if len(value) > 10:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))  # a timestamp, not "…garbage"
+    return day

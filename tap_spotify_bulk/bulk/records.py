@@ -18,7 +18,7 @@ if t.TYPE_CHECKING:
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
 
 # Columns the tap adds to every record: never read from the line.
-ADDED_COLUMNS = frozenset({"licensor", "report_date", "row_number", "extra"})
+ADDED_COLUMNS = frozenset({"licensor", "report_date", "load_id", "row_number", "extra"})
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -67,7 +67,7 @@ class LineShape:
             self._verdicts[signature] = verdict
         return verdict
 
-    def builder(self, *, licensor: str, report_date: str, country: str | None,
+    def builder(self, *, licensor: str, report_date: str, load_id: str, country: str | None,
                 path: str) -> t.Callable[[dict[str, t.Any], int], dict[str, t.Any]]:
         """A function (line, row_number) -> record for one file; per-file work done here."""
         warned: list[str] = []
@@ -112,6 +112,7 @@ class LineShape:
                 record["country"] = country
             record["licensor"] = licensor
             record["report_date"] = report_date
+            record["load_id"] = load_id
             record["row_number"] = row_number
             record["extra"] = extra or None
             return record

@@ -20,6 +20,7 @@ from pathlib import Path
 from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
 from tap_spotify_bulk.bulk import dates, settings
 from tap_spotify_bulk.bulk.client import BulkClient
+from tap_spotify_bulk.bulk.loads import new_load_id
 from tap_spotify_bulk.bulk.pipeline import DownloadScope
 
 if t.TYPE_CHECKING:
@@ -33,7 +34,18 @@ class BulkRuntime:
 
     def __init__(self, config: Mapping[str, t.Any]) -> None:
         self.config = config
-        self.aggregated_driven = False  # set once one aggregated stream read the files
+        self._load_id: str | None = None
+
+    @property
+    def load_id(self) -> str:
+        """The `load_id` of this run's Bulk records (see `loads`); one per sync."""
+        if self._load_id is None:
+            self._load_id = new_load_id()
+        return self._load_id
+
+    def start_load(self) -> None:
+        """A new sync starts: its records get a new `load_id`."""
+        self._load_id = new_load_id()
 
     @cached_property
     def licensor(self) -> str:

@@ -35,6 +35,7 @@ if t.TYPE_CHECKING:
 COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
 
 BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+LOADS_STREAM = "bulk_loads"  # the load manifest: not in the sandbox's truth
 
 
 def unique_credentials() -> dict[str, str]:
@@ -55,6 +56,7 @@ class Output:
     records: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
     states: list[dict] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)
+    loads: list[dict] = field(default_factory=list)  # the `bulk_loads` manifest, kept apart
 
     @classmethod
     def parse(cls, raw: bytes | str) -> Output:
@@ -65,7 +67,9 @@ class Output:
                 continue
             message = orjson.loads(line)
             out.messages.append(message)
-            if message["type"] == "RECORD":
+            if message["type"] == "RECORD" and message["stream"] == LOADS_STREAM:
+                out.loads.append(message["record"])
+            elif message["type"] == "RECORD":
                 out.records[message["stream"]].append(message["record"])
             elif message["type"] == "STATE":
                 out.states.append(message["value"])

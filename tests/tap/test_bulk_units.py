@@ -156,19 +156,20 @@ def _schema(name: str) -> dict:
 def test_schema_directory_has_all_eight_streams():
     names = sorted(p.stem for p in SCHEMA_DIR.glob("*.json"))
     assert names == sorted(["streams", "sub30sec_streams", "users", "tracks",
-                            *aggregated.SHAPES])
+                            *aggregated.SHAPES, "bulk_loads"])
     assert SCHEMAS.get_schema("streams")["properties"]["report_date"]["format"] == "date"
 
 
 def test_event_record_types_extra_and_country():
     schema = _schema("streams")
     build = LineShape(schema, partition_country=True).builder(
-        licensor="gyro", report_date="2024-03-07", country="SE", path="streams/2024/03/07/SE")
+        licensor="gyro", report_date="2024-03-07", load_id="L1", country="SE",
+        path="streams/2024/03/07/SE")
     clean = {"timestamp": "2024-03-07T10:00:00Z", "user_id": "u1", "track_id": "t1",
              "country": "SE", "ms_played": 1000, "cached": False, "offline_timestamp": None}
     record = build(dict(clean), 1)
     assert record == {**clean, "licensor": "gyro", "report_date": "2024-03-07",
-                      "row_number": 1, "extra": None}
+                      "load_id": "L1", "row_number": 1, "extra": None}
     odd = {"user_id": "u2", "country": "NO", "ms_played": "12", "shuffle": 1, "new_key": [1]}
     record = build(dict(odd), 2)
     assert record["country"] == "SE"
@@ -183,7 +184,8 @@ def test_event_record_types_extra_and_country():
 def test_users_keep_their_own_country_and_bool_is_not_int():
     schema = _schema("users")
     build = LineShape(schema, partition_country=False).builder(
-        licensor="gyro", report_date="2024-03-07", country=None, path="users/2024/03/07")
+        licensor="gyro", report_date="2024-03-07", load_id="L1", country=None,
+        path="users/2024/03/07")
     record = build({"user_id": "u", "country": "NO", "birth_year": True,
                     "licensor": "other"}, 7)
     assert record["country"] == "NO"
@@ -210,14 +212,14 @@ LINE = {
 
 
 def _fan(shape: str, line: dict) -> list[dict]:
-    base = aggregated.base_record(line, "gyro", "2024-03-07", 1)
+    base = aggregated.base_record(line, "gyro", "2024-03-07", 1, load_id="L1")
     return list(aggregated.FAN_OUT[shape](line, base))
 
 
 def test_summary():
     (record,) = _fan(aggregated.SUMMARY, LINE)
     assert record == {
-        "licensor": "gyro", "report_date": "2024-03-07",
+        "licensor": "gyro", "report_date": "2024-03-07", "load_id": "L1",
         "track_href": "https://open.spotify.com/track/abc", "track_isrc": "SE1",
         "track_name": "Song", "album_name": "Album",
         "album_href": "https://open.spotify.com/album/def",
@@ -270,7 +272,8 @@ def test_track_href_falls_back_to_isrc_then_row_number():
     # Every aggregated primary key holds track_href: it is never null, even when the line
     # lacks trackv2.href (SPEC §4.5: any level may be missing).
     no_href = {"trackv2": {"isrc": "SE9"}}
-    assert aggregated.base_record(no_href, "gyro", "2024-03-07", 4)["track_href"] == "isrc:SE9"
-    assert aggregated.base_record({}, "gyro", "2024-03-07", 4)["track_href"] == "row:4"
+    base = aggregated.base_record
+    assert base(no_href, "gyro", "2024-03-07", 4, load_id="L1")["track_href"] == "isrc:SE9"
+    assert base({}, "gyro", "2024-03-07", 4, load_id="L1")["track_href"] == "row:4"
     keys = {r["track_href"] for r in _fan(aggregated.COUNT, {**LINE, "trackv2": {}})}
     assert keys == {"row:1"}

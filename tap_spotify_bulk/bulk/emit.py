@@ -1,0 +1,101 @@
+"""How one downloaded Bulk file becomes records: the date driver's per-file strategies.
+
+`LineEmitter`: one record per line (streams, sub30sec_streams, users, tracks).
+`FanOutEmitter`: one aggregatedstreams line into the selected aggregated streams.
+
+A stream that reaches its dry-run record limit (the SDK raises an abort exception from its
+record path) stops receiving records; the others of the read go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
+
+from tap_spotify_bulk.bulk import aggregated
+from tap_spotify_bulk.bulk.files import read_lines
+from tap_spotify_bulk.bulk.records import LineShape
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+    from tap_spotify_bulk.bulk.pipeline import FileJob
+    from tap_spotify_bulk.bulk.sync import ReportStream, Target
+
+LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
+ABORTED = (AbortedSyncFailedException, AbortedSyncPausedException)
+
+
+class Emitter(t.Protocol):
+    def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None: ...
+
+    def emit(self, job: FileJob, path: Path, targets: list[Target]) -> None:
+        """Write the records of one file to `targets` (the streams that read its date)."""
+
+
+class LineEmitter:
+    """One record per non-blank line, typed by the stream's schema (`records.LineShape`)."""
+
+    def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None:
+        self.licensor = licensor
+        self.load_id = load_id
+        self.shape = LineShape(lead.schema,  # type: ignore[attr-defined]
+                               partition_country=lead.partition_country)
+
+    def emit(self, job: FileJob, path: Path, targets: list[Target]) -> None:
+        if not targets:
+            return
+        (target,) = targets
+        target.sink.start_file()
+        build = self.shape.builder(licensor=self.licensor, report_date=job.day.isoformat(),
+                                   load_id=self.load_id, country=job.country,
+                                   path=job.relative)
+        write = target.sink.write
+        rows = 0
+        try:
+            for rows, line in read_lines(path, job.relative):
+                write(build(line, rows))
+        except ABORTED:
+            target.stopped = True
+            rows -= 1  # the line that hit the limit was not written
+        target.count(job.country, rows)
+        LOGGER.info("%s: %s: %d records", target.stream.name, job.relative, rows)
+
+
+class FanOutEmitter:
+    """Each aggregatedstreams line into every target's shape (`aggregated.FAN_OUT`)."""
+
+    def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None:
+        self.licensor = licensor
+        self.load_id = load_id
+
+    def emit(self, job: FileJob, path: Path, targets: list[Target]) -> None:
+        pairs = []
+        for target in targets:
+            target.sink.start_file()
+            pairs.append((target.sink.write, aggregated.FAN_OUT[target.stream.name]))
+        licensor, report_date, load_id = self.licensor, job.day.isoformat(), self.load_id
+        counts = [0] * len(pairs)
+        stopped: set[int] = set()
+        lines = 0
+        for lines, line in read_lines(path, job.relative):
+            base = aggregated.base_record(line, licensor, report_date, lines, load_id=load_id)
+            for index, (write, shape) in enumerate(pairs):
+                if index in stopped:
+                    continue
+                try:
+                    for record in shape(line, base):
+                        write(record)
+                        counts[index] += 1
+                except ABORTED:
+                    stopped.add(index)
+                    targets[index].stopped = True
+            if len(stopped) == len(pairs):
+                break
+        for target, count in zip(targets, counts, strict=True):
+            target.count(None, count)
+        LOGGER.info("aggregated streams: %s: %d lines, %s", job.relative, lines,
+                    ", ".join(f"{t.stream.name} {c}" for t, c in zip(targets, counts,
+                                                                      strict=True)))
