@@ -118,6 +118,11 @@ def test_state_in_postgres_is_read_by_the_next_run_and_jobs_keep_their_own_state
     assert landed(sb.bulk_truth(START, END)) == {}
     states = saved_states(postgres, state_schema)
     assert bookmarks(states[BULK_STATE_ID]) == dict.fromkeys(BULK_KEYS, END.isoformat())
+    with psycopg.connect(**pg_connect_kwargs(postgres)) as conn:  # the Bulk job's manifest
+        loads = postgres_rows(conn, pg_schema, "bulk_loads", ["stream", "report_date"]) or []
+    assert {row["stream"] for row in loads} == set(BULK_KEYS)
+    assert {str(row["report_date"]) for row in loads} == {
+        (START + dt.timedelta(days=n)).isoformat() for n in range((END - START).days + 1)}
 
     # The Ads job: its own extractor, its own state id, only the Ads table's bookmark; the
     # Bulk job's state is left as it was.
