@@ -1,7 +1,8 @@
-"""The demo behind scripts/demo: sandbox -> `meltano run tap-spotify-bulk target-duckdb` ->
-a summary of the DuckDB tables next to the sandbox's ground truth.
+"""The demo behind scripts/demo: sandbox -> `meltano run tap-spotify-bulk target-duckdb
+dbt-duckdb:build` -> the sandbox restates a day -> a second run from state -> the raw tables
+and the dbt `current_*` models next to the sandbox's ground truth, and a few mart rows.
 
-The sandbox runs in this process (a thread); Meltano, the tap and the target run as
+The sandbox runs in this process (a thread); Meltano, the tap, the target and dbt run as
 child processes that reach it over 127.0.0.1, exactly as they would reach Spotify.
 """
 
@@ -24,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATABASE = REPO / "output" / "warehouse.duckdb"
 SCHEMA = "spotify"
 BIN = Path(sys.executable).parent
+PIPELINE = ("tap-spotify-bulk", "target-duckdb", "dbt-duckdb:build")
 
 
 def meltano(*args: str, env: dict[str, str]) -> None:
@@ -33,21 +35,53 @@ def meltano(*args: str, env: dict[str, str]) -> None:
         sys.exit(f"demo: `meltano {' '.join(args)}` failed with exit code {done.returncode}")
 
 
-def landed(conn: duckdb.DuckDBPyConnection, stream: str) -> dict | None:
+def landed(conn: duckdb.DuckDBPyConnection, stream: str, table: str) -> dict | None:
     """Tally.summary() of a DuckDB table, None when the table does not exist."""
     exists = conn.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-        "AND table_name = ?", [SCHEMA, stream]).fetchone()[0]
+        "AND table_name = ?", [SCHEMA, table]).fetchone()[0]
     if not exists:
         return None
     fields, metrics = BULK_TALLY_FIELDS[stream]
     columns = list(dict.fromkeys((*fields, *metrics)))
     select = ", ".join(f'"{c}"' for c in columns)
-    cursor = conn.execute(f'SELECT {select} FROM "{SCHEMA}"."{stream}"')  # noqa: S608
+    cursor = conn.execute(f'SELECT {select} FROM "{SCHEMA}"."{table}"')  # noqa: S608
     tally = Tally(fields, metrics)
     while rows := cursor.fetchmany(10_000):
         tally.add_all(dict(zip(columns, row, strict=True)) for row in rows)
     return tally.summary()
+
+
+def truth_check(truth: dict[str, dict]) -> int:
+    """Print raw table and current_ model counts next to the truth; failures of current_*."""
+    print(f"  {'stream':<28} {'raw rows':>9} {'current_':>9} {'truth':>9}  current_ = truth")
+    failures = 0
+    with duckdb.connect(str(DATABASE), read_only=True) as conn:
+        for stream, expected in truth.items():
+            raw = landed(conn, stream, stream) or {"count": 0}
+            current = landed(conn, stream, f"current_{stream}")
+            ok = current == expected
+            failures += not ok
+            print(f"  {stream:<28} {raw['count']:>9} {(current or {'count': 0})['count']:>9} "
+                  f"{expected['count']:>9}  {'yes' if ok else 'NO (count, checksum or sums)'}")
+    return failures
+
+
+def show_marts(day: dt.date) -> None:
+    with duckdb.connect(str(DATABASE), read_only=True) as conn:
+        print(f"\ndemo: mart_top_tracks, {day}:")
+        print(conn.sql(f"SELECT track_rank, track_name, artist_name, streams, skips, saves, "  # noqa: S608
+                       f"round(skip_rate, 3) AS skip_rate FROM {SCHEMA}.mart_top_tracks "
+                       f"WHERE report_date = DATE '{day}' ORDER BY track_rank LIMIT 5"))
+        print(f"demo: mart_streams_daily, {day}, biggest track x country rows:")
+        print(conn.sql(f"SELECT isrc, country, stream_events, listeners, streams, "  # noqa: S608
+                       f"round(skip_rate, 3) AS skip_rate, round(save_rate, 3) AS save_rate "
+                       f"FROM {SCHEMA}.mart_streams_daily WHERE report_date = DATE '{day}' "
+                       f"ORDER BY streams DESC LIMIT 5"))
+        print(f"demo: mart_listener_demographics, {day}, all countries:")
+        print(conn.sql(f"SELECT gender, sum(streams) AS streams, sum(listeners) AS listeners "  # noqa: S608
+                       f"FROM {SCHEMA}.mart_listener_demographics WHERE report_date = "
+                       f"DATE '{day}' GROUP BY gender ORDER BY streams DESC"))
 
 
 def main() -> int:
@@ -55,11 +89,14 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=7, help="report days to serve and load")
     parser.add_argument("--scale", type=int, default=2000, help="stream events per day")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-restate", action="store_true",
+                        help="skip the restated day and the second run")
     args = parser.parse_args()
 
     start = dt.date(2024, 3, 1)
     end = start + dt.timedelta(days=args.days - 1)
-    options = SandboxOptions(seed=args.seed, start=start, end=end, scale=args.scale)
+    options = SandboxOptions(seed=args.seed, start=start, end=end, scale=args.scale,
+                             empty_day_rate=0.0)
     DATABASE.parent.mkdir(exist_ok=True)
     DATABASE.unlink(missing_ok=True)  # a fresh warehouse, loaded with --full-refresh below
 
@@ -68,7 +105,7 @@ def main() -> int:
               f"({len(options.countries)} countries, {args.scale} stream events a day)")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_SPOTIFY_BULK_")}
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-        for name, value in sb.tap_config().items():
+        for name, value in sb.tap_config(lookback_days=3).items():
             env[f"TAP_SPOTIFY_BULK_{name.upper()}"] = (
                 json.dumps(value) if isinstance(value, list | dict) else str(value))
         env["TARGET_DUCKDB_PATH"] = str(DATABASE)
@@ -76,28 +113,24 @@ def main() -> int:
 
         meltano("install", env=env)
         began = time.monotonic()
-        meltano("run", "--full-refresh", "tap-spotify-bulk", "target-duckdb", env=env)
+        meltano("run", "--full-refresh", *PIPELINE, env=env)
         seconds = time.monotonic() - began
-        truth = sb.bulk_truth(start, end)
+        print(f"\ndemo: `meltano run {' '.join(PIPELINE)}` took {seconds:.1f} s; landed in "
+              f"{DATABASE.relative_to(REPO)} (schema {SCHEMA}):\n")
+        failures = truth_check(sb.bulk_truth())
+        if not args.no_restate:
+            restated = end - dt.timedelta(days=1)
+            sb.restate(restated)
+            print(f"\ndemo: Spotify corrects {restated} (shorter files, a country gone, tracks "
+                  f"removed, new values); a second run reads the lookback window again:\n")
+            meltano("run", *PIPELINE, env=env)
+            print("\ndemo: the raw tables keep the corrected day's stale rows; the current_* "
+                  "models hold exactly the latest complete read:\n")
+            failures += truth_check(sb.bulk_truth())
 
-    print(f"\ndemo: `meltano run tap-spotify-bulk target-duckdb` took {seconds:.1f} s; "
-          f"landed in {DATABASE.relative_to(REPO)} (schema {SCHEMA}):\n")
-    print(f"  {'table':<28} {'rows':>9} {'expected':>9}  matches sandbox truth")
-    failures = 0
-    total = 0
-    with duckdb.connect(str(DATABASE), read_only=True) as conn:
-        for stream, expected in truth.items():
-            got = landed(conn, stream)
-            rows = got["count"] if got else 0
-            total += rows
-            ok = (got or {"count": 0, "checksum": f"{0:016x}",
-                          "sums": dict.fromkeys(expected["sums"], 0.0)}) == expected
-            failures += not ok
-            verdict = "yes" if ok else "NO (count, checksum or metric sums differ)"
-            print(f"  {stream:<28} {rows:>9} {expected['count']:>9}  {verdict}")
-    print(f"\ndemo: {total} rows in {len(truth)} tables; "
-          + ("every table matches the truth." if not failures
-             else f"{failures} table(s) differ from the truth."))
+    show_marts(end - dt.timedelta(days=1))
+    print("demo: " + ("every current_* model matches the truth." if not failures
+                      else f"{failures} current_* model(s) differ from the truth."))
     print(f"demo: explore it with: {BIN / 'python'} -c \"import duckdb; "
           f"print(duckdb.connect('{DATABASE.relative_to(REPO)}').sql('SHOW ALL TABLES'))\"")
     return 1 if failures else 0

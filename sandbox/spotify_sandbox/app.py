@@ -5,6 +5,7 @@ Order for every API call: latency, authentication, generic faults, then the endp
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import time
 import uuid
@@ -100,8 +101,8 @@ class SandboxApp:
             return self._signed(incoming, path[len(SIGNED_PREFIX):], query)
         if path.startswith(ADS_PREFIX + "/"):
             return self._ads(incoming, path[len(ADS_PREFIX):], query)
-        if path.startswith("/_sandbox/") and incoming.method == "GET":
-            return self._control(path, query), "control", None
+        if path.startswith("/_sandbox/"):
+            return self._control(incoming.method, path, query), "control", None
         return _json(404, {"error": {"status": 404, "message": "Not found"}}), "other", None
 
     # -- generic faults ------------------------------------------------------------------
@@ -158,7 +159,7 @@ class SandboxApp:
             truncate = fault == "truncated_gzip"
             return self._file_body(routed, truncate), kind, fault
         location = self._signed_base() + self.signer.sign(
-            routed.path, self.options.signed_url_ttl, time.time())
+            routed.object_name, self.options.signed_url_ttl, time.time())
         return SandboxResponse(303, b"", {"Location": location}), kind, None
 
     def _signed_base(self) -> str:
@@ -172,15 +173,16 @@ class SandboxApp:
         if "authorization" in incoming.headers:
             return _gcs_error(400, "InvalidArgument", "Authorization header and signed URL "
                               "parameters may not be used together"), "signed", None
-        file_path, problem = self.signer.verify(
+        object_name, problem = self.signer.verify(
             opaque, query.get("expires", [""])[0], query.get("sig", [""])[0], time.time())
-        if file_path is None:
+        if object_name is None:
             return _signed_refusal(problem), "signed", None
+        file_path = object_name.partition("#")[0]
         faulty, fault = self._fault(f"GET signed:{file_path}", fault_kinds.SIGNED_FAULTS)
         if faulty is not None or fault == "signed_url_expired":
             return faulty or _signed_refusal("expired"), "signed", fault
         routed = self.bulk.route(file_path, self.options)
-        if not isinstance(routed, FileRef):
+        if not isinstance(routed, FileRef) or routed.object_name != object_name:
             return _gcs_error(404, "NoSuchKey", "The specified key does not exist."), "signed", None
         return self._file_body(routed, fault == "truncated_gzip"), "signed", fault
 
@@ -205,7 +207,11 @@ class SandboxApp:
                                  incoming.body, token or "")
         return self.ads_api.handle(request), kind, None
 
-    def _control(self, path: str, query: dict[str, list[str]]) -> SandboxResponse:
+    def _control(self, method: str, path: str, query: dict[str, list[str]]) -> SandboxResponse:
+        if method == "POST" and path == "/_sandbox/restate":
+            return self._restate(query)
+        if method != "GET":
+            return _json(405, {"error": {"status": 405, "message": "Method not allowed"}})
         if path == "/_sandbox/stats":
             return _json(200, self.stats.snapshot())
         if path == "/_sandbox/truth":
@@ -214,6 +220,16 @@ class SandboxApp:
             except (ValueError, TypeError, KeyError) as exc:
                 return _json(400, {"error": {"status": 400, "message": str(exc)}})
         return _json(404, {"error": {"status": 404, "message": "Not found"}})
+
+    def _restate(self, query: dict[str, list[str]]) -> SandboxResponse:
+        """`POST /_sandbox/restate?date=YYYY-MM-DD`: the day's files become a corrected
+        generation (every report of that day)."""
+        try:
+            day = dt.date.fromisoformat(query.get("date", [""])[0])
+            generation = self.data.restate(day)
+        except ValueError as exc:
+            return _json(400, {"error": {"status": 400, "message": str(exc)}})
+        return _json(200, {"date": day.isoformat(), "generation": generation})
 
     def _truth(self, query: dict[str, list[str]]) -> dict:
         """Bulk truth for start..end (default: the whole range); with `ads_report_list`

@@ -28,6 +28,13 @@ class FileRef:
     day: dt.date
     country: str | None
     path: str  # relative to the Bulk API base, e.g. "/gyrostream/enhanced/users/2024/03/07"
+    generation: int = 0  # the day's generation when the file was looked up (restatements)
+
+    @property
+    def object_name(self) -> str:
+        """The stored object behind a signed URL: path and generation, so a restated day's
+        old signed URLs point at an object that no longer exists."""
+        return f"{self.path}#{self.generation}"
 
 
 def api_error(status: int, message: str) -> SandboxResponse:
@@ -93,7 +100,8 @@ class BulkApi:
         country = rest[3] if report in COUNTRY_REPORTS else None
         if day is None or day not in days or not self.data.has_file(report, day, country):
             return not_found("No data found for this date")
-        return FileRef(report, day, country, "/".join([prefix, *rest]))
+        return FileRef(report, day, country, "/".join([prefix, *rest]),
+                       self.data.generation(day))
 
 
 def _date(rest: list[str]) -> dt.date | None:

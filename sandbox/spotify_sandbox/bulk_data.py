@@ -1,7 +1,9 @@
 """Deterministic Bulk API data files, generated as streams of line chunks.
 
-Every file depends only on (seed, report, date, country) and the data options, never on
-request order. Lines are rendered from per-file vocabularies (users, tracks, sources) so a
+Every file depends only on (seed, report, date, country, generation) and the data options,
+never on request order. A day starts at generation 0; `restate(day)` moves it to the next
+generation, a corrected delivery derived from the previous one (see `_restated`).
+Lines are rendered from per-file vocabularies (users, tracks, sources) so a
 file of millions of lines is generated chunk by chunk in constant memory; `gzip_chunks`
 compresses it incrementally. The truth (truth.py) parses these same line chunks.
 """
@@ -98,12 +100,40 @@ class BulkData:
         self.scale = max(1, options.scale)
         self.empty_day_rate = options.empty_day_rate
         self.tracks: tuple[Track, ...] = catalogue(options.seed, max(1, options.catalogue_size))
-        self.day = lru_cache(maxsize=4096)(self._day)
-        self.users = lru_cache(maxsize=4)(self._users)
+        self.generations: dict[dt.date, int] = {}
+        self._plan = lru_cache(maxsize=4096)(self._plan_of)
+        self._users_of = lru_cache(maxsize=4)(self._users_uncached)
+
+    # -- generations (restatements) ------------------------------------------------------
+    def generation(self, day: dt.date) -> int:
+        """The day's current generation: 0 as first delivered, +1 per restatement."""
+        return self.generations.get(day, 0)
+
+    def restate(self, day: dt.date) -> int:
+        """Replace the day's files with the next corrected generation; returns it."""
+        if self.day(day) is None:
+            raise ValueError(f"{day} has no data to restate")
+        self.generations[day] = self.generation(day) + 1
+        return self.generations[day]
+
+    def _file_rng(self, day: dt.date, *parts: object) -> random.Random:
+        """The rng of one file of `day`; generation 0 keeps the original seeding."""
+        generation = self.generation(day)
+        return _rng(self.seed, *parts, *((f"g{generation}",) if generation else ()))
+
+    def day(self, day: dt.date) -> DayPlan | None:
+        """The plan of a day in its current generation, None when it has no data."""
+        return self._plan(day, self.generation(day))
+
+    def users(self, day: dt.date, country: str) -> tuple[User, ...]:
+        return self._users_of(day, country, self.generation(day))
 
     # -- what exists ---------------------------------------------------------------------
-    def _day(self, day: dt.date) -> DayPlan | None:
+    def _plan_of(self, day: dt.date, generation: int) -> DayPlan | None:
         """The plan of a day, None when the day is outside the range or has no data."""
+        if generation > 0:
+            previous = self._plan(day, generation - 1)
+            return None if previous is None else self._restated(previous, generation)
         if not self.start <= day <= self.end:
             return None
         rng = _rng(self.seed, "day", day)
@@ -122,6 +152,27 @@ class BulkData:
         jitter = [self.tracks[t].weight * rng.uniform(0.7, 1.3) for t in active]
         return DayPlan(day, countries, streams, sub30, active, tuple(_table(list(active), jitter)))
 
+    def _restated(self, plan: DayPlan, generation: int) -> DayPlan:
+        """A corrected delivery of `plan`: one country file gone (when there are several),
+        some country files shorter, about a tenth of the tracks gone (a shorter tracks file,
+        aggregated tracks removed); every file's values are drawn anew."""
+        rng = _rng(self.seed, "restate", plan.day, generation)
+        countries = list(plan.countries)
+        if len(countries) > 1:
+            countries.remove(rng.choice(countries))
+        shorter = set(rng.sample(countries, max(1, len(countries) // 2)))
+        streams, sub30 = {}, {}
+        for country in countries:
+            factor = rng.uniform(0.5, 0.9) if country in shorter else 1.0
+            streams[country] = max(1, round(plan.streams[country] * factor))
+            sub30[country] = max(1, round(plan.sub30[country] * factor))
+        n_gone = min(len(plan.active) - 1, max(1, len(plan.active) // 10))
+        gone = set(rng.sample(plan.active, n_gone))
+        active = tuple(t for t in plan.active if t not in gone)
+        jitter = [self.tracks[t].weight * rng.uniform(0.7, 1.3) for t in active]
+        return DayPlan(plan.day, tuple(countries), streams, sub30, active,
+                       tuple(_table(list(active), jitter)))
+
     def has_file(self, report: str, day: dt.date, country: str | None = None) -> bool:
         plan = self.day(day)
         if plan is None or report not in REPORTS:
@@ -130,11 +181,11 @@ class BulkData:
             return country in plan.streams
         return country is None
 
-    def _users(self, day: dt.date, country: str) -> tuple[User, ...]:
-        """The users active in one country on one day."""
+    def _users_uncached(self, day: dt.date, country: str, generation: int) -> tuple[User, ...]:
+        """The users active in one country on one day (in the day's current `generation`)."""
         plan = self.day(day)
         assert plan is not None
-        rng = _rng(self.seed, "users", day, country)
+        rng = self._file_rng(day, "users", day, country)
         count = min(MAX_USERS_PER_COUNTRY, plan.streams[country] // 5 + 3)
         users = []
         for _ in range(count):
@@ -176,7 +227,7 @@ class BulkData:
         sub30 = report == "sub_30_sec_streams"
         count = (plan.sub30 if sub30 else plan.streams)[country]
         users = self.users(day, country)
-        rng = _rng(self.seed, report, day, country)
+        rng = self._file_rng(day, report, day, country)
         sources = _source_parts(rng, country)
         flags = _flag_parts(rng, day, sub30)
         table = plan.track_table
@@ -211,7 +262,7 @@ class BulkData:
     def _users_chunks(self, day: dt.date) -> Iterator[bytes]:
         plan = self.day(day)
         assert plan is not None
-        rng = _rng(self.seed, "users-file", day)
+        rng = self._file_rng(day, "users-file", day)
         for country in plan.countries:
             users = self.users(day, country)
             for start in range(0, len(users), CHUNK_LINES):
@@ -224,7 +275,7 @@ class BulkData:
     def _tracks_chunks(self, day: dt.date) -> Iterator[bytes]:
         plan = self.day(day)
         assert plan is not None
-        rng = _rng(self.seed, "tracks-file", day)
+        rng = self._file_rng(day, "tracks-file", day)
         lines = []
         for index in plan.active:
             line = self.tracks[index].line
@@ -237,7 +288,7 @@ class BulkData:
     def _aggregated_chunks(self, day: dt.date) -> Iterator[bytes]:
         plan = self.day(day)
         assert plan is not None
-        rng = _rng(self.seed, "aggregated", day)
+        rng = self._file_rng(day, "aggregated", day)
         counts = Counter(plan.track_table)
         table_share = {t: counts[t] / len(plan.track_table) for t in plan.active}
         lines = [

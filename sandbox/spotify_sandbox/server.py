@@ -7,6 +7,7 @@ as a context manager (or `start()` / `stop()`).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import socket
 import struct
@@ -21,7 +22,6 @@ from spotify_sandbox.options import SandboxOptions
 from spotify_sandbox.routing import SandboxResponse
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Iterable
 
 
@@ -260,6 +260,13 @@ class Sandbox:
         """Forget the request log, counters and fault attempts (faults fire again)."""
         self.app.stats.clear()
         self.app.injector.reset_attempts()
+
+    def restate(self, day: dt.date | str) -> int:
+        """Replace every file of `day` with a corrected generation (shorter country files, one
+        country file gone, fewer tracks, new values); the truth follows. Returns the new
+        generation; signed URLs of the old one answer 404."""
+        return self.app.data.restate(
+            day if isinstance(day, dt.date) else dt.date.fromisoformat(day))
 
     def expire_tokens(self) -> None:
         """Expire every access token issued so far (the next API call answers 401)."""

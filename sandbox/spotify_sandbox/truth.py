@@ -127,7 +127,7 @@ class BulkTruth:
             return
         if country is not None and not totals.keys() & COUNTRY_STREAMS:
             return
-        key = (licensor, day, country)
+        key = (licensor, day, country, self.data.generation(day))
         with self._lock:
             parts = self._cache.get(key)
         if parts is None:

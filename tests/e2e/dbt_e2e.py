@@ -1,0 +1,46 @@
+"""Running the dbt project (transform/) through the repository's Meltano utilities, and
+reading its `current_*` models back for comparison with the sandbox truth."""
+
+from __future__ import annotations
+
+import typing as t
+
+from meltano_e2e import BULK_KEYS, postgres_rows
+from spotify_sandbox.tally import BULK_TALLY_FIELDS
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from meltano_e2e import MeltanoProject
+
+
+def dbt_env(tmp_path: Path) -> dict[str, str]:
+    """dbt's target and log directories private to one test (concurrent runs share the
+    project directory)."""
+    return {"DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
+            "DBT_LOG_PATH": str(tmp_path / "dbt-logs")}
+
+
+def dbt_build(project: MeltanoProject, utility: str, env: Mapping[str, str]) -> str:
+    """`meltano run <utility>:build`; its output (dbt's log) when it succeeds."""
+    done = project.meltano("run", f"{utility}:build", env=env)
+    return done.stdout + done.stderr
+
+
+def tally_columns(stream: str) -> list[str]:
+    """Key, fingerprint and metric columns of a Bulk stream (as in its current_ model)."""
+    fields, metrics = BULK_TALLY_FIELDS[stream]
+    return list(dict.fromkeys((*BULK_KEYS[stream], *fields, *metrics)))
+
+
+def current_rows_duckdb(conn: t.Any, schema: str, stream: str) -> list[dict[str, t.Any]]:
+    columns = tally_columns(stream)
+    select = ", ".join(f'"{c}"' for c in columns)
+    rows = conn.execute(f'SELECT {select} FROM "{schema}"."current_{stream}"').fetchall()
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def current_rows_postgres(conn: t.Any, schema: str, stream: str) -> list[dict[str, t.Any]]:
+    return postgres_rows(conn, schema, f"current_{stream}", tally_columns(stream)) or []
+

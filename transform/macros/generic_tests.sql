@@ -1,0 +1,22 @@
+{# Generic tests of this project (no dbt packages: the project installs from PyPI alone). #}
+
+{# No two rows share the values of `columns`. #}
+{% test unique_key(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as rows_with_key
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
+
+{# Every row comes from a read that the manifest (bulk_loads) records for its stream and day. #}
+{% test loaded_per_manifest(model, stream) %}
+select r.report_date, r.load_id
+from {{ model }} as r
+where not exists (
+    select 1
+    from {{ source('spotify', 'bulk_loads') }} as m
+    where m.stream = '{{ stream }}'
+        and m.report_date = r.report_date
+        and m.load_id = r.load_id
+)
+{% endtest %}

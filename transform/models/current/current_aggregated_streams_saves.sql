@@ -1,0 +1,1 @@
+{{ current_rows('aggregated_streams_saves') }}

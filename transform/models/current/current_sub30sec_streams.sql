@@ -1,0 +1,1 @@
+{{ current_rows('sub30sec_streams', country_partitioned=true) }}
