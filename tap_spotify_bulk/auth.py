@@ -16,7 +16,6 @@ import threading
 import time
 
 import requests
-from singer_sdk.authenticators import APIAuthenticatorBase
 
 from tap_spotify_bulk import http
 from tap_spotify_bulk.errors import ApiError, AuthError
@@ -90,7 +89,7 @@ class TokenClient:
             form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
         else:
             form = {"grant_type": "client_credentials"}
-        response = http.send(
+        response = http.PLAIN.send(
             self._session,
             "POST",
             self.token_url,
@@ -152,36 +151,4 @@ class TokenClient:
         )
 
 
-class BearerAuthenticator(APIAuthenticatorBase):
-    """SDK authenticator that puts a `TokenClient`'s current token on each request."""
-
-    def __init__(self, client: TokenClient) -> None:
-        super().__init__()
-        self.client = client
-
-    def authenticate_request(
-        self, request: requests.PreparedRequest
-    ) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.client.token()}"
-        return request
-
-
-def bearer_token_of(request: requests.PreparedRequest | requests.Request) -> str | None:
-    """The token a request was sent with, to pass to `TokenClient.invalidate` on a 401."""
-    value = request.headers.get("Authorization", "")
-    return value.removeprefix("Bearer ") if value.startswith("Bearer ") else None
-
-
-def as_header(client: TokenClient) -> dict[str, str]:
-    """`{"Authorization": "Bearer …"}` for a call made outside an SDK stream."""
-    return {"Authorization": f"Bearer {client.token()}"}
-
-
-__all__ = [
-    "DEFAULT_TOKEN_URL",
-    "BearerAuthenticator",
-    "TokenClient",
-    "as_header",
-    "bearer_token_of",
-]
-
+__all__ = ["DEFAULT_TOKEN_URL", "TokenClient"]

@@ -35,3 +35,14 @@ class ApiError(TapError):
 
 class DataError(TapError):
     """A downloaded file stayed corrupt (bad gzip, bad JSON) after every retry."""
+
+
+class OutputClosedError(TapError):
+    """The process reading the tap's output (the target) closed it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the output was closed: the target stopped reading or failed (look at the "
+            "target's log). Nothing after the last STATE message was committed; a re-run "
+            "resumes there."
+        )

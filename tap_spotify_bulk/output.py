@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import os
 import sys
 import typing as t
 import uuid
@@ -29,6 +30,7 @@ from singer_sdk.contrib.msgspec import serialize_jsonl
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter, SingerMessageType
 
 from tap_spotify_bulk import sdk_seam
+from tap_spotify_bulk.errors import OutputClosedError
 
 try:  # ISA-L's gzip writer: the same files, compressed about 6x faster than zlib's level 1
     from isal.igzip import GzipFile
@@ -54,6 +56,7 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
         self.buffer = bytearray()  # appended to in place by `FastRecords`
         self.flushing = False
         self.after_flush: Callable[[], None] | None = None  # a signal handler, deferred
+        self.closed = False  # the reader went away: output is dropped from then on
 
     def serialize_message(self, message: Message) -> bytes:
         return bytes(serialize_jsonl(message.to_dict()))
@@ -71,6 +74,9 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
     def flush(self) -> None:
         """Write the buffer out. A signal handler that arrives meanwhile is run after it
         (see `TapSpotifyBulk.defer_termination`), so output is never cut or reordered."""
+        if self.closed:
+            self.buffer.clear()  # nobody reads it any more
+            return
         if self.flushing or not self.buffer:
             return
         self.flushing = True
@@ -85,11 +91,24 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
                 out.write(self.buffer.decode())
                 out.flush()
             self.buffer.clear()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            self._output_closed()
+            raise OutputClosedError from exc
         finally:
             self.flushing = False
         if self.after_flush is not None:
             action, self.after_flush = self.after_flush, None
             action()
+
+    def _output_closed(self) -> None:
+        """Drop what is pending, and point stdout at /dev/null so that nothing (not even
+        the interpreter's last flush at exit) writes into the closed pipe again."""
+        self.closed = True
+        self.buffer.clear()
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 class FastRecords:

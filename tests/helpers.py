@@ -6,6 +6,8 @@ import typing as t
 from importlib import resources
 from pathlib import Path
 
+from tap_spotify_bulk.bulk.files import GzipCheck
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -38,3 +40,13 @@ def assert_state_follows_data(
                 f"{message['stream']}: record of {record['report_date']} after STATE "
                 f"moved the bookmark to {moved[message['stream']]}"
             )
+
+
+def verify_gzip(path: Path) -> None:
+    """Run a local file through the downloader's check (`GzipCheck`) as if it had just
+    arrived; raises CorruptGzip when the download would be retried."""
+    check = GzipCheck()
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 16):
+            check.feed(chunk)
+    check.finish()

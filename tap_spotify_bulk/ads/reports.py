@@ -76,11 +76,7 @@ def insight_rows(client: AdsClient, account: str, spec: ReportSpec, ad_set_id: s
         return []
     if response.status_code != 200:
         raise client.failure(response, what)
-    try:
-        rows = response.json().get("rows") or []
-    except (ValueError, AttributeError):
-        msg = f"{what}: the Ads API answered 200 without a JSON object."
-        raise ApiError(msg) from None
+    rows = client.json_object(response, what).get("rows") or []
     return [row for row in rows if isinstance(row, dict)]
 
 

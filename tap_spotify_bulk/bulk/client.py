@@ -5,15 +5,14 @@ with a fresh one. Data files answer 303 to a signed URL, fetched here *without* 
 Authorization header (the token never leaves the API host, and the signed URL refuses
 requests that carry one), or 200 with the file. A signed URL that answers 403 has expired,
 one that answers 404 names a file replaced meanwhile: the API is asked again. Transient
-failures are retried by `tap_spotify_bulk.http.send`. One `requests.Session` per thread.
+failures are retried by the tap's `http.RetryPolicy`. One `requests.Session` per thread.
+Files are downloaded into unnamed temporary files within the run's byte budget (`spool`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import tempfile
 import threading
 import time
 import typing as t
@@ -25,6 +24,14 @@ import urllib3
 
 from tap_spotify_bulk import http
 from tap_spotify_bulk.bulk.files import CorruptGzip, GzipCheck
+from tap_spotify_bulk.bulk.spool import (
+    DownloadCancelled,
+    SpooledFile,
+    Ticket,
+    disk_error,
+    new_file,
+    unlimited_ticket,
+)
 from tap_spotify_bulk.errors import AccessError, ApiError, AuthError, DataError
 
 if t.TYPE_CHECKING:
@@ -50,9 +57,8 @@ class BulkClient:
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
         self.licensor = licensor
+        self.retry = http.RetryPolicy(tokens=tokens)
         self._local = threading.local()
-        self.downloads = 0  # completed file downloads (for logs and tests)
-        self._count_lock = threading.Lock()
 
     @property
     def session(self) -> requests.Session:
@@ -68,34 +74,25 @@ class BulkClient:
     # API calls
 
     def _api_get(self, relative: str, what: str, **kwargs: t.Any) -> requests.Response:
-        """GET an API path with the bearer token; one fresh token after a 401."""
-        for attempt in (1, 2):
-            token = self.tokens.token()
-            response = http.send(
-                self.session, "GET", self.url(relative), what=what,
-                headers={"Authorization": f"Bearer {token}"}, allow_redirects=False, **kwargs,
+        """GET an API path with the bearer token (the retry policy renews it once on 401)."""
+        response = self.retry.send(self.session, "GET", self.url(relative), what=what,
+                                   allow_redirects=False, **kwargs)
+        if response.status_code == 401:
+            response.close()
+            msg = (
+                "Bulk API rejected a freshly issued access token (HTTP 401): check "
+                "`client_id`, `client_secret` and `token_url`."
             )
-            if response.status_code == 401:
-                response.close()
-                self.tokens.invalidate(token)
-                if attempt == 1:
-                    LOGGER.info("%s: access token rejected (401); refreshing it", what)
-                    continue
-                msg = (
-                    "Bulk API rejected a freshly issued access token (HTTP 401): check "
-                    "`client_id`, `client_secret` and `token_url`."
-                )
-                raise AuthError(msg)
-            if response.status_code == 403:
-                response.close()
-                msg = (
-                    f"Bulk API refused access to licensor `{self.licensor}` (HTTP 403): check "
-                    "`licensor` (the slug from the welcome email) and that these credentials "
-                    "are granted for it."
-                )
-                raise AccessError(msg)
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
+            raise AuthError(msg)
+        if response.status_code == 403:
+            response.close()
+            msg = (
+                f"Bulk API refused access to licensor `{self.licensor}` (HTTP 403): check "
+                "`licensor` (the slug from the welcome email) and that these credentials "
+                "are granted for it."
+            )
+            raise AccessError(msg)
+        return response
 
     def list_children(self, relative: str) -> list[str] | None:
         """Names of the children listed under `relative` (e.g. countries of a streams day);
@@ -127,50 +124,53 @@ class BulkClient:
 
     # Data files
 
-    def download(self, relative: str, temp_dir: Path | None = None,
-                 cancelled: threading.Event | None = None) -> Path | None:
-        """Download and verify one data file into a temporary file; None on 404.
+    def download(self, relative: str, temp_dir: Path | str | None = None,
+                 cancelled: threading.Event | None = None, *,
+                 ticket: Ticket | None = None) -> SpooledFile | None:
+        """Download and verify one data file into an unnamed temporary file; None on 404.
 
-        The caller deletes the returned file. Retries truncated or corrupt downloads and
-        broken connections; raises DataError when the file stays corrupt.
+        The caller closes (or `unlink`s) the returned file once read. `ticket` is the file's
+        share of the run's byte budget (none: unbounded). Retries truncated or corrupt
+        downloads and broken connections; raises DataError when the file stays corrupt and
+        TempDiskFullError when `temp_dir` fills up.
         """
+        ticket = ticket or unlimited_ticket()
         problem = ""
         for attempt in range(1, DOWNLOAD_TRIES + 1):
-            fd, name = tempfile.mkstemp(prefix="bulk-", suffix=".gz", dir=temp_dir)
-            path = Path(name)
+            sink = _Sink(ticket, cancelled, temp_dir, relative)
             try:
-                check = GzipCheck()
-                with os.fdopen(fd, "wb", buffering=0) as out:
-                    found = self._fetch_into(relative, out, check, cancelled)
+                found = self._fetch_into(relative, sink)
                 if not found:
-                    path.unlink()
+                    sink.discard()
+                    ticket.release()
                     return None
-                check.finish()
+                sink.check.finish()
+                out = sink.file()
             except CorruptGzip as exc:
                 problem = str(exc)
             except BROKEN_BODY as exc:
                 problem = f"connection broken during download ({type(exc).__name__})"
             except BaseException:
-                path.unlink(missing_ok=True)
+                sink.discard()
+                ticket.release()
                 raise
             else:
-                with self._count_lock:
-                    self.downloads += 1
-                return path
-            path.unlink(missing_ok=True)
+                return SpooledFile(out, sink.written, ticket)
+            sink.discard()
+            ticket.reset()
             if attempt < DOWNLOAD_TRIES:
                 LOGGER.warning("%s: %s (download %d/%d), downloading again",
                                relative, problem, attempt, DOWNLOAD_TRIES)
                 time.sleep(http.backoff_delay(attempt))
+        ticket.release()
         msg = (
             f"{relative}: corrupt gzip after {DOWNLOAD_TRIES} downloads ({problem}); nothing "
             "of this date was committed to state, run again later."
         )
         raise DataError(msg)
 
-    def _fetch_into(self, relative: str, out: t.BinaryIO, check: GzipCheck,
-                    cancelled: threading.Event | None) -> bool:
-        """Write the file's bytes into `out` (and through `check`); False on 404."""
+    def _fetch_into(self, relative: str, sink: _Sink) -> bool:
+        """Write the file's bytes into `sink`; False on 404."""
         what = f"Bulk file {relative}"
         for _ in range(SIGNED_URL_TRIES):
             response = self._api_get(relative, what, stream=True)
@@ -178,7 +178,7 @@ class BulkClient:
                 response.close()
                 return False
             if response.status_code == 200:
-                _copy_body(response, out, check, cancelled)
+                sink.copy(response)
                 return True
             location = response.headers.get("Location")
             response.close()
@@ -186,10 +186,11 @@ class BulkClient:
                 raise _unexpected(what, response)
             signed_url = urljoin(response.url, location)
             # No Authorization header here, ever: the token stays with the API host.
-            signed = http.send(self.session, "GET", signed_url, what=f"{what} (signed URL)",
-                               stream=True, allow_redirects=False)
+            signed = http.PLAIN.send(self.session, "GET", signed_url,
+                                     what=f"{what} (signed URL)", stream=True,
+                                     allow_redirects=False)
             if signed.status_code == 200:
-                _copy_body(signed, out, check, cancelled)
+                sink.copy(signed)
                 return True
             signed.close()
             if signed.status_code in {401, 403}:  # expired signature: ask the API again
@@ -206,24 +207,63 @@ class BulkClient:
         raise ApiError(msg)
 
 
-class DownloadCancelled(Exception):  # noqa: N818 (a condition, not an error to report)
-    """The run stopped while this file was downloading."""
+class _Sink:
+    """One download attempt's destination: a temporary file (created with the first byte,
+    once the byte budget has room), the gzip check, the file's budget ticket."""
 
+    def __init__(self, ticket: Ticket, cancelled: threading.Event | None,
+                 temp_dir: Path | str | None, relative: str) -> None:
+        self.ticket = ticket
+        self.cancelled = cancelled
+        self.temp_dir = temp_dir
+        self.relative = relative
+        self.check = GzipCheck()
+        self.written = 0
+        self._out: t.BinaryIO | None = None
 
-def _copy_body(response: requests.Response, out: t.BinaryIO, check: GzipCheck,
-               cancelled: threading.Event | None) -> None:
-    """Copy the body as sent (the gzip is the file itself, so a `Content-Encoding: gzip`, as
-    object stores may add, must not be undone here), verifying the gzip on the way."""
-    with response:
-        for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
-            if cancelled is not None and cancelled.is_set():
-                raise DownloadCancelled
-            out.write(chunk)
-            check.feed(chunk)
+    def copy(self, response: requests.Response) -> None:
+        """Copy the body as sent (the gzip is the file itself, so a `Content-Encoding: gzip`,
+        as object stores may add, must not be undone here), verifying the gzip on the way.
+        A `Content-Length` is reserved in the byte budget before the first byte."""
+        with response:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit():
+                self.ticket.cover(self.written + int(length))
+            for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+                if self.cancelled is not None and self.cancelled.is_set():
+                    raise DownloadCancelled
+                self.ticket.cover(self.written + len(chunk))
+                self._write(chunk)
+                self.written += len(chunk)
+                self.check.feed(chunk)
+
+    def file(self) -> t.BinaryIO:
+        if self._out is None:
+            try:
+                self._out = new_file(self.temp_dir)
+            except OSError as exc:
+                raise disk_error(exc, self.temp_dir, self.relative) from exc
+        return self._out
+
+    def discard(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def _write(self, chunk: bytes) -> None:
+        """All of `chunk`: a full disk or a file size limit first shortens a write, and
+        only the next one raises."""
+        out = self.file()
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[out.write(view):]
+        except OSError as exc:
+            raise disk_error(exc, self.temp_dir, self.relative) from exc
 
 
 def _unexpected(what: str, response: requests.Response) -> ApiError:
     return ApiError(f"{what}: unexpected HTTP {response.status_code} from the API.")
 
 
-__all__ = ["BulkClient", "DataError", "day_path"]
+__all__ = ["BulkClient", "DataError", "DownloadCancelled", "day_path"]

@@ -30,6 +30,8 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from tap_spotify_bulk.bulk.spool import SpooledFile
+
 READ_CHUNK = 1 << 17  # compressed bytes per read (and per inflate step)
 INFLATE_CHUNK = 1 << 19  # at most this many decompressed bytes at a time
 GZIP_WBITS = 31  # zlib: expect a gzip header and trailer
@@ -50,7 +52,7 @@ class Inflater:
     is reached is copied on each step, so large pieces would be copied many times.
 
     A gzip whose content starts with a gzip header is unwrapped: that is the file sent with
-    `Content-Encoding: gzip` on top (which the downloader keeps, see `client._copy_body`),
+    `Content-Encoding: gzip` on top (which the downloader keeps, see `client._Sink.copy`),
     and NDJSON text never starts with those bytes."""
 
     def __init__(self) -> None:
@@ -160,19 +162,13 @@ class GzipCheck:
                     raise CorruptGzip(msg) from None
 
 
-def _inflate(path: Path) -> Iterator[bytes]:
+def _inflate(source: Path | SpooledFile) -> Iterator[bytes]:
     """Decompressed pieces of a gzip file; raises CorruptGzip."""
     inflater = Inflater()
-    with path.open("rb", buffering=0) as raw:
+    with source.open("rb", buffering=0) as raw:
         while chunk := raw.read(READ_CHUNK):
             yield from inflater.feed(chunk)
     yield from inflater.finish()
-
-
-def verify_gzip(path: Path) -> None:
-    """Decompress the whole file and discard the output; raise CorruptGzip when it is bad."""
-    for _ in _inflate(path):
-        pass
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -215,8 +211,9 @@ def _parse(line: bytes, where: str, line_no: int) -> dict[str, t.Any]:
     return value
 
 
-def read_lines(path: Path, where: str) -> Iterator[tuple[int, dict[str, t.Any]]]:
-    """(row_number, object) for each non-blank line of a verified gzip NDJSON file.
+def read_lines(path: Path | SpooledFile, where: str) -> Iterator[tuple[int, dict[str, t.Any]]]:
+    """(row_number, object) for each non-blank line of a verified gzip NDJSON file (a path,
+    or a downloaded file kept by descriptor).
 
     `where` names the file in errors (e.g. "streams/2024/03/07/SE"). A line that is not a
     JSON object fails the run with its line number (1-based, counting every line).

@@ -1,10 +1,12 @@
 """Concurrent downloads ahead of an in-order consumer.
 
 `plan_*` functions describe, in emission order, the files of each date followed by a
-`DayEnd` marker. `prefetch` keeps up to `limit` downloads in flight on a thread pool (so
-temporary disk stays bounded) and yields each file's local path in plan order, so the
-output order is deterministic whatever `max_workers` is. Day listings (countries of a
-streams day) are requested a few days ahead on the same pool.
+`DayEnd` marker. `prefetch` keeps up to `limit` downloads in flight on the download pool
+and yields each downloaded file in plan order, so the output order is deterministic
+whatever `max_workers` is. Temporary disk is bounded by count (`limit`) and by bytes (the
+scope's `ByteBudget`, see `spool`). Day listings (countries of a streams day) are requested
+a few days ahead on the scope's `executor`, a pool of its own: a download waiting for
+budget never holds up the listing the consumer waits for.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from tap_spotify_bulk.bulk.client import day_path
+from tap_spotify_bulk.bulk.spool import ByteBudget
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -23,17 +26,23 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
     from tap_spotify_bulk.bulk.client import BulkClient
+    from tap_spotify_bulk.bulk.spool import SpooledFile, Ticket
 
 LISTINGS_AHEAD = 4
 
 
 @dataclass(frozen=True)
 class DownloadScope:
-    """Where one run's downloads happen; `cancelled` stops in-flight ones early."""
+    """Where one run's downloads happen; `cancelled` stops in-flight ones early.
+
+    `executor` runs listings (and downloads, when there is no `downloader`); `temp_dir`
+    None is TMPDIR; `budget` bounds the bytes of files downloaded and not yet read."""
 
     executor: Executor
-    temp_dir: Path
+    temp_dir: Path | None
     cancelled: threading.Event
+    downloader: Executor | None = None
+    budget: ByteBudget | None = None
 
 
 @dataclass(frozen=True)
@@ -94,13 +103,16 @@ def plan_country_files(
 
 def prefetch(
     client: BulkClient, scope: DownloadScope, jobs: Iterable[Job], *, limit: int,
-) -> Iterator[tuple[FileJob, Path | None] | tuple[DayEnd, None]]:
-    """Yield (job, local file or None for 404) in plan order, downloading ahead.
+) -> Iterator[tuple[FileJob, SpooledFile | None] | tuple[DayEnd, None]]:
+    """Yield (job, downloaded file or None for 404) in plan order, downloading ahead.
 
-    The caller deletes each yielded file once read. Files downloaded but never yielded
-    (the consumer stopped early) are left in `scope.temp_dir`, which the caller removes.
+    The caller closes (or `unlink`s) each yielded file once read; it is closed here at the
+    latest when the next one is asked for. Files downloaded but never yielded (the consumer
+    stopped early) are closed here too: none has a name on disk.
     """
-    queue: deque[tuple[Job, Future[Path | None] | None]] = deque()
+    budget = scope.budget or ByteBudget(None)
+    pool = scope.downloader or scope.executor
+    queue: deque[tuple[Job, Future[SpooledFile | None] | None, Ticket | None]] = deque()
     in_flight = 0
     pending = iter(jobs)
 
@@ -111,23 +123,46 @@ def prefetch(
             if job is None:
                 return
             if isinstance(job, FileJob):
-                queue.append((job, scope.executor.submit(
-                    client.download, job.relative, scope.temp_dir, scope.cancelled)))
+                ticket = budget.ticket()  # in plan order: the next file read goes first
+                queue.append((job, pool.submit(client.download, job.relative, scope.temp_dir,
+                                               scope.cancelled, ticket=ticket), ticket))
                 in_flight += 1
             else:
-                queue.append((job, None))
+                queue.append((job, None, None))
 
+    previous: SpooledFile | None = None
     fill()
     try:
         while queue:
-            job, future = queue.popleft()
+            job, future, _ = queue.popleft()
+            if previous is not None:
+                previous.close()
+                previous = None
             if future is None:
                 yield job, None  # type: ignore[misc]
                 continue
             in_flight -= 1
             fill()
-            yield job, future.result()  # type: ignore[misc]
+            previous = future.result()
+            yield job, previous  # type: ignore[misc]
     finally:
-        for _, future in queue:
-            if future is not None:
-                future.cancel()
+        if previous is not None:
+            previous.close()
+        for _, future, ticket in queue:
+            if future is not None and ticket is not None:
+                _abandon(future, ticket)
+
+
+def _abandon(future: Future[SpooledFile | None], ticket: Ticket) -> None:
+    """Forget a download whose file will never be read, and free its disk."""
+    if future.cancel():
+        ticket.release()
+        return
+
+    def close(done: Future[SpooledFile | None]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            file = done.result()
+            if file is not None:
+                file.close()
+
+    future.add_done_callback(close)

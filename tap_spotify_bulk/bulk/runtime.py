@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import tempfile
 import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,9 @@ from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
 from tap_spotify_bulk.bulk import dates, settings
 from tap_spotify_bulk.bulk.client import BulkClient
 from tap_spotify_bulk.bulk.loads import new_load_id
-from tap_spotify_bulk.bulk.pipeline import DownloadScope
+from tap_spotify_bulk.bulk.pipeline import LISTINGS_AHEAD, DownloadScope
+from tap_spotify_bulk.bulk.spool import ByteBudget, new_file, temp_directory
+from tap_spotify_bulk.errors import ConfigError
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -97,18 +98,40 @@ class BulkRuntime:
         """Downloads in flight at most (bounds temporary disk use)."""
         return self.max_workers + 2
 
+    @cached_property
+    def temp_dir(self) -> Path | None:
+        """Where downloads are written (None: TMPDIR, else the system default)."""
+        return settings.temp_dir(self.config)
+
+    @cached_property
+    def budget_bytes(self) -> int:
+        return settings.download_budget_bytes(self.config)
+
     @contextlib.contextmanager
     def downloads(self) -> Iterator[DownloadScope]:
-        """A thread pool and a temporary directory, both gone when the block ends; downloads
-        still running then (the run failed or stopped early) are cancelled."""
-        with tempfile.TemporaryDirectory(prefix="tap-spotify-bulk-") as tmp:
-            executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="bulk-download")
-            scope = DownloadScope(executor, Path(tmp), threading.Event())
-            try:
-                yield scope
-            finally:
-                scope.cancelled.set()
-                executor.shutdown(wait=True, cancel_futures=True)
+        """Thread pools for listings and downloads and a byte budget, for one block; downloads
+        still running when it ends (the run failed or stopped early) are cancelled. The files
+        have no name on disk (see `spool`), so nothing is left behind, even after kill -9."""
+        try:
+            new_file(self.temp_dir).close()  # fail before any download when unusable
+        except OSError as exc:
+            msg = (f"`temp_dir`: cannot create a temporary file in "
+                   f"{temp_directory(self.temp_dir)} ({exc.strerror or exc}); set `temp_dir` "
+                   "(or TMPDIR) to a writable directory.")
+            raise ConfigError(msg) from None
+        cancelled = threading.Event()
+        budget = ByteBudget(self.budget_bytes, cancelled)
+        listings = ThreadPoolExecutor(LISTINGS_AHEAD, thread_name_prefix="bulk-listing")
+        downloader = ThreadPoolExecutor(self.max_workers, thread_name_prefix="bulk-download")
+        scope = DownloadScope(listings, self.temp_dir, cancelled, downloader, budget)
+        try:
+            yield scope
+        finally:
+            cancelled.set()
+            downloader.shutdown(wait=True, cancel_futures=True)
+            listings.shutdown(wait=True, cancel_futures=True)
+            LOGGER.info("downloads: at most %d bytes of files waiting on temporary disk "
+                        "(budget %d)", budget.peak, budget.limit)
 
     def holds_bookmark(self, day: dt.date) -> bool:
         return dates.holds_bookmark(day, self.window.end, self.lookback_days)

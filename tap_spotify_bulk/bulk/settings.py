@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing as t
+from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
@@ -24,6 +26,7 @@ DEFAULT_BULK_API_URL = "https://provider-api.spotify.com/v1/analytics"
 DEFAULT_END_DAYS_BACK = 1
 DEFAULT_LOOKBACK_DAYS = 3
 DEFAULT_MAX_WORKERS = 8
+DEFAULT_DOWNLOAD_BUDGET_MB = 2000
 MAX_MAX_WORKERS = 64  # larger values are capped (SPEC §2 sets no upper limit)
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
@@ -110,7 +113,43 @@ PROPERTIES: tuple[th.Property, ...] = (
         title="Bulk API URL",
         description="Base URL of the Spotify Bulk API.",
     ),
+    th.Property(
+        "temp_dir",
+        th.StringType,
+        title="Temporary Directory",
+        description="Directory for files being downloaded (default: TMPDIR, else the system "
+        "temporary directory). The files have no name there and vanish with the process.",
+    ),
+    th.Property(
+        "download_budget_mb",
+        th.NumberType,
+        default=DEFAULT_DOWNLOAD_BUDGET_MB,
+        title="Download Budget (MB)",
+        description="Most megabytes of downloaded files waiting on temporary disk; a single "
+        "larger file still goes through alone.",
+    ),
 )
+
+
+def temp_dir(config: Mapping[str, t.Any]) -> Path | None:
+    """`temp_dir` as an existing directory (None: TMPDIR)."""
+    value = config.get("temp_dir")
+    if value is None or value == "":
+        return None
+    path = Path(str(value)).expanduser()
+    if not path.is_dir():
+        msg = f"`temp_dir` must be an existing directory, got {str(value)!r}."
+        raise ConfigError(msg)
+    return path
+
+
+def download_budget_bytes(config: Mapping[str, t.Any]) -> int:
+    """`download_budget_mb` in bytes."""
+    value = config.get("download_budget_mb", DEFAULT_DOWNLOAD_BUDGET_MB)
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal) or not value > 0:
+        msg = f"`download_budget_mb` must be a number of megabytes > 0, got {value!r}."
+        raise ConfigError(msg)
+    return max(1, int(float(value) * 1_000_000))
 
 
 def parse_date(value: t.Any, setting: str) -> dt.date | None:
@@ -192,6 +231,8 @@ def validate(config: Mapping[str, t.Any], *, bulk_selected: bool) -> None:
     non_negative_int(config, "lookback_days", DEFAULT_LOOKBACK_DAYS)
     non_negative_int(config, "max_workers", DEFAULT_MAX_WORKERS, minimum=1)
     countries(config)
+    download_budget_bytes(config)
+    temp_dir(config)
     check_url(config.get("bulk_api_url", DEFAULT_BULK_API_URL), "bulk_api_url")
     if start is not None and end is not None and start > end:
         msg = f"`start_date` ({start}) is after `end_date` ({end})."

@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import signal
-import subprocess
-import threading
 import typing as t
 
 from _tap import (
@@ -35,6 +33,7 @@ from _tap import (
     write_inputs,
 )
 from _tap import assert_no_secrets as no_secrets
+from _watched import run_until_killed
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -43,52 +42,6 @@ D = dt.date
 START, END = D(2024, 3, 1), D(2024, 3, 8)
 KILLS = 20
 SEED = 20240301
-
-
-class Killed(t.NamedTuple):
-    output: Output
-    returncode: int
-    stderr: str
-    killed: bool
-
-
-def run_until_killed(argv: list[str], env: dict[str, str], *, lines: int | None = None,
-                     seconds: float | None = None, timeout: float = 120) -> Killed:
-    """Run the tap; SIGKILL it after `lines` stdout lines or `seconds`; read what it wrote."""
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    stderr_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()),
-                              daemon=True)
-    reader.start()
-    killed = threading.Event()
-
-    def kill() -> None:
-        if process.poll() is None:
-            killed.set()
-            process.send_signal(signal.SIGKILL)
-
-    timer = threading.Timer(seconds if seconds is not None else timeout, kill)
-    timer.start()
-    chunks: list[bytes] = []
-    try:
-        for read, line in enumerate(process.stdout, start=1):
-            chunks.append(line)
-            if lines is not None and read == lines:
-                kill()
-        process.wait(timeout=timeout)
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=10)
-    raw = b"".join(chunks)
-    if raw and not raw.endswith(b"\n"):  # torn by the kill: a target would reject it
-        raw = raw[: raw.rfind(b"\n") + 1]
-    stderr = b"".join(stderr_chunks).decode(errors="replace")
-    # A process that finished just as the signal went out was not killed.
-    was_killed = killed.is_set() and process.returncode == -signal.SIGKILL
-    return Killed(Output.parse(raw), process.returncode, stderr, was_killed)
 
 
 def truth_upto(sb, stream: str, day: str, cache: dict) -> dict:
@@ -104,7 +57,7 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
     config = sb.tap_config(lookback_days=1, max_workers=3)
     truth = sb.bulk_truth(START, END)
     total_records = sum(s["count"] for s in truth.values())
-    env = clean_env({"TMPDIR": str(tmp_path)})  # temporary files a killed run leaves behind
+    env = clean_env({"TMPDIR": str(tmp_path)})  # where the tap keeps its downloads
     rng = random.Random(SEED)
 
     state: dict | None = None

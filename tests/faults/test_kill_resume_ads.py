@@ -14,8 +14,8 @@ import typing as t
 
 from _tap import assert_no_secrets as no_secrets
 from _tap import clean_env, command, secrets_of, unique_credentials, write_inputs
+from _watched import run_until_killed
 from spotify_sandbox.tally import ADS_KEYS_LIFETIME, ADS_KEYS_TIMESERIES, Tally
-from test_kill_resume import run_until_killed
 
 from tap_spotify_bulk.ads import windows
 

@@ -129,10 +129,12 @@ def test_cancelled_download_stops_and_leaves_no_file(sandbox_factory, tmp_path):
     sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
     runtime = BulkRuntime(sb.tap_config())
     cancelled = threading.Event()
-    path = runtime.client.download("users/2024/03/01", tmp_path, cancelled)
-    assert path is not None
-    assert path.stat().st_size > 0
+    done = runtime.client.download("users/2024/03/01", tmp_path, cancelled)
+    assert done is not None
+    assert done.size > 0
+    assert list(tmp_path.iterdir()) == []  # downloaded files have no name on disk
     cancelled.set()
     with pytest.raises(DownloadCancelled):
         runtime.client.download("tracks/2024/03/01", tmp_path, cancelled)
-    assert list(tmp_path.iterdir()) == [path]
+    assert list(tmp_path.iterdir()) == []
+    done.close()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import SCHEMA_DIR
+from helpers import SCHEMA_DIR, verify_gzip
 
 from tap_spotify_bulk.bulk import aggregated, dates, files, settings
-from tap_spotify_bulk.bulk.files import CorruptGzip, read_lines, verify_gzip
+from tap_spotify_bulk.bulk.files import CorruptGzip, read_lines
 from tap_spotify_bulk.bulk.records import LineShape
 from tap_spotify_bulk.bulk.streams import SCHEMAS
 from tap_spotify_bulk.errors import ConfigError, DataError

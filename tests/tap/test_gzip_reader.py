@@ -8,9 +8,10 @@ import zlib
 
 import orjson
 import pytest
+from helpers import verify_gzip
 
 from tap_spotify_bulk.bulk import files
-from tap_spotify_bulk.bulk.files import CorruptGzip, read_lines, verify_gzip
+from tap_spotify_bulk.bulk.files import CorruptGzip, read_lines
 
 
 def _lines(n: int, pad: int) -> bytes:
