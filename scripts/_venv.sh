@@ -1,6 +1,6 @@
 # Sourced by scripts/test and scripts/demo: make sure $VENV (default .venv) exists and holds
-# the project with its dev extras (re-installed when pyproject.toml changed), then put it
-# first on PATH. Sets `venv` to its absolute path.
+# the project with its dev and orchestrate (Dagster) extras (re-installed when pyproject.toml
+# changed), then put it first on PATH. Sets `venv` to its absolute path.
 venv="${VENV:-.venv}"
 if [ ! -x "$venv/bin/python" ]; then
   echo "creating virtualenv $venv" >&2
@@ -18,12 +18,12 @@ if [ ! -x "$venv/bin/python" ]; then
     fi
   fi
 fi
-if ! "$venv/bin/python" -I -c "import tap_spotify_bulk, spotify_sandbox, pytest, meltano, psycopg, duckdb" 2>/dev/null \
+if ! "$venv/bin/python" -I -c "import tap_spotify_bulk, spotify_sandbox, pytest, meltano, psycopg, duckdb, dagster" 2>/dev/null \
    || [ pyproject.toml -nt "$venv/.tap-spotify-bulk-installed" ] \
    || [ sandbox/pyproject.toml -nt "$venv/.tap-spotify-bulk-installed" ]; then
   echo "installing tap-spotify-bulk with its dev extras into $venv" >&2
   "$venv/bin/python" -m pip install -q --upgrade pip >&2
-  "$venv/bin/python" -m pip install -q -e '.[dev]' >&2
+  "$venv/bin/python" -m pip install -q -e '.[dev,orchestrate]' >&2
   # The dev extra installs the sandbox from sandbox/; make that install editable too.
   "$venv/bin/python" -m pip install -q --no-deps -e ./sandbox >&2
   touch "$venv/.tap-spotify-bulk-installed"

@@ -1,0 +1,142 @@
+"""The Dagster assets: the Bulk reports (one asset per stream, daily partitions), the table
+setup that runs before partitions fan out, and the Ads reports (incremental from state)."""
+
+# No `from __future__ import annotations`: Dagster reads these annotations at runtime.
+import json
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from tap_spotify_bulk_dagster import bulk
+from tap_spotify_bulk_dagster.catalog import ads_stream_names, select
+from tap_spotify_bulk_dagster.pipe import PipeGroup, run_pipe
+from tap_spotify_bulk_dagster.resources import SpotifyTap, write_private
+from tap_spotify_bulk_dagster.streams import BULK_STREAMS
+from tap_spotify_bulk_dagster.tap_log import TapLog
+from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+
+BULK_GROUP, ADS_GROUP = "spotify_bulk", "spotify_ads"
+ADS_STATE_ID = "tap-spotify-bulk:ads"
+RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def bulk_key(stream: str) -> dg.AssetKey:
+    return dg.AssetKey(["spotify", stream])
+
+
+@dg.asset(key=["spotify", "bulk_tables"], group_name=BULK_GROUP, retry_policy=RETRY,
+          description="Creates the eight Bulk tables and `bulk_loads` (zero rows) before "
+                      "partitions load them in parallel, so that no two loaders race to "
+                      "create a table.")
+def bulk_tables(context: dg.AssetExecutionContext, tap: SpotifyTap,
+                warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+    created = bulk.create_tables(tap, warehouse, list(BULK_STREAMS))
+    context.log.info(f"created {created}" if created else "every Bulk table exists")
+    return dg.MaterializeResult(metadata={"created": ", ".join(created) or "none",
+                                          "schema": warehouse.schema_name})
+
+
+def bulk_reports(partitions: dg.PartitionsDefinition,
+                 partitions_per_run: int = 4) -> dg.AssetsDefinition:
+    """The Bulk report assets over `partitions`; a backfill batches `partitions_per_run`
+    days into one run, whose days run as parallel slices (`SpotifyTap.max_parallel`)."""
+    specs = [dg.AssetSpec(bulk_key(stream), partitions_def=partitions, group_name=BULK_GROUP,
+                          deps=[bulk_tables], skippable=True,
+                          description=f"Bulk report `{stream}` in PostgreSQL, one day per "
+                                      "partition (SPEC 5.1 keys; re-runs upsert)")
+             for stream in BULK_STREAMS]
+
+    @dg.multi_asset(specs=specs, name="spotify_bulk", can_subset=True, retry_policy=RETRY,
+                    backfill_policy=dg.BackfillPolicy.multi_run(partitions_per_run))
+    def spotify_bulk(context: dg.AssetExecutionContext, tap: SpotifyTap,
+                     warehouse: PostgresWarehouse) -> Iterator[Any]:
+        streams = [key.path[-1] for key in bulk_specs_order(context.selected_asset_keys)]
+        created = bulk.create_tables(tap, warehouse, streams)
+        if created:
+            context.log.info(f"created the tables {created} before loading")
+        days = context.partition_keys
+        failed: list[str] = []
+        group = PipeGroup()
+        pool = ThreadPoolExecutor(max(1, min(tap.max_parallel, len(days))))
+        try:
+            futures = {pool.submit(bulk.run_day, tap, warehouse, day, streams, group): day
+                       for day in days}
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except bulk.SliceFailedError as exc:
+                    failed.append(futures[future])
+                    context.log.error(str(exc))
+                    continue
+                yield from day_events(context, outcome)
+        except BaseException:  # the run is stopped: leave no tap or target behind
+            group.stop()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if failed:
+            raise dg.Failure(description=f"{len(failed)} of {len(days)} days failed: "
+                                         f"{', '.join(sorted(failed))} (the others loaded)",
+                             metadata={"failed_days": sorted(failed)})
+
+    return spotify_bulk
+
+
+def bulk_specs_order(keys: set[dg.AssetKey]) -> list[dg.AssetKey]:
+    return [bulk_key(s) for s in BULK_STREAMS if bulk_key(s) in keys]
+
+
+def day_events(context: dg.AssetExecutionContext, outcome: bulk.DayOutcome) -> Iterator[Any]:
+    """A materialization per stream for a loaded day; an observation (no materialization:
+    the partition stays missing, the retry sensor asks again) for an unpublished one."""
+    for line in outcome.log_lines:
+        context.log.debug(line)
+    total = sum(outcome.records.values())
+    context.log.info(f"{outcome.day}: {outcome.status}, {total} records in "
+                     f"{outcome.seconds:.1f}s ({outcome.records})")
+    for stream, count in outcome.records.items():
+        metadata = {"records": count, "status": outcome.status,
+                    "seconds": round(outcome.seconds, 2), "day_records": total}
+        if outcome.status == bulk.NOT_PUBLISHED:
+            context.log_event(dg.AssetObservation(asset_key=bulk_key(stream),
+                                                  partition=outcome.day, metadata=metadata))
+        else:
+            yield dg.AssetMaterialization(asset_key=bulk_key(stream), partition=outcome.day,
+                                          metadata=metadata)
+
+
+@dg.asset(key=["spotify", "ads_reports"], group_name=ADS_GROUP, retry_policy=RETRY,
+          description="Ads report tables (`ads_report_list`), incremental from the Singer "
+                      "state kept in the warehouse.")
+def ads_reports(context: dg.AssetExecutionContext, tap: SpotifyTap,
+                warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+    config = tap.ads_config()
+    catalog = bulk.tap_catalog(tap, config)
+    streams = ads_stream_names(catalog)
+    if not streams:
+        raise dg.Failure(description="the tap's config has no `ads_report_list`: no Ads "
+                                     "report to extract")
+    state = warehouse.get_state(ADS_STATE_ID)
+    with tempfile.TemporaryDirectory(prefix="spotify-ads-") as tmp:
+        work = Path(tmp)
+        command = [*tap.command(), "--config", str(write_private(work / "tap.json", config)),
+                   "--catalog", str(write_private(work / "catalog.json",
+                                                  select(catalog, streams)))]
+        if state:
+            command += ["--state", str(write_private(work / "state.json", state))]
+        result = run_pipe(command, warehouse.target_command(work), work)
+    if not result.ok:
+        raise dg.Failure(description=f"Ads reports: {result.failure()}")
+    if result.last_state:
+        warehouse.put_state(ADS_STATE_ID, json.loads(result.last_state))
+    records = TapLog.parse(result.tap_log).records
+    counts = {name: records.get(name, 0) for name in streams}
+    context.log.info(f"Ads reports: {counts} in {result.seconds:.1f}s")
+    return dg.MaterializeResult(metadata={
+        "records": sum(counts.values()), "tables": ", ".join(streams),
+        "seconds": round(result.seconds, 2), "resumed_from_state": bool(state),
+        **{f"records_{name}": count for name, count in counts.items()}})

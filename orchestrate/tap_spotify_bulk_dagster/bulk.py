@@ -1,0 +1,77 @@
+"""One slice of the Bulk reports: one day (the Dagster partition) of the selected streams,
+tap | target, with no state: the partition is the bookmark, so a slice can run again (after
+a failure, a kill, a restatement) and upserts onto the same keys."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tap_spotify_bulk_dagster.catalog import discover, schema_messages, select
+from tap_spotify_bulk_dagster.pipe import PipeGroup, run_pipe
+from tap_spotify_bulk_dagster.resources import write_private
+from tap_spotify_bulk_dagster.streams import LOADS_STREAM
+from tap_spotify_bulk_dagster.tap_log import TapLog
+
+if TYPE_CHECKING:
+    from tap_spotify_bulk_dagster.resources import SpotifyTap
+    from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+
+LOADED, NO_DATA, NOT_PUBLISHED = "loaded", "no data", "not published yet"
+
+
+class SliceFailedError(RuntimeError):
+    """The tap or the target of one day's slice failed."""
+
+
+@dataclass
+class DayOutcome:
+    """What one day's slice did: `status` is LOADED, NO_DATA or NOT_PUBLISHED."""
+
+    day: str
+    status: str
+    records: dict[str, int]
+    seconds: float
+    log_lines: list[str] = field(default_factory=list)
+
+
+def tap_catalog(tap: SpotifyTap, config: dict[str, Any]) -> dict[str, Any]:
+    """The tap's discovered catalog for `config` (cached per config)."""
+    with tempfile.TemporaryDirectory(prefix="spotify-discover-") as tmp:
+        path = write_private(Path(tmp) / "tap.json", config)
+        return discover(tap.command(), str(path), tap.config_key())
+
+
+def create_tables(tap: SpotifyTap, warehouse: PostgresWarehouse,
+                  streams: list[str]) -> list[str]:
+    """Create the missing tables of `streams` and of the manifest before any slice loads
+    (see warehouse)."""
+    catalog = tap_catalog(tap, tap.bulk_day_config(tap.current_day().isoformat()))
+    tables = [*streams, LOADS_STREAM]
+    with tempfile.TemporaryDirectory(prefix="spotify-tables-") as tmp:
+        return warehouse.ensure_tables(tables, schema_messages(catalog, tables), Path(tmp))
+
+
+def run_day(tap: SpotifyTap, warehouse: PostgresWarehouse, day: str,
+            streams: list[str], group: PipeGroup | None = None) -> DayOutcome:
+    """Load `day` of `streams` (and their manifest records) into the warehouse; raises
+    SliceFailedError on failure."""
+    config = tap.bulk_day_config(day)
+    catalog = select(tap_catalog(tap, config), [*streams, LOADS_STREAM])
+    with tempfile.TemporaryDirectory(prefix=f"spotify-{day}-") as tmp:
+        work = Path(tmp)
+        tap_command = [*tap.command(),
+                       "--config", str(write_private(work / "tap.json", config)),
+                       "--catalog", str(write_private(work / "catalog.json", catalog))]
+        result = run_pipe(tap_command, warehouse.target_command(work), work, group=group)
+    if not result.ok:
+        raise SliceFailedError(f"{day}: {result.failure()}")
+    log = TapLog.parse(result.tap_log)
+    records = {name: log.records.get(name, 0) for name in streams}
+    status = LOADED
+    if sum(records.values()) == 0 and day in log.missing_days:
+        status = NOT_PUBLISHED if tap.may_be_unpublished(day) else NO_DATA
+    return DayOutcome(day=day, status=status, records=records, seconds=result.seconds,
+                      log_lines=log.lines)

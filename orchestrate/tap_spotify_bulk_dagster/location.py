@@ -1,0 +1,36 @@
+"""Builds the code location's Definitions from its parts (partitions, tap, warehouse)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from tap_spotify_bulk_dagster.assets import ads_reports, bulk_reports, bulk_tables
+from tap_spotify_bulk_dagster.automation import automation
+from tap_spotify_bulk_dagster.resources import SpotifyTap
+from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+
+
+def daily_partitions(start: str, end: str | None = None) -> dg.DailyPartitionsDefinition:
+    """Daily partitions from `start`; through `end` when given, else through yesterday."""
+    if end:
+        end_exclusive = (dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat()
+        return dg.DailyPartitionsDefinition(start_date=start, end_date=end_exclusive)
+    return dg.DailyPartitionsDefinition(start_date=start)
+
+
+def build_definitions(partitions: dg.PartitionsDefinition, tap: SpotifyTap,
+                      warehouse: PostgresWarehouse, partitions_per_run: int = 4,
+                      max_concurrent_steps: int = 4) -> dg.Definitions:
+    bulk = bulk_reports(partitions, partitions_per_run)
+    bulk_job = dg.define_asset_job("spotify_bulk_job", selection=dg.AssetSelection.assets(bulk))
+    ads_job = dg.define_asset_job("spotify_ads_job", selection=dg.AssetSelection.assets(
+        ads_reports))
+    schedules, sensors = automation(bulk_job, ads_job, partitions)
+    return dg.Definitions(
+        assets=[bulk_tables, bulk, ads_reports], jobs=[bulk_job, ads_job],
+        schedules=schedules, sensors=sensors,
+        resources={"tap": tap, "warehouse": warehouse},
+        executor=dg.multiprocess_executor.configured({"max_concurrent": max_concurrent_steps}))
+

@@ -1,0 +1,90 @@
+"""What the Dagster end-to-end tests share: the code location built for one sandbox, one
+PostgreSQL schema and the Meltano-installed target-postgres; runs of partitions; what
+landed compared with the sandbox's truth."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import dagster as dg
+import psycopg
+from meltano_e2e import compare_bulk, pg_connect_kwargs, postgres_rows
+from tap_spotify_bulk_dagster.location import build_definitions, daily_partitions
+from tap_spotify_bulk_dagster.resources import SpotifyTap
+from tap_spotify_bulk_dagster.streams import BULK_STREAMS, BULK_TABLES
+from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+    from meltano_e2e import MeltanoProject
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def target_postgres(project: MeltanoProject) -> str:
+    """The target-postgres that `meltano install` put into the project's plugin venv."""
+    path = project.sys_dir / "loaders" / "target-postgres" / "venv" / "bin" / "target-postgres"
+    assert path.exists(), path
+    return str(path)
+
+
+class Location:
+    """The code location wired to a sandbox and a PostgreSQL schema."""
+
+    def __init__(self, sandbox: t.Any, postgres: dict[str, str], schema: str,
+                 target: str, workdir: Path, *, ads_report_list: list | None = None,
+                 ads_timeframe_months: str = "SIX", **tap_options: t.Any) -> None:
+        self.sandbox, self.postgres, self.schema = sandbox, postgres, schema
+        self.config_path = workdir / "tap-config.json"
+        ads = {"ads_report_list": ads_report_list,
+               "ads_timeframe_months": ads_timeframe_months} if ads_report_list else {}
+        self.config_path.write_text(json.dumps(sandbox.tap_config(max_workers=4, **ads)))
+        kwargs = pg_connect_kwargs(postgres)
+        self.tap = SpotifyTap(config_file=str(self.config_path), **tap_options)
+        self.warehouse = PostgresWarehouse(
+            host=kwargs["host"], port=int(kwargs["port"]), user=kwargs["user"],
+            password=kwargs["password"], database=kwargs["dbname"], schema_name=schema,
+            target_executable=target)
+        options = sandbox.options
+        self.partitions = daily_partitions(options.start.isoformat(), options.end.isoformat())
+        self.defs = build_definitions(self.partitions, self.tap, self.warehouse)
+        self.job = self.defs.resolve_job_def("spotify_bulk_job")
+
+    def run_range(self, instance: dg.DagsterInstance, first: str, last: str,
+                  ) -> dg.ExecuteInProcessResult:
+        """One run over [first, last], as a backfill with `BackfillPolicy.multi_run` asks."""
+        return self.job.execute_in_process(instance=instance, raise_on_error=False,
+                                           tags={RANGE_START: first, RANGE_END: last})
+
+    def run_partition(self, instance: dg.DagsterInstance, day: str) -> dg.ExecuteInProcessResult:
+        return self.job.execute_in_process(instance=instance, partition_key=day,
+                                           raise_on_error=False)
+
+    def problems(self, first: str, last: str) -> dict[str, t.Any]:
+        """compare_bulk of the schema against the sandbox's truth for [first, last]."""
+        truth = self.sandbox.bulk_truth(first, last)
+        assert all(summary["count"] > 0 for summary in truth.values())
+        with psycopg.connect(**pg_connect_kwargs(self.postgres)) as conn:
+            return compare_bulk(truth, lambda stream: postgres_rows(conn, self.schema, stream))
+
+    def row_counts(self) -> dict[str, int]:
+        with psycopg.connect(**pg_connect_kwargs(self.postgres)) as conn:
+            return {stream: conn.execute(
+                f'SELECT count(*) FROM "{self.schema}"."{stream}"').fetchone()[0]
+                for stream in BULK_TABLES}
+
+
+def materialized_days(instance: dg.DagsterInstance) -> dict[str, set[str]]:
+    return {stream: instance.get_materialized_partitions(dg.AssetKey(["spotify", stream]))
+            for stream in BULK_STREAMS}
+
+
+def recorded_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """Records per stream as the run's materialization metadata reports them."""
+    counts = dict.fromkeys(BULK_STREAMS, 0)
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        counts[event.asset_key.path[-1]] += meta["records"].value
+    return counts
