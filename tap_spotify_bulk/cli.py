@@ -24,6 +24,7 @@ from pathlib import Path
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_spotify_bulk.ads import login
 from tap_spotify_bulk.errors import ConfigError, TapError
 from tap_spotify_bulk.tap import TapSpotifyBulk, config_error
 
@@ -93,6 +94,9 @@ def preflight(argv: list[str]) -> None:
 
 def main() -> None:
     try:
+        if login.COMMAND in sys.argv[1:]:  # `tap-spotify-bulk [--config F] ads-login ...`
+            login.main([arg for arg in sys.argv[1:] if arg != login.COMMAND])
+            return
         preflight(sys.argv[1:])
         TapSpotifyBulk.cli()
     except TapError as exc:

@@ -22,29 +22,25 @@ import uuid
 from dataclasses import fields as dataclass_fields
 
 from spotify_sandbox.ads_data import (
-    DAY,
     ENTITY_TYPES,
-    HOUR,
     INSIGHT_VALUES,
     AdsWorld,
     AdsWorldOptions,
-    iso,
-    midnight,
 )
+from spotify_sandbox.ads_entities import ENTITY_STREAMS, SORT_FIELDS, EntityLists
 from spotify_sandbox.ads_fields import API_FIELDS, INSIGHT_REFUSED
-from spotify_sandbox.routing import SandboxRequest, SandboxResponse
-from spotify_sandbox.tally import (
-    ADS_KEYS_INSIGHT,
-    ADS_KEYS_LIFETIME,
-    ADS_KEYS_TIMESERIES,
-    Tally,
+from spotify_sandbox.ads_truth import (
+    HOUR_HISTORY,
+    ReportTruth,
+    as_moment,
+    default_hour_range,
 )
+from spotify_sandbox.routing import SandboxRequest, SandboxResponse
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
 MAX_DAY_SPAN = dt.timedelta(days=90)
-HOUR_HISTORY = dt.timedelta(days=14)
 # Continuation tokens carry '+', '/' and '=' on purpose: the client must URL-encode them.
 TOKEN_PREFIX = "ct+"  # noqa: S105 (not a secret)
 TOKEN_SUFFIX = "/="  # noqa: S105
@@ -103,16 +99,20 @@ class AdsApi:
     * `today`: the day the data is anchored at (default: today in UTC);
     * `now`: a fixed clock for report ranges and HOUR rules (default: the real clock);
     * `page_unit`: what `limit` counts on aggregate pages, "entity" (default: an entity
-      with all its rows in the range) or "row".
+      with all its rows in the range) or "row";
+    * `list_overlap`: items each campaigns/ad_sets/ads page repeats from the previous one;
+    * `sort_lists`: False makes those lists ignore `sort_field` (always newest created first).
 
-    At run time, tests may move the clock (`fixed_now`) and restate recent values
-    (`world.version += 1`); `stats` counts requests per endpoint and answers sent
-    (`sent_429`, `sent_400`, `sent_422`), `report_log` lists every report request.
+    At run time, tests may move the clock (`fixed_now`), restate recent values
+    (`world.version += 1`) and edit entities (`lists.touch`); `stats` counts requests per
+    endpoint and answers sent (`sent_429`, `sent_400`, `sent_422`), `report_log` lists
+    every report request.
     """
 
     def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,
                  today: dt.date | str | None = None, now: dt.datetime | str | None = None,
-                 page_unit: str = "entity", **options: t.Any) -> None:
+                 page_unit: str = "entity", list_overlap: int = 0, sort_lists: bool = True,
+                 **options: t.Any) -> None:
         known = {f.name for f in dataclass_fields(AdsWorldOptions)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -125,9 +125,12 @@ class AdsApi:
             now = dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
         if isinstance(today, str):
             today = dt.date.fromisoformat(today)
-        self.fixed_now = _moment(now) if now is not None else None
+        self.fixed_now = as_moment(now) if now is not None else None
         self.page_unit = page_unit
         self.world = AdsWorld(seed, today or self.now().date(), AdsWorldOptions(**options))
+        self.lists = EntityLists(self.world)
+        self.list_overlap = list_overlap
+        self.sort_lists = sort_lists
         self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
         self.stats: collections.Counter[str] = collections.Counter()
         self.report_log: list[dict] = []  # one entry per aggregate/insight request
@@ -187,15 +190,15 @@ class AdsApi:
     def _route(self, kind: str, parts: list[str], query: dict[str, list[str]]) -> dict:
         world = self.world
         if kind == "businesses":
-            return {"businesses": world.businesses}
+            return {"businesses": self.lists.businesses()}
         if kind == "business_ad_accounts":
             accounts = world.business_accounts(parts[1])
             if accounts is None:
                 raise BadRequest(f"business {parts[1]} not found", "NOT_FOUND", 404)
-            return {"ad_accounts": accounts}
+            return {"ad_accounts": [self.lists.account(a["id"]) for a in accounts]}
         if kind == "unknown":
             raise BadRequest("no such resource", "NOT_FOUND", 404)
-        account = world.account(parts[1])
+        account = self.lists.account(parts[1])
         if account is None:
             raise BadRequest(f"ad account {parts[1]} not found", "NOT_FOUND", 404)
         if kind == "ad_account":
@@ -207,24 +210,30 @@ class AdsApi:
         return self._insight(parts[1], query)
 
     def _listing(self, account_id: str, kind: str, query: dict[str, list[str]]) -> dict:
+        """One offset page; with `list_overlap` N, pages after the first start N items
+        early, as a list does when entities are added at its head while a client pages."""
         limit = _int(query, "limit", 50, 1, 50)
         offset = _int(query, "offset", 0, 0, 10**9)
-        entity_kind = {"campaigns": "CAMPAIGN", "ad_sets": "AD_SET", "ads": "AD"}[kind]
-        entities = self.world.entities(account_id, entity_kind)
-        items = []
-        for entity in entities[offset:offset + limit]:
-            item = {"id": entity.id, "name": entity.name, "status": entity.status}
-            if kind == "campaigns":
-                item["created_at"] = iso(entity.created_at)
-            elif kind == "ad_sets":
-                item.update(campaign_id=entity.parent.id, start_time=iso(
-                    midnight(entity.first_day)), end_time=iso(midnight(entity.last_day + DAY)))
-            else:
-                item["ad_set_id"] = entity.parent.id
-            items.append(item)
-        paging = {"page_size": limit, "total_results": len(entities), "offset": offset,
+        sort_field = _one(query, "sort_field") or "CREATED_AT"
+        if sort_field not in SORT_FIELDS[kind]:
+            raise BadRequest(f"sort_field must be one of {', '.join(SORT_FIELDS[kind])}")
+        direction = _one(query, "sort_direction") or "DESC"
+        if direction not in {"ASC", "DESC"}:
+            raise BadRequest("sort_direction must be ASC or DESC")
+        if not self.sort_lists:  # a server that ignores the sort parameters
+            sort_field, direction = "CREATED_AT", "DESC"
+        items = self.lists.listing(account_id, kind, sort_field, direction)
+        first = max(offset - self.list_overlap, 0) if offset else 0
+        paging = {"page_size": limit, "total_results": len(items), "offset": offset,
                   "current_page": offset // limit + 1}
-        return {"paging": paging, kind: items}
+        return {"paging": paging, kind: items[first:first + limit]}
+
+    def entity_truth(self, streams: Iterable[str] = ENTITY_STREAMS, *,
+                     accounts: Iterable[str] | None = None,
+                     updated_since: str | None = None) -> dict[str, dict]:
+        """{entity stream: Tally.summary()} of what a correct tap emits (see EntityLists)."""
+        ids = list(accounts) if accounts is not None else None
+        return self.lists.truth(streams, ids, updated_since)
 
     # ---- aggregate reports -----------------------------------------------------------
 
@@ -371,72 +380,11 @@ class AdsApi:
               start: dt.date | dt.datetime | None = None,
               end: dt.date | dt.datetime | None = None,
               now: dt.datetime | None = None) -> dict[str, dict]:
-        """{table: Tally.summary()} of what a correct tap emits for `report_list`.
+        """{table: Tally.summary()} of what a correct tap emits (see `ReportTruth`)."""
+        return ReportTruth(self.world).truth(report_list, accounts=accounts, start=start,
+                                             end=end, now=now or self.now())
 
-        DAY tables cover the days start..end (default: 6 months back .. yesterday), HOUR
-        tables the hours start..end (default: the last complete hours of the 14-day
-        limit, see `default_hour_range`), LIFETIME and insight tables everything.
-        """
-        now = now or self.now()
-        ids = list(accounts) if accounts is not None else list(self.world.account_ids)
-        out = {}
-        for report in report_list:
-            spec = _report(report)
-            columns = [f.lower() for f in spec["fields"]]
-            if spec["dimension"] in INSIGHT_VALUES:
-                tally = Tally.for_ads_report(ADS_KEYS_INSIGHT, columns)
-                tally.add_all(self._insight_truth(ids, spec))
-            elif spec["granularity"] == "LIFETIME":
-                tally = Tally.for_ads_report(ADS_KEYS_LIFETIME, columns)
-                tally.add_all(self._aggregate_truth(ids, spec, None, None, now))
-            else:
-                first, last = self._truth_range(spec["granularity"], start, end, now)
-                tally = Tally.for_ads_report(ADS_KEYS_TIMESERIES, columns)
-                tally.add_all(self._aggregate_truth(ids, spec, first, last, now))
-            out[spec["table"]] = tally.summary()
-        return out
-
-    @staticmethod
-    def default_hour_range(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-        """The HOUR range a first sync reads: 14 days back (one hour of margin) to the last
-        complete hour, both inclusive."""
-        current = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-        return current - HOUR_HISTORY + HOUR, current - HOUR
-
-    def _truth_range(self, granularity: str, start: t.Any, end: t.Any,
-                     now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-        if granularity == "HOUR":
-            lo, hi = self.default_hour_range(now)
-            return (_moment(start) if start else lo), (_moment(end) if end else hi)
-        yesterday = now.date() - DAY
-        first = _moment(start) if start else midnight(_months_back(now.date(), 6))
-        last = _moment(end) if end else midnight(yesterday)
-        return first, last
-
-    def _aggregate_truth(self, ids: list[str], spec: dict, first: dt.datetime | None,
-                         last: dt.datetime | None, now: dt.datetime) -> Iterable[dict]:
-        wanted = _api_fields(spec["fields"])
-        for account_id in ids:
-            grouped = self.world.report_rows(account_id, spec["dimension"],
-                                             spec["granularity"], wanted, first=first,
-                                             last=last, now=now, parent=False)
-            for rows in grouped:
-                for row in rows:
-                    record = {"ad_account_id": account_id, "entity_id": row["entity_id"],
-                              "start_time": row["start_time"]}
-                    record.update(_columns(spec["fields"], row["stats"]))
-                    yield record
-
-    def _insight_truth(self, ids: list[str], spec: dict) -> Iterable[dict]:
-        for account_id in ids:
-            for ad_set in self.world.entities(account_id, "AD_SET"):
-                if self.world.insufficient_code(ad_set):
-                    continue
-                for row in self.world.insight_rows(ad_set, spec["dimension"], spec["fields"]):
-                    record = {"ad_account_id": account_id, "entity_id": ad_set.id,
-                              "insight_value": row["insight_value"]}
-                    record.update(_columns(spec["fields"], row["stats"]))
-                    yield record
+    default_hour_range = staticmethod(default_hour_range)
 
 
 # ---- helpers -------------------------------------------------------------------------
@@ -479,43 +427,3 @@ def _parse(text: str) -> dt.datetime:
         return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
         raise BadRequest(f"bad timestamp {text!r}") from None
-
-
-def _moment(value: dt.date | dt.datetime) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return midnight(value)
-
-
-def _months_back(today: dt.date, months: int) -> dt.date:
-    import calendar  # noqa: PLC0415
-
-    total = today.year * 12 + today.month - 1 - months
-    year, month = divmod(total, 12)
-    return dt.date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def _report(report: Mapping[str, t.Any]) -> dict:
-    return {"table": report["table"], "dimension": str(report["dimension"]).upper(),
-            "granularity": str(report.get("granularity") or "LIFETIME").upper(),
-            "fields": [str(f).upper() for f in report["fields"]]}
-
-
-def _api_fields(fields: list[str]) -> list[str]:
-    wanted = [f for f in fields if f != "E_CPM"]
-    if "E_CPM" in fields:
-        wanted += [f for f in ("SPEND", "IMPRESSIONS") if f not in wanted]
-    return wanted
-
-
-def _columns(fields: list[str], stats: list[dict]) -> dict[str, t.Any]:
-    values = {s["field_type"]: s["field_value"] for s in stats}
-    out: dict[str, t.Any] = {}
-    for field in fields:
-        if field == "E_CPM":
-            spend, impressions = values.get("SPEND"), values.get("IMPRESSIONS")
-            out["e_cpm"] = (None if spend is None or not impressions
-                            else spend / impressions * 1000)
-        else:
-            out[field.lower()] = values.get(field)
-    return out

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from spotify_sandbox.options import SandboxOptions
 
 TOKEN_PATH = "/api/token"  # noqa: S105 (a path)
+AUTHORIZE_PATH = "/authorize"
 BULK_PREFIX = "/v1/analytics"
 ADS_PREFIX = "/ads/v3"
 SIGNED_PREFIX = "/signed/"
@@ -93,8 +94,8 @@ class SandboxApp:
             time.sleep(self.options.latency_ms / 1000)
         url = urlsplit(incoming.target)
         path, query = unquote(url.path), parse_qs(url.query, keep_blank_values=True)
-        if path == TOKEN_PATH:
-            return self._token(incoming)
+        if path in (TOKEN_PATH, AUTHORIZE_PATH):
+            return self._accounts(incoming, path, query)
         if path == BULK_PREFIX or path.startswith(BULK_PREFIX + "/"):
             return self._bulk(incoming, path[len(BULK_PREFIX):])
         if path.startswith(SIGNED_PREFIX):
@@ -127,6 +128,13 @@ class SandboxApp:
         return None, kind  # body-level faults (truncated gzip, expired signed URL) are the caller's
 
     # -- endpoints -----------------------------------------------------------------------
+    def _accounts(self, incoming: Incoming, path: str,
+                  query: dict[str, list[str]]) -> tuple[Outcome, str, str | None]:
+        """The accounts service: the token endpoint and the authorize page."""
+        if path == AUTHORIZE_PATH:
+            return self.tokens.authorize(query, self.options), "authorize", None
+        return self._token(incoming)
+
     def _token(self, incoming: Incoming) -> tuple[Outcome, str, str | None]:
         if incoming.method != "POST":
             return _json(405, {"error": "method_not_allowed"}), "token", None

@@ -4,7 +4,6 @@
   fan-out), following continuation tokens; each token is sent alone (URL-encoded by
   `requests`).
 * `insight_rows`: one ad set's insight report; a 422 INSUFFICIENT_* answer is no rows.
-* `listing`: offset-paged lists (ad sets, campaigns).
 * `*_record`: the output record of a row, one lower-case column per configured field,
   E_CPM computed from SPEND and IMPRESSIONS.
 """
@@ -25,7 +24,7 @@ if t.TYPE_CHECKING:
     from tap_spotify_bulk.ads.client import AdsClient
     from tap_spotify_bulk.ads.settings import ReportSpec
 
-PAGE_LIMIT = 50
+PAGE_LIMIT = 50  # rows per aggregate report page
 INSUFFICIENT_PREFIX = "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT"
 
 
@@ -78,22 +77,6 @@ def insight_rows(client: AdsClient, account: str, spec: ReportSpec, ad_set_id: s
         raise client.failure(response, what)
     rows = client.json_object(response, what).get("rows") or []
     return [row for row in rows if isinstance(row, dict)]
-
-
-def listing(client: AdsClient, account: str, kind: str) -> Iterator[dict]:
-    """Every item of `/ad_accounts/{account}/{kind}` (ad_sets, campaigns), offset paged."""
-    offset = 0
-    while True:
-        body = client.get_json(
-            f"/ad_accounts/{account}/{kind}", {"limit": PAGE_LIMIT, "offset": offset},
-            what=f"Ads {kind} list of ad account {account}",
-        )
-        items = [item for item in body.get(kind) or [] if isinstance(item, dict)]
-        yield from items
-        offset += len(items)
-        total = (body.get("paging") or {}).get("total_results")
-        if not items or (isinstance(total, int) and offset >= total):
-            return
 
 
 def _number(value: t.Any) -> float | int | None:

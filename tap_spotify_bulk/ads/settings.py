@@ -8,6 +8,7 @@ credentials but does need valid report objects to build schemas).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import typing as t
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
+from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
+from tap_spotify_bulk.bulk.settings import parse_date
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
 
@@ -130,6 +134,15 @@ PROPERTIES: tuple[th.Property, ...] = (
         "API to the last 14 days.",
     ),
     th.Property(
+        "ads_start_date",
+        th.DateType,
+        title="Ads Start Date",
+        description="First day of DAY report history on the first sync (YYYY-MM-DD). When "
+        "set it wins over `ads_timeframe_months`; later syncs start from the bookmark, never "
+        "before this day. HOUR reports still reach back 14 days at most. The Bulk "
+        "`start_date` does not apply to Ads reports.",
+    ),
+    th.Property(
         "ads_lookback_days",
         th.IntegerType,
         default=DEFAULT_LOOKBACK_DAYS,
@@ -186,8 +199,9 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         msg = f"{where}: `table` must be lower case letters, digits and _, got {table!r}."
         raise ConfigError(msg)
     where = f"`ads_report_list` table {table!r}"
-    if table in BULK_STREAM_NAMES:
-        msg = f"{where}: the name is taken by a Bulk API stream; choose another."
+    if table in BULK_STREAM_NAMES or table in ENTITY_STREAM_NAMES:
+        api = "a Bulk API" if table in BULK_STREAM_NAMES else "an Ads entity"
+        msg = f"{where}: the name is taken by {api} stream; choose another."
         raise ConfigError(msg)
     dimension = str(item.get("dimension") or "").upper()
     if dimension not in ENTITY_DIMENSIONS + INSIGHT_DIMENSIONS:
@@ -255,6 +269,15 @@ def timeframe_months(config: Mapping[str, t.Any]) -> int | None:
     return TIMEFRAMES[value]
 
 
+def start_date(config: Mapping[str, t.Any]) -> dt.date | None:
+    """`ads_start_date`, None when unset; a day after today is a configuration error."""
+    value = parse_date(config.get("ads_start_date"), "ads_start_date")
+    if value is not None and value > windows.utc_now().date():
+        msg = f"`ads_start_date` ({value}) is in the future; use a past day or leave it unset."
+        raise ConfigError(msg)
+    return value
+
+
 def sync_mode(config: Mapping[str, t.Any]) -> str:
     value = config.get("ads_sync_mode") or "ALL_ACCOUNTS"
     if value not in SYNC_MODES:
@@ -282,7 +305,8 @@ def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
         value = config.get(setting) or (config.get(fallback) if fallback else None)
         if not isinstance(value, str) or not value.strip():
             also = f" (or `{fallback}`)" if fallback else ""
-            msg = f"`{setting}`{also} is required when Ads API reports are selected."
+            msg = (f"`{setting}`{also} is required when Ads API reports are selected (the "
+                   "Ads entity streams need it too).")
             raise ConfigError(msg)
         values.append(value.strip())  # pasted secrets often end with a newline
     return values[0], values[1], values[2]
@@ -300,14 +324,15 @@ def api_url(config: Mapping[str, t.Any]) -> str:
 
 def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
     """Check the Ads settings; raise `ConfigError` naming the first bad setting."""
-    specs = report_specs(config)
+    report_specs(config)
     mode = sync_mode(config)
     listed = accounts(config)
     timeframe_months(config)
+    start_date(config)
     lookback_days(config)
     api_url(config)
     if mode == "SPECIFIC_ACCOUNTS" and not listed:
         msg = "`ads_accounts` must list at least one ad account id with SPECIFIC_ACCOUNTS."
         raise ConfigError(msg)
-    if ads_selected and specs:
+    if ads_selected:  # a report or entity stream is selected
         credentials(config)

@@ -16,16 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import typing as t
-from functools import cached_property
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
 from tap_spotify_bulk import bookmarks
-from tap_spotify_bulk.ads import reports, settings, windows
-from tap_spotify_bulk.ads.client import AdsClient
-from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
-from tap_spotify_bulk.errors import AccessError
+from tap_spotify_bulk.ads import listing, reports, settings, windows
+from tap_spotify_bulk.ads.context import AdsContext
+from tap_spotify_bulk.ads.entities import entity_streams
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
@@ -36,74 +34,6 @@ if t.TYPE_CHECKING:
     from tap_spotify_bulk.ads.settings import ReportSpec
 
 LOGGER = logging.getLogger("tap_spotify_bulk.ads")
-
-
-class AdsContext:
-    """What every Ads stream of one tap shares: the token client, the paced HTTP client and
-    the discovered ad accounts. Built on first use, so discovery needs no credentials."""
-
-    def __init__(self, config: Mapping[str, t.Any]) -> None:
-        self.config = config
-
-    @cached_property
-    def client(self) -> AdsClient:
-        client_id, client_secret, refresh_token = settings.credentials(self.config)
-        tokens = TokenClient(
-            token_url=self.config.get("token_url") or DEFAULT_TOKEN_URL,
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-            api_name="Ads API",
-            id_setting="ads_client_id",
-            secret_setting="ads_client_secret",  # noqa: S106 (a setting name)
-            refresh_setting="ads_refresh_token",
-        )
-        return AdsClient(base_url=settings.api_url(self.config), tokens=tokens)
-
-    @cached_property
-    def accounts(self) -> list[str]:
-        """Ad account ids to extract, in a stable order, each once."""
-        if settings.sync_mode(self.config) == "SPECIFIC_ACCOUNTS":
-            listed = settings.accounts(self.config)
-            for account in listed:
-                self._check_account(account)
-            return listed
-        found: dict[str, None] = {}
-        body = self.client.get_json("/businesses", what="Ads business list")
-        for business in body.get("businesses") or []:
-            business_id = business.get("id") if isinstance(business, dict) else None
-            if not business_id:
-                continue
-            page = self._business_accounts(str(business_id))
-            for account in page.get("ad_accounts") or []:
-                if isinstance(account, dict) and account.get("id"):
-                    found.setdefault(str(account["id"]), None)
-        LOGGER.info("Ads: %d ad account(s) found across businesses", len(found))
-        return list(found)
-
-    def _business_accounts(self, business_id: str) -> dict:
-        """One business's ad account list; {} when the token may not see it (403) or the
-        business is gone (404): it then adds no account, which is not an error."""
-        what = f"Ads ad account list of business {business_id}"
-        response = self.client.get(f"/businesses/{business_id}/ad_accounts", what=what)
-        if response.status_code in {403, 404}:
-            LOGGER.warning("%s: HTTP %d, no ad account of this business is read",
-                           what, response.status_code)
-            return {}
-        if response.status_code != 200:
-            raise self.client.failure(response, what)
-        return self.client.json_object(response, what)
-
-    def _check_account(self, account: str) -> None:
-        what = f"Ads ad account {account}"
-        response = self.client.get(f"/ad_accounts/{account}", what=what)
-        if response.status_code in {400, 403, 404}:  # 400: not even a well-formed id
-            msg = (f"`ads_accounts`: ad account {account!r} was not found or is not "
-                   f"accessible with this token (HTTP {response.status_code}).")
-            raise AccessError(msg)
-        if response.status_code != 200:
-            raise self.client.failure(response, what)
-
 
 
 def report_schema(spec: ReportSpec) -> dict:
@@ -186,7 +116,7 @@ class AdsReportStream(Stream):
     def _insight_records(self, account: str) -> Iterable[dict]:
         client = self.shared.client
         done: set[str] = set()  # a listing whose pages overlap names an ad set twice
-        for ad_set in reports.listing(client, account, "ad_sets"):
+        for ad_set in listing.listing(client, account, "ad_sets"):
             ad_set_id = str(ad_set.get("id") or "")
             if not ad_set_id or ad_set_id in done:
                 continue
@@ -208,31 +138,29 @@ class AdsReportStream(Stream):
         bookmark = self._bookmark(context)
         lookback = dt.timedelta(days=settings.lookback_days(self.config))
         months = settings.timeframe_months(self.config)
+        since = settings.start_date(self.config)
         today = now.date()
         if self.spec.granularity == "HOUR":
             earliest, latest = windows.hour_bounds(now)
             start = earliest if bookmark is None else windows.floor_hour(bookmark - lookback)
-            if bookmark is None or start < earliest:
+            if since is not None:
+                start = max(start, windows.midnight(since))
+            if start < earliest:
                 LOGGER.info("Ads %s (%s): HOUR reports reach back 14 days only; reading "
                             "from %s", self.name, account, windows.iso(earliest))
                 start = earliest
             return [(start, latest)] if start <= latest else []
-        if bookmark is not None:
-            first_day = (bookmark - lookback).date()
-        elif months is not None:
-            first_day = windows.months_back(today, months)
-        else:  # ALL_TIME: SPEC §5.3 reads from 2017-01-01, whatever the campaigns say
-            first_day = windows.ALL_TIME_START
+        resume = None if bookmark is None else (bookmark - lookback).date()
+        first_day = windows.first_day(today, resume, since, months)
         return windows.day_windows(first_day, today - dt.timedelta(days=1))
 
 
 def ads_streams(tap: Tap) -> list[Stream]:
-    """One stream per `ads_report_list` item (bad report objects raise `ConfigError`)."""
+    """The entity streams, then one stream per `ads_report_list` item (bad report objects
+    raise `ConfigError`); all share one `AdsContext`."""
     specs = settings.report_specs(tap.config)
-    if not specs:
-        return []
     shared = AdsContext(tap.config)
-    return [AdsReportStream(tap, spec, shared) for spec in specs]
+    return [*entity_streams(tap, shared), *(AdsReportStream(tap, spec, shared) for spec in specs)]
 
 
 __all__ = ["AdsContext", "AdsReportStream", "ads_streams"]

@@ -28,6 +28,18 @@ def months_back(today: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, day)
 
 
+def first_day(today: dt.date, resume: dt.date | None, start: dt.date | None,
+              months: int | None) -> dt.date:
+    """The first DAY report day of a run: the bookmark's day less the lookback (`resume`)
+    when there is one, else `ads_start_date` (`start`), else `ads_timeframe_months` back
+    (`months`, None for ALL_TIME). Never before `ads_start_date`."""
+    if resume is None:
+        if start is not None:
+            return start
+        return ALL_TIME_START if months is None else months_back(today, months)
+    return resume if start is None else max(resume, start)
+
+
 def day_windows(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
     """Inclusive [first, last] day windows covering start..end, ascending."""
     windows = []

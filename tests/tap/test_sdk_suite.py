@@ -27,8 +27,23 @@ def _stop_sandbox() -> t.Iterator[None]:
     SANDBOX.stop()
 
 
+CONFIG = SANDBOX.tap_config(max_workers=2)
+
+
+def _every_stream_selected() -> dict:
+    """The discovered catalog with every stream selected (the Ads entity streams are not
+    selected by default)."""
+    catalog = TapSpotifyBulk(config=CONFIG, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = True
+    return catalog
+
+
 TestTapSpotifyBulk = get_tap_test_class(
     TapSpotifyBulk,
-    config=SANDBOX.tap_config(max_workers=2),
+    config=CONFIG,
+    catalog=_every_stream_selected(),
     suite_config=SuiteConfig(max_records_limit=100),
 )

@@ -1,0 +1,101 @@
+"""What every Ads stream of one tap shares: the token client, the paced HTTP client (one
+pacer, one request budget) and the discovered businesses and ad accounts.
+
+Built on first use, so discovery needs no credentials. Account discovery also keeps the
+objects it was answered with, so the `businesses` and `ad_accounts` streams cost no
+request beyond the ones discovery makes anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from functools import cached_property
+
+from tap_spotify_bulk.ads import settings
+from tap_spotify_bulk.ads.client import AdsClient
+from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
+from tap_spotify_bulk.errors import AccessError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+LOGGER = logging.getLogger("tap_spotify_bulk.ads")
+
+
+class AdsContext:
+    """Shared Ads state of one tap (see the module docstring)."""
+
+    def __init__(self, config: Mapping[str, t.Any]) -> None:
+        self.config = config
+        self.account_objects: dict[str, dict] = {}  # ad account id -> API object
+
+    @cached_property
+    def client(self) -> AdsClient:
+        client_id, client_secret, refresh_token = settings.credentials(self.config)
+        tokens = TokenClient(
+            token_url=self.config.get("token_url") or DEFAULT_TOKEN_URL,
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            api_name="Ads API",
+            id_setting="ads_client_id",
+            secret_setting="ads_client_secret",  # noqa: S106 (a setting name)
+            refresh_setting="ads_refresh_token",
+        )
+        return AdsClient(base_url=settings.api_url(self.config), tokens=tokens)
+
+    @cached_property
+    def businesses(self) -> list[dict]:
+        """The businesses the token can see (`GET /businesses`), each with an id."""
+        body = self.client.get_json("/businesses", what="Ads business list")
+        return [b for b in body.get("businesses") or [] if isinstance(b, dict) and b.get("id")]
+
+    @cached_property
+    def accounts(self) -> list[str]:
+        """Ad account ids to extract, in a stable order, each once."""
+        if settings.sync_mode(self.config) == "SPECIFIC_ACCOUNTS":
+            listed = settings.accounts(self.config)
+            for account in listed:
+                self.account_objects[account] = self._check_account(account)
+            return listed
+        for business in self.businesses:
+            page = self._business_accounts(str(business["id"]))
+            for account in page.get("ad_accounts") or []:
+                if isinstance(account, dict) and account.get("id"):
+                    self.account_objects.setdefault(str(account["id"]), account)
+        LOGGER.info("Ads: %d ad account(s) found across businesses", len(self.account_objects))
+        return list(self.account_objects)
+
+    def selected_businesses(self) -> list[dict]:
+        """Every business with ALL_ACCOUNTS; with SPECIFIC_ACCOUNTS, the listed accounts'
+        owners (their `business_id`)."""
+        if settings.sync_mode(self.config) != "SPECIFIC_ACCOUNTS":
+            return self.businesses
+        owners = {str(self.account_objects[a].get("business_id")) for a in self.accounts}
+        return [b for b in self.businesses if str(b["id"]) in owners]
+
+    def _business_accounts(self, business_id: str) -> dict:
+        """One business's ad account list; {} when the token may not see it (403) or the
+        business is gone (404): it then adds no account, which is not an error."""
+        what = f"Ads ad account list of business {business_id}"
+        response = self.client.get(f"/businesses/{business_id}/ad_accounts", what=what)
+        if response.status_code in {403, 404}:
+            LOGGER.warning("%s: HTTP %d, no ad account of this business is read",
+                           what, response.status_code)
+            return {}
+        if response.status_code != 200:
+            raise self.client.failure(response, what)
+        return self.client.json_object(response, what)
+
+    def _check_account(self, account: str) -> dict:
+        """The ad account object; `AccessError` when the token cannot see it."""
+        what = f"Ads ad account {account}"
+        response = self.client.get(f"/ad_accounts/{account}", what=what)
+        if response.status_code in {400, 403, 404}:  # 400: not even a well-formed id
+            msg = (f"`ads_accounts`: ad account {account!r} was not found or is not "
+                   f"accessible with this token (HTTP {response.status_code}).")
+            raise AccessError(msg)
+        if response.status_code != 200:
+            raise self.client.failure(response, what)
+        return self.client.json_object(response, what)

@@ -1,0 +1,212 @@
+"""Ads entity streams against the sandbox: exact truth, paging, request counts, increments."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+from contextlib import redirect_stdout
+
+from spotify_sandbox.ads_entities import TALLY_FIELDS
+from spotify_sandbox.tally import Tally
+
+from tap_spotify_bulk.tap import TapSpotifyBulk
+
+NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
+ENTITIES = ("businesses", "ad_accounts", "campaigns", "ad_sets", "ads")
+
+
+def selected_catalog(config: dict, streams) -> dict:
+    catalog = TapSpotifyBulk(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
+def sync(config: dict, streams=ENTITIES, state: dict | None = None):
+    """({stream: [records]}, last STATE) of a sync of `streams` only."""
+    catalog = selected_catalog(config, streams)
+    tap = TapSpotifyBulk(config=config, catalog=catalog, state=state, parse_env_config=False)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        tap.sync_all()
+    records: dict[str, list] = collections.defaultdict(list)
+    last_state = None
+    for line in out.getvalue().splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+        elif message["type"] == "STATE":
+            last_state = message["value"]
+    return records, last_state
+
+
+def landed(stream: str, records: list[dict]) -> dict:
+    """Tally of what landed, upserted on `id` as a target would."""
+    latest = {r["id"]: r for r in records}
+    return Tally(TALLY_FIELDS[stream]).add_all(latest.values()).summary()
+
+
+def assert_unique_ids(records: dict[str, list]) -> None:
+    for stream, rows in records.items():
+        counts = collections.Counter(r["id"] for r in rows)
+        assert [i for i, n in counts.items() if n > 1] == [], stream
+
+
+def test_entity_streams_match_the_truth_across_overlapping_pages(sandbox_factory):
+    # 72 ads per account: two pages; the second repeats the last ad of the first.
+    sb = sandbox_factory(ads={"now": NOW, "campaigns_per_account": 12,
+                              "ad_sets_per_campaign": 3, "ads_per_ad_set": 2,
+                              "list_overlap": 1})
+    records, state = sync(sb.tap_config())
+    truth = sb.ads_api.entity_truth(ENTITIES)
+    for stream in ENTITIES:
+        assert records[stream], stream
+        assert landed(stream, records[stream]) == truth[stream], stream
+    assert_unique_ids(records)
+    accounts = sb.ads_api.world.account_ids
+    assert len(records["ads"]) == 72 * len(accounts)
+    assert {r["ad_account_id"] for r in records["ads"]} == set(accounts)
+    assert sb.ads_api.stats["requests_ads"] == 2 * len(accounts)  # one request per page
+    assert sb.ads_api.stats["requests_ad_sets"] == len(accounts)
+    assert sb.ads_api.stats.get("requests_ad_account", 0) == 0  # none per entity
+    # Keys the v3 schemas do not declare are kept in `extra`; nested objects stay whole.
+    assert {r["extra"]["derived_status"] for r in records["campaigns"]} == {"RUNNING"}
+    assert all(r["extra"]["external_id"].startswith("ext-") for r in records["ads"])
+    assert all(r["budget"]["currency"] == "USD" for r in records["ad_sets"])
+    assert all(r["ad_account_id"] == r["id"] for r in records["ad_accounts"])
+    # The shared ad account (listed under both businesses) is one record.
+    assert len(records["ad_accounts"]) == len(accounts)
+    # Bookmarks per ad account: the newest updated_at of that account's list.
+    for stream in ("campaigns", "ad_sets", "ads"):
+        marks = {p["context"]["ad_account_id"]: p["replication_key_value"]
+                 for p in state["bookmarks"][stream]["partitions"]}
+        newest = {a: max(r["updated_at"] for r in records[stream] if r["ad_account_id"] == a)
+                  for a in accounts}
+        assert marks == newest, stream
+
+
+def test_request_count_for_50_campaigns_5_ad_sets_10_ads_and_the_next_run(sandbox_factory):
+    # One ad account: 50 campaigns, 250 ad sets, 2,500 ads.
+    sb = sandbox_factory(ads={"now": NOW, "n_businesses": 1, "shared_account": False,
+                              "campaigns_per_account": 50, "ad_sets_per_campaign": 5,
+                              "ads_per_ad_set": 10})
+    api = sb.ads_api
+    config = sb.tap_config()
+    records, state = sync(config)
+    # businesses 1 + business ad accounts 1 + campaigns 1 + ad sets 5 + ads 50 = 58.
+    assert api.stats["requests"] == 58
+    assert (api.stats["requests_campaigns"], api.stats["requests_ad_sets"],
+            api.stats["requests_ads"]) == (1, 5, 50)
+    assert [len(records[s]) for s in ENTITIES] == [1, 1, 50, 250, 2500]
+    truth = api.entity_truth(ENTITIES)
+    assert {s: landed(s, records[s]) for s in ENTITIES} == truth
+
+    # Next run, nothing changed: the first (newest) page of each list is enough, and only
+    # what sits exactly on the bookmark is emitted again.
+    api.stats.clear()
+    again, state = sync(config, state=state)
+    assert api.stats["requests"] == 5
+    assert len(again["ads"]) == 1
+
+    # Edits in Ad Studio: the next run emits exactly the edited entities.
+    account = api.world.account_ids[0]
+    campaign = api.world.entities(account, "CAMPAIGN")[7]
+    edited_ads = [api.world.entities(account, "AD")[i] for i in (3, 1400, 2499)]
+    api.lists.touch(campaign.id, dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC))
+    for ad in edited_ads:
+        api.lists.touch(ad.id, dt.datetime(2026, 6, 15, 8, 0, tzinfo=dt.UTC))
+    marks = {s: state["bookmarks"][s]["partitions"][0]["replication_key_value"]
+             for s in ("campaigns", "ad_sets", "ads")}
+    api.stats.clear()
+    third, state = sync(config, state=state)
+    assert api.stats["requests"] == 5
+    for stream, mark in marks.items():  # the edits, plus what sits on the old bookmark
+        expected = api.entity_truth([stream], updated_since=mark)[stream]
+        assert landed(stream, third[stream]) == expected, stream
+    assert {campaign.id} < {r["id"] for r in third["campaigns"]}
+    assert {ad.id for ad in edited_ads} < {r["id"] for r in third["ads"]}
+    assert (len(third["campaigns"]), len(third["ad_sets"]), len(third["ads"])) == (2, 1, 4)
+    ads_mark = state["bookmarks"]["ads"]["partitions"][0]["replication_key_value"]
+    assert ads_mark == "2026-06-15T08:00:00Z"
+
+
+def test_a_server_that_ignores_sorting_is_read_to_the_end(sandbox_factory):
+    sb = sandbox_factory(ads={"now": NOW, "n_businesses": 1, "shared_account": False,
+                              "campaigns_per_account": 10, "ad_sets_per_campaign": 3,
+                              "ads_per_ad_set": 4, "sort_lists": False})
+    api = sb.ads_api
+    config = sb.tap_config()
+    _, state = sync(config, streams=("ads",))
+    assert api.stats["requests_ads"] == 3  # 120 ads
+    account = api.world.account_ids[0]
+    edited = api.world.entities(account, "AD")[5]
+    api.lists.touch(edited.id, dt.datetime(2026, 6, 15, 8, 0, tzinfo=dt.UTC))
+    mark = state["bookmarks"]["ads"]["partitions"][0]["replication_key_value"]
+    api.stats.clear()
+    again, _ = sync(config, streams=("ads",), state=state)
+    assert api.stats["requests_ads"] == 3  # no early stop on an unsorted list
+    assert edited.id in {r["id"] for r in again["ads"]}
+    assert landed("ads", again["ads"]) == api.entity_truth(["ads"], updated_since=mark)["ads"]
+
+
+def test_specific_accounts_limit_every_entity_stream(sandbox_factory):
+    sb = sandbox_factory(ads={"now": NOW, "n_businesses": 3})
+    world = sb.ads_api.world
+    chosen = world.account_ids[2]
+    records, _ = sync(sb.tap_config(ads_sync_mode="SPECIFIC_ACCOUNTS", ads_accounts=[chosen]))
+    truth = sb.ads_api.entity_truth(ENTITIES, accounts=[chosen])
+    assert {s: landed(s, records[s]) for s in ENTITIES} == truth
+    assert [b["id"] for b in records["businesses"]] == [world.account(chosen)["business_id"]]
+    assert {r["ad_account_id"] for s in ENTITIES[1:] for r in records[s]} == {chosen}
+    assert sb.ads_api.stats["requests_ad_account"] == 1
+    assert sb.ads_api.stats.get("requests_business_ad_accounts", 0) == 0
+
+
+def test_entity_streams_are_not_selected_by_default(sandbox):
+    tap = TapSpotifyBulk(config=sandbox.tap_config(), parse_env_config=False)
+    streams = {name: s.selected for name, s in tap.streams.items() if name in ENTITIES}
+    assert streams == dict.fromkeys(ENTITIES, False)
+    keys = {name: tap.streams[name].primary_keys for name in ENTITIES}
+    assert all(k == ["id"] for k in keys.values())
+
+
+def test_a_selected_entity_stream_needs_the_ads_refresh_token(sandbox, tmp_path):
+    config = {k: v for k, v in sandbox.tap_config().items() if k != "ads_refresh_token"}
+    catalog = selected_catalog(config, ("campaigns",))
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    done = subprocess.run(
+        [sys.executable, "-m", "tap_spotify_bulk", "--config", str(tmp_path / "config.json"),
+         "--catalog", str(tmp_path / "catalog.json")],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "tap-spotify-bulk: error: `ads_refresh_token` is required when Ads API reports are "
+        "selected (the Ads entity streams need it too)."]
+    assert sandbox.ads_api.stats.get("requests", 0) == 0
+
+
+def test_entity_and_report_streams_share_one_pacer(sandbox_factory):
+    """Every Ads request of a run, entity lists and reports alike, passes the one pacer
+    (the 150 requests / 30 s budget)."""
+    sb = sandbox_factory(ads={"now": NOW})
+    report = {"table": "ad_set_lifetime", "dimension": "AD_SET", "granularity": "LIFETIME",
+              "fields": ["IMPRESSIONS"]}
+    config = sb.tap_config(ads_report_list=[report])
+    catalog = selected_catalog(config, (*ENTITIES, "ad_set_lifetime"))
+    tap = TapSpotifyBulk(config=config, catalog=catalog, parse_env_config=False)
+    with redirect_stdout(io.StringIO()):
+        tap.sync_all()
+    shared = {id(tap.streams[name].shared) for name in (*ENTITIES, "ad_set_lifetime")}
+    assert len(shared) == 1
+    pacer = tap.streams["ads"].shared.client.pacer
+    assert sb.ads_api.stats["requests_ads"] > 0
+    assert sb.ads_api.stats["requests_aggregate_reports"] > 0
+    assert len(pacer._sent) == sb.ads_api.stats["requests"]  # all within one 30 s window

@@ -1,0 +1,140 @@
+"""`tap-spotify-bulk ads-login` against the sandbox's accounts service, end to end.
+
+The command runs as a real process; the test plays the browser: it opens the printed
+authorize URL and follows the redirect back to the command's loopback listener.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import requests
+from test_ads_sync import LIFETIME_AD_SET, landed, run_tap
+
+SECRET_FREE = ("sandbox-ads-secret",)
+
+
+def start(sb, tmp_path, **config):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**sb.tap_config(), **config}))
+    command = [sys.executable, "-m", "tap_spotify_bulk", "--config", str(path), "ads-login",
+               "--no-browser", "--port", "0", "--output", "stdout", "--timeout", "30"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def play_browser(process) -> requests.Response:
+    """Read the authorize URL from stderr and open it, following the redirect."""
+    for line in process.stderr:
+        if line.startswith("http"):
+            return requests.get(line.strip(), timeout=10)
+    raise AssertionError("no authorize URL was printed")
+
+
+def test_login_gets_a_refresh_token_that_drives_an_ads_sync(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    process = start(sb, tmp_path)
+    page = play_browser(process)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert page.status_code == 200 and b"Authorized." in page.content
+    redirect = page.history[0].headers["Location"]  # the code went to the listener
+    assert "code=" in redirect and "/callback?" in redirect
+    token = out.strip()
+    assert token and token != sb.refresh_token and "\n" not in token
+    code = redirect.split("code=")[1].split("&")[0]
+    for secret in (*SECRET_FREE, token, code):
+        assert secret not in err
+    # The new token works: a real Ads sync with it lands exactly the truth.
+    records, _ = run_tap(sb.tap_config(ads_refresh_token=token,
+                                       ads_report_list=[LIFETIME_AD_SET]))
+    truth = sb.ads_truth([LIFETIME_AD_SET])
+    assert landed(LIFETIME_AD_SET, records["ad_set_lifetime"]) == truth["ad_set_lifetime"]
+    assert sb.stats["tokens_by_grant"]["authorization_code"] == 1
+
+
+def test_refused_consent_is_one_clear_line(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    sb.app.tokens.deny_consent = True
+    process = start(sb, tmp_path)
+    page = play_browser(process)
+    _, err = process.communicate(timeout=30)
+    assert page.status_code == 200
+    assert process.returncode == 1
+    assert err.strip().splitlines() == [
+        "tap-spotify-bulk: error: ads-login: authorization was refused (access_denied): "
+        "consent was not given for the Ads app."]
+
+
+def test_an_unknown_client_id_is_one_line_before_any_browser(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    process = start(sb, tmp_path, ads_client_id="not-our-app")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("tap-spotify-bulk: error: ads-login: the authorize page "
+                               "refused the client id (HTTP 400): check `ads_client_id`")
+
+
+def test_a_wrong_client_secret_is_refused_at_the_exchange(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    process = start(sb, tmp_path, ads_client_secret="wrong-secret")
+    play_browser(process)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert err.strip().splitlines()[-1] == (
+        "tap-spotify-bulk: error: ads-login: the token endpoint refused the authorization "
+        "code (invalid_client); check `ads_client_id` and `ads_client_secret`.")
+    assert "wrong-secret" not in err
+
+
+MELTANO_YML = """\
+version: 1
+default_environment: dev
+environments:
+  - name: dev
+plugins:
+  extractors:
+    - name: tap-spotify-bulk
+      namespace: tap_spotify_bulk
+      pip_url: -e .
+      executable: tap-spotify-bulk
+      settings:
+        - name: ads_refresh_token
+          kind: string
+          sensitive: true
+"""
+
+
+def test_inside_a_meltano_project_the_token_goes_to_meltano_config(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "meltano.yml").write_text(MELTANO_YML)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(sb.tap_config()))
+    env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "MELTANO_HUB_URL": "http://127.0.0.1:9", "MELTANO_PROJECT_ROOT": str(project)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tap_spotify_bulk", "--config", str(config), "ads-login",
+         "--no-browser", "--port", "0", "--timeout", "60"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    play_browser(process)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert out == ""
+    assert err.strip().splitlines()[-1] == (
+        "ads_refresh_token saved with `meltano config set tap-spotify-bulk`.")
+    saved = dict(line.split("=", 1) for line in (project / ".env").read_text().splitlines()
+                 if line.strip())
+    token = saved["TAP_SPOTIFY_BULK_ADS_REFRESH_TOKEN"].strip("'\"")
+    assert token and token not in err
+    records, _ = run_tap(sb.tap_config(ads_refresh_token=token,
+                                       ads_report_list=[LIFETIME_AD_SET]))
+    assert landed(LIFETIME_AD_SET, records["ad_set_lifetime"]) == sb.ads_truth(
+        [LIFETIME_AD_SET])["ad_set_lifetime"]
