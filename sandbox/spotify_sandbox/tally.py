@@ -25,7 +25,7 @@ _ISO_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 )
 
-# SPEC §5.1: primary key of each Bulk output stream.
+# api-contract §5.1: primary key of each Bulk output stream.
 BULK_PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "streams": ("report_date", "country", "row_number"),
     "sub30sec_streams": ("report_date", "country", "row_number"),
@@ -54,7 +54,7 @@ BULK_TALLY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                  ("saves",)),
 }
 
-# Ads report tables: primary key columns by report shape (SPEC §5.3); every requested field
+# Ads report tables: primary key columns by report shape (api-contract §5.3); every requested field
 # column is both fingerprinted and summed.
 ADS_KEYS_TIMESERIES = ("ad_account_id", "entity_id", "start_time")
 ADS_KEYS_LIFETIME = ("ad_account_id", "entity_id")

@@ -1,7 +1,7 @@
 """Ground truth for the Bulk streams: what a correct tap emits for a date range.
 
 It re-reads the very line chunks the server gzips (same generator), parses them and builds
-the output records of SPEC §5.1 independently of the tap's code, then tallies them.
+the output records of api-contract §5.1 independently of the tap's code, then tallies them.
 """
 
 from __future__ import annotations

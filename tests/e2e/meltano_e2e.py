@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 ENVIRONMENT = "dev"
 
-BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+BULK_KEYS = BULK_PRIMARY_KEYS  # api-contract §5.1
 PLUGIN_PREFIXES = ("TAP_SPOTIFY_BULK_", "TARGET_POSTGRES_", "TARGET_JSONL_", "TARGET_DUCKDB_")
 
 
@@ -130,7 +130,7 @@ def duplicate_keys(rows: Iterable[Mapping[str, t.Any]], keys: tuple[str, ...]) -
 
 
 def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
-    """SPEC §5.3 primary key of an `ads_report_list` item's table."""
+    """api-contract §5.3 primary key of an `ads_report_list` item's table."""
     if report["dimension"] in {"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"}:
         return ADS_KEYS_INSIGHT
     return ADS_KEYS_LIFETIME if report.get("granularity") == "LIFETIME" else ADS_KEYS_TIMESERIES

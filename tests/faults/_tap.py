@@ -34,7 +34,7 @@ if t.TYPE_CHECKING:
 
 COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
 
-BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+BULK_KEYS = BULK_PRIMARY_KEYS  # api-contract §5.1
 LOADS_STREAM = "bulk_loads"  # the load manifest: not in the sandbox's truth
 
 

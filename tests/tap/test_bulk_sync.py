@@ -30,7 +30,7 @@ from tap_spotify_bulk.tap import TapSpotifyBulk
 D = dt.date
 SCHEMAS = {name: json.loads((SCHEMA_DIR / f"{name}.json").read_text())
            for name in BULK_STREAM_NAMES}
-PRIMARY_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+PRIMARY_KEYS = BULK_PRIMARY_KEYS  # api-contract §5.1
 _TIME_EXTRACTED = re.compile(rb',"time_extracted":"[^"]*"')
 _PER_RUN = re.compile(rb'"load_id":"[^"]*"|\{"type":"RECORD","stream":"bulk_loads".*\n')
 
