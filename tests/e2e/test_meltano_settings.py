@@ -25,7 +25,7 @@ def project() -> dict[str, t.Any]:
 
 
 def extractor(project: dict[str, t.Any]) -> dict[str, t.Any]:
-    [tap] = project["plugins"]["extractors"]
+    [tap] = [p for p in project["plugins"]["extractors"] if "inherit_from" not in p]
     return tap
 
 
