@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from meltano_e2e import (
+from helpers.meltano import (
     BULK_KEYS,
     bookmarks,
     compare_bulk,
@@ -29,7 +29,7 @@ from meltano_e2e import (
 )
 
 if t.TYPE_CHECKING:
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 START = dt.date(2024, 3, 1)
 FIRST_END = dt.date(2024, 3, 3)
