@@ -1,4 +1,4 @@
-"""Bulk API settings (SPEC §2): their declarations and the checks across settings.
+"""Bulk API settings (api-contract §2): their declarations and the checks across settings.
 
 `SETTINGS` feeds the tap's JSON schema, `meltano.yml`, `plugin.yml` and the README table
 (see `tap_spotify_bulk.setting`); `validate` runs before any request and raises a one-line
@@ -151,7 +151,7 @@ def validate(config: Mapping[str, t.Any], *, bulk_selected: bool) -> None:
 
 
 def window(config: Mapping[str, t.Any], today: dt.date | None = None) -> dates.Window:
-    """The configured date window (SPEC §2 date rules), in UTC days."""
+    """The configured date window (api-contract §2 date rules), in UTC days."""
     return dates.resolve_window(
         start_date=START_DATE.value(config),
         end_date=END_DATE.value(config),
