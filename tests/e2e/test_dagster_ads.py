@@ -54,6 +54,6 @@ def test_ads_asset_lands_the_truth_then_resumes_from_state(
             assert compare_ads(truth, REPORTS, lambda table, cols: postgres_rows(
                 conn, pg_schema, table, cols)) == {}
         if run == 0:
-            assert meta["records"].value == truth["campaign_day"]["count"]
+            assert meta["records_campaign_day"].value == truth["campaign_day"]["count"]
     state = where.warehouse.get_state(ADS_STATE_ID)
     assert "campaign_day" in state["bookmarks"]
