@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 import tempfile
 import threading
@@ -35,7 +34,6 @@ from benchmarks import floor, harness
 
 FIRST_DAY = dt.date(2024, 3, 1)
 SCALE = 4000  # events per day: small files, so the run is latency-bound
-SYNC_RE = re.compile(rb"streams: done, \d+ records in ([0-9.]+)s")
 RESULTS = Path(__file__).resolve().parent / "results" / "latency.json"
 
 
@@ -114,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                         run = harness.run_measured(
                             "tap", [*harness.TAP, "--config", str(config), "--catalog",
                                     str(catalog)], log=workdir / "tap.log", timeout=600)
-                        sync = SYNC_RE.findall((workdir / "tap.log").read_bytes())
-                        sync_s = float(sync[-1]) if sync else None
+                        points = harness.metric_points((workdir / "tap.log").read_bytes())
+                        sync = harness.metric_total(points, "sync_duration", "streams")
+                        sync_s = round(sync, 2) if sync is not None else None
                         serving = "200 direct" if direct else "303 signed"
                         result = {"serving": serving, "max_workers": workers, "files": files,
                                   "records": run.records, "wall_s": round(run.wall_s, 3),

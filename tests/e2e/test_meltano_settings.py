@@ -8,7 +8,7 @@ import typing as t
 
 import pytest
 import yaml
-from meltano_e2e import REPO
+from helpers.meltano import REPO
 
 from tap_spotify_bulk.tap import TapSpotifyBulk
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from _tap import run_cli, unique_credentials
+from helpers.run import run_cli
+from helpers.secrets import unique_credentials
 
 GOOD_REPORT = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
                "fields": ["IMPRESSIONS", "SPEND"]}
