@@ -5,7 +5,7 @@
 Starts the sandbox with `--latency-ms` added to every request and a Streams report of
 about `--files` country files (small ones; generated once, then served from the sandbox's
 file cache, see `benchmarks.cached_sandbox`), then runs the tap (streams only, output to
-/dev/null) and compares its wall time with the bound of issue 7:
+/dev/null) and compares its wall time with the bound:
 1.5 x (files x latency / max_workers). Both ways of serving files are measured: the
 default 303 to a signed URL (two requests per file, so twice the latency per file) and
 `--direct-files` (the file in the 200 answer: one request per file, the bound's model);
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                     catalog = harness.streams_catalog(config, workdir / "catalog.json",
                                                       frozenset({"streams"}))
                     plain = plain_downloads(sb.config, end, workers)
-                    bound = 1.5 * files * args.latency_ms / 1000 / workers  # issue 7
+                    bound = 1.5 * files * args.latency_ms / 1000 / workers
                     per_file = 1 if direct else 2  # requests per file (303 + signed URL)
                     bound_requests = bound * per_file
                     for _ in range(args.repeat):

@@ -134,6 +134,15 @@ class FastRecords:
         if len(buffer) >= FLUSH_AT:
             self._writer.flush()
 
+    def write_text(self, text: bytes) -> None:
+        """`write` for a record already serialised (compact JSON, no newline)."""
+        buffer = self._writer.buffer
+        buffer += self._prefix
+        buffer += text
+        buffer += self._suffix
+        if len(buffer) >= FLUSH_AT:
+            self._writer.flush()
+
 
 class BatchRecords:
     """Writes one stream's records into JSON Lines batch files (BATCH mode, `batch_config`).
@@ -165,7 +174,12 @@ class BatchRecords:
         self._urls: list[str] = []
 
     def write(self, record: dict[str, t.Any]) -> None:
-        self._pending += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        self.write_text(orjson.dumps(record))
+
+    def write_text(self, text: bytes) -> None:
+        """`write` for a record already serialised (JSON, no newline)."""
+        self._pending += text
+        self._pending += b"\n"
         self._count += 1
         if self._count >= self.config.batch_size:
             self._close_file()
@@ -219,12 +233,14 @@ class BatchRecords:
 class RecordSink:
     """One stream's way out for one run: `write(record)`, `start_file()` before each file's
     records, `end_day()` after a date's last record (BATCH mode announces its files there,
-    before the date's STATE)."""
+    before the date's STATE). `write_text(json)` takes a record already serialised, when
+    the way out can (fast RECORD lines, batch files); None otherwise."""
 
     def __init__(self, stream: Stream) -> None:
         self.stream = stream
         self.batcher: BatchRecords | None = None
         self.write: Callable[[dict[str, t.Any]], None]
+        self.write_text: Callable[[bytes], None] | None = None
         self.start_file: Callable[[], None] = _nothing
         limit = stream.ABORT_AT_RECORD_COUNT
         if limit is not None:  # dry runs and the SDK test suite: the SDK's path, counted
@@ -234,10 +250,11 @@ class RecordSink:
             self.write = lambda record: sdk_seam.write_record(stream, record)
         elif (batch := batch_config(stream)) is not None:
             self.batcher = BatchRecords(batch, sdk_seam.tap_of(stream).name, stream.name)
-            self.write = self.batcher.write
+            self.write, self.write_text = self.batcher.write, self.batcher.write_text
         else:
             fast = FastRecords(sdk_seam.message_writer(stream), stream.name)  # type: ignore[arg-type]
-            self.write, self.start_file = fast.write, fast.start_file
+            self.write, self.write_text = fast.write, fast.write_text
+            self.start_file = fast.start_file
 
     def _write_limited(self, record: dict[str, t.Any]) -> None:
         sdk_seam.check_record_limit(self.stream, self.written)
