@@ -21,23 +21,11 @@ import time
 import typing as t
 import uuid
 from collections import defaultdict
-from pathlib import Path
 
 import orjson
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))
-from _tap import (
-    BULK_KEYS,
-    Output,
-    bookmarks_of,
-    clean_env,
-    command,
-    duplicate_keys,
-    run_in_process,
-    tally,
-    write_inputs,
-)
+from helpers.run import clean_env, command, run_tap, write_inputs
+from helpers.singer import BULK_KEYS, Output, bookmarks_of, duplicate_keys, tally
 from singer_sdk.helpers._batch import BatchConfig
 
 from tap_spotify_bulk.output import BatchRecords
@@ -152,8 +140,8 @@ def test_sync_to_s3_lands_exactly_the_truth(sandbox_factory, s3, tmp_path):
     sb = sandbox_factory(end=D(2024, 3, 4), countries=("SE", "NO", "DE"), empty_day_rate=0.0)
     bucket = s3.bucket()
     config = sb.tap_config(batch_config=batch_config(f"s3://{bucket}/runs", s3.params()))
-    run = run_in_process(config, streams=[*STREAMS, "bulk_loads"], sandbox=sb)
-    landed = batches(run.output.messages, s3.read)
+    run = run_tap(config, streams=[*STREAMS, "bulk_loads"], sandbox=sb)
+    landed = batches(run.messages, s3.read)
     rows = by_stream(landed)
     for stream, records in rows.items():
         if stream in BULK_KEYS:
@@ -164,7 +152,7 @@ def test_sync_to_s3_lands_exactly_the_truth(sandbox_factory, s3, tmp_path):
     assert {(r["stream"], r["report_date"]) for r in rows["bulk_loads"]} == {
         (name, f"2024-03-0{day}") for name in STREAMS for day in range(1, 5)}
     announced = {f"s3://{bucket}/{key}" for key in s3.keys(bucket)}
-    assert announced == {url for m in run.output.messages if m["type"] == "BATCH"
+    assert announced == {url for m in run.messages if m["type"] == "BATCH"
                          for url in m["manifest"]}  # every file written was announced
     assert all(key.startswith("runs/part-") for key in s3.keys(bucket))
 

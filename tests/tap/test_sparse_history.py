@@ -7,7 +7,8 @@ import datetime as dt
 import re
 
 import orjson
-from test_bulk_sync import assert_valid, run_tap
+from helpers.run import run_tap
+from helpers.singer import assert_valid
 
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 
