@@ -32,7 +32,7 @@ LOGGER = logging.getLogger("benchmarks.sdk_fast_tap")
 
 
 class StreamsReport(Stream):
-    """The Streams report (SPEC §5.1) as a plain SDK stream."""
+    """The Streams report (api-contract §5.1) as a plain SDK stream."""
 
     name = "streams"
     primary_keys = ("report_date", "country", "row_number")

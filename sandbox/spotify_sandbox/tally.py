@@ -2,8 +2,8 @@
 
 The sandbox tallies the records a correct tap must emit; tests tally what actually landed
 (Singer stdout, JSONL files, DuckDB or PostgreSQL rows) and compare the two `Tally.summary()`
-dicts. A Bulk fingerprint covers every field of the record (SPEC §5.1 columns, every line
-field of SPEC §4.5 and `extra` exactly), so a record that lands under the right key with one
+dicts. A Bulk fingerprint covers every field of the record (api-contract §5.1 columns, every line
+field of api-contract §4.5 and `extra` exactly), so a record that lands under the right key with one
 wrong, missing or wrongly typed value is caught; `sums` adds the key metrics.
 
 Values are made canonical first, keeping their JSON type: `date(2024, 3, 7)` from PostgreSQL
@@ -29,7 +29,7 @@ _ISO_DATETIME = re.compile(
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# SPEC §5.1: primary key of each Bulk output stream.
+# api-contract §5.1: primary key of each Bulk output stream.
 BULK_PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "streams": ("report_date", "country", "row_number"),
     "sub30sec_streams": ("report_date", "country", "row_number"),
@@ -41,7 +41,7 @@ BULK_PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "aggregated_streams_saves": ("report_date", "track_href", "country", "product"),
 }
 
-# SPEC §4.5: the known fields of each line-per-record report and their JSON types. A line
+# api-contract §4.5: the known fields of each line-per-record report and their JSON types. A line
 # value of another type is not a column value: the tap emits null and keeps it in `extra`.
 STRING, INTEGER, BOOLEAN = "string", "integer", "boolean"
 EVENT_FIELDS: dict[str, str] = {
@@ -73,7 +73,7 @@ SUMMARY_DEMOGRAPHICS = (*GENDER_COLUMNS.values(), *AGE_COLUMNS.values(), "countr
 # Object columns: a target may hand them back as JSON text.
 OBJECT_FIELDS = frozenset({"extra", "demographics"})
 
-# Every output column of each Bulk stream (SPEC §5.1), all of them fingerprinted.
+# Every output column of each Bulk stream (api-contract §5.1), all of them fingerprinted.
 BULK_FIELDS: dict[str, tuple[str, ...]] = {
     **{name: tuple(dict.fromkeys(("licensor", *BULK_PRIMARY_KEYS[name], *fields, "extra")))
        for name, fields in LINE_FIELDS.items()},
@@ -103,7 +103,7 @@ NOT_IN_TRUTH_FIELDS = frozenset({"load_id"})
 NOT_IN_TRUTH_STREAMS = frozenset({"bulk_loads"})
 LOADER_PREFIX = "_sdc_"
 
-# Ads report tables: primary key columns by report shape (SPEC §5.3); every requested field
+# Ads report tables: primary key columns by report shape (api-contract §5.3); every requested field
 # column is both fingerprinted and summed.
 ADS_KEYS_TIMESERIES = ("ad_account_id", "entity_id", "start_time")
 ADS_KEYS_LIFETIME = ("ad_account_id", "entity_id")

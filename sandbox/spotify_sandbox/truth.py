@@ -1,7 +1,7 @@
 """Ground truth for the Bulk streams: what a correct tap emits for a date range.
 
 It re-reads the very line chunks the server gzips (same generator), or the test content a
-path override serves instead, parses them and builds the output records of SPEC §5.1
+path override serves instead, parses them and builds the output records of api-contract §5.1
 independently of the tap's code (every field, typed, with `extra`), then tallies them.
 """
 
@@ -62,7 +62,7 @@ _TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,),
 
 def line_record(stream: str, line: dict[str, Any], base: dict[str, Any],
                 country: str | None) -> dict[str, Any]:
-    """The output record of one line of a line-per-record report (SPEC §4.5, §5.1): known
+    """The output record of one line of a line-per-record report (api-contract §4.5, §5.1): known
     fields of the right JSON type as columns; unknown keys, wrongly typed values and a line
     `country` other than the file's partition in `extra`."""
     known = LINE_FIELDS[stream]
@@ -83,7 +83,7 @@ def line_record(stream: str, line: dict[str, Any], base: dict[str, Any],
     return {**record, **base, "extra": extra or None}
 
 
-# SPEC §4.5: the documented nesting of an aggregatedstreams line. "*" stands for the map
+# api-contract §4.5: the documented nesting of an aggregatedstreams line. "*" stands for the map
 # levels (countries, genders, age groups, products); None for a value.
 _ANY = "*"
 _AGGREGATED_SHAPE: dict[str, Any] = {

@@ -129,7 +129,7 @@ class Inflater:
 class GzipCheck:
     """Verifies a gzip NDJSON stream as it is downloaded (the output is discarded): every
     gzip member complete, and the text not ending inside a JSON line, so that a file cut
-    short inside an intact gzip (SPEC §4.3: truncated) is downloaded again as well."""
+    short inside an intact gzip (api-contract §4.3: truncated) is downloaded again as well."""
 
     def __init__(self) -> None:
         self._inflater = Inflater()

@@ -1,4 +1,4 @@
-"""Which days of a window to ask for: the days the API's listings name (SPEC §4.2).
+"""Which days of a window to ask for: the days the API's listings name (api-contract §4.2).
 
 A window longer than `WALK_AFTER_DAYS` is walked (report -> years -> months -> days, one
 request per listed year and month in the window, a few at a time) instead of asking for

@@ -1,7 +1,7 @@
 """The Bulk date driver: one day loop and one bookmark rule for every Bulk report stream.
 
 A read covers the dates from the earliest start of the streams it feeds to the window's
-end, in ascending order (SPEC §5.2: `[bookmark + 1 day - lookback_days, end]`, lookback
+end, in ascending order (api-contract §5.2: `[bookmark + 1 day - lookback_days, end]`, lookback
 days are read again). Each file of a date is emitted in plan order while later ones
 download (`pipeline.prefetch`); how a file becomes records is the emitter's business
 (`emit.LineEmitter`: one record per line; `emit.FanOutEmitter`: one aggregatedstreams file
@@ -11,7 +11,7 @@ into the selected aggregated streams). Then the date ends, in this order:
 2. when every file the date listed was emitted, its `bulk_loads` manifest records
    (`loads.Manifest`); a date that answered 404 gets none, nor does one never ended;
 3. the bookmark moves to the date and STATE is written, unless a 404 within the last
-   `lookback_days` of the window held it (SPEC §4.4): then it stays before that date for
+   `lookback_days` of the window held it (api-contract §4.4): then it stays before that date for
    the rest of the run, so the next run reads the date again.
 
 Streams that read the same resource share one read: the first selected one leads it, and

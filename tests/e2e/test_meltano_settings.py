@@ -12,9 +12,8 @@ from helpers.meltano import REPO
 
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
-# SDK settings left out of meltano.yml: faker needs an extra the tap does not install, and
-# BATCH messages are not a capability the project declares to Meltano.
-UNDECLARED = {"faker_config", "batch_config"}
+# SDK settings left out of meltano.yml: faker needs an extra the tap does not install.
+UNDECLARED = {"faker_config"}
 KINDS = {"string": "string", "integer": "integer", "number": "decimal", "array": "array",
          "object": "object", "boolean": "boolean"}
 
@@ -25,7 +24,7 @@ def project() -> dict[str, t.Any]:
 
 
 def extractor(project: dict[str, t.Any]) -> dict[str, t.Any]:
-    [tap] = project["plugins"]["extractors"]
+    [tap] = [p for p in project["plugins"]["extractors"] if "inherit_from" not in p]
     return tap
 
 

@@ -1,5 +1,5 @@
 """Bad configuration: each malformed config is rejected before any request, with exit code 2
-and one line on stderr that names the setting to fix (SPEC §2).
+and one line on stderr that names the setting to fix (api-contract §2).
 
 Every case runs the real `tap-spotify-bulk` command against a live sandbox whose request
 log must stay empty.

@@ -26,7 +26,7 @@ INSIGHT_DIMENSIONS = frozenset({"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"}
 
 
 def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
-    """SPEC §5.3 primary key of an `ads_report_list` item's table."""
+    """api-contract §5.3 primary key of an `ads_report_list` item's table."""
     if report["dimension"] in INSIGHT_DIMENSIONS:
         return ADS_KEYS_INSIGHT
     return ADS_KEYS_LIFETIME if report.get("granularity") == "LIFETIME" else ADS_KEYS_TIMESERIES

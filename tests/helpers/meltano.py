@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 ENVIRONMENT = "dev"
 
-BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+BULK_KEYS = BULK_PRIMARY_KEYS  # api-contract §5.1
 PLUGIN_PREFIXES = ("TAP_SPOTIFY_BULK_", "TARGET_POSTGRES_", "TARGET_JSONL_", "TARGET_DUCKDB_")
 
 

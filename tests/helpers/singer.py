@@ -17,7 +17,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 SCHEMA_DIR = Path(str(resources.files("tap_spotify_bulk.bulk.schemas")))
-BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+BULK_KEYS = BULK_PRIMARY_KEYS  # api-contract §5.1
 LOADS_STREAM = "bulk_loads"  # the load manifest: not in the sandbox's truth, kept apart
 
 

@@ -1,4 +1,4 @@
-"""Bulk API (SPEC §4): listings, 303 + signed URL rules, direct files, 403 and 404 answers."""
+"""Bulk API (api-contract §4): listings, 303 + signed URL rules, direct files, 403 and 404."""
 
 import datetime as dt
 import gzip

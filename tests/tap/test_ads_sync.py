@@ -122,7 +122,7 @@ def test_six_month_day_report_is_read_in_90_day_windows(sandbox_factory):
 
 
 def test_all_time_reads_day_reports_from_2017(sandbox_factory):
-    # SPEC §5.3: ALL_TIME reads DAY reports from 2017-01-01, in windows of at most 90 days.
+    # api-contract §5.3: ALL_TIME reads DAY reports from 2017-01-01, in windows of at most 90 days.
     sb = ads_sandbox(sandbox_factory)
     records, _ = sync_ads(sb.tap_config(ads_report_list=[DAY_CAMPAIGN],
                                        ads_timeframe_months="ALL_TIME"))

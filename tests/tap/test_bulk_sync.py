@@ -23,7 +23,7 @@ from tap_spotify_bulk.errors import AccessError, AuthError, DataError
 D = dt.date
 BULK_STREAMS = ("streams", "sub30sec_streams", "users", "tracks", "aggregated_streams_summary",
                 "aggregated_streams_count", "aggregated_streams_skips",
-                "aggregated_streams_saves")  # SPEC §5.1
+                "aggregated_streams_saves")  # api-contract §5.1
 AGGREGATED = BULK_STREAMS[4:]
 _TIME_EXTRACTED = re.compile(rb',"time_extracted":"[^"]*"')
 _PER_RUN = re.compile(rb'"load_id":"[^"]*"|\{"type":"RECORD","stream":"bulk_loads".*\n')

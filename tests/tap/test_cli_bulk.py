@@ -15,7 +15,7 @@ from helpers.singer import Output, bookmarks_of, tally
 D = dt.date
 BULK_STREAMS = ("streams", "sub30sec_streams", "users", "tracks", "aggregated_streams_summary",
                 "aggregated_streams_count", "aggregated_streams_skips",
-                "aggregated_streams_saves")  # SPEC §5.1
+                "aggregated_streams_saves")  # api-contract §5.1
 
 
 def test_sync_from_the_command_line_matches_truth(sandbox_factory, tmp_path):

@@ -1,5 +1,5 @@
-"""Contract audit of the Ads side (SPEC §2, §3, §5.3, §6): the tap against servers that
-follow SPEC.md and nothing more.
+"""Contract audit of the Ads side (api-contract §2, §3, §5.3, §6): the tap against servers that
+follow docs/api-contract.md and nothing more.
 
 The sandbox's Ads answers are reshaped in flight (`reshape`) into what another conforming
 server may send: other row order, other ISO forms, extra or missing optional keys, other

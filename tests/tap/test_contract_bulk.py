@@ -1,4 +1,4 @@
-"""Independent contract audit of the Bulk side (SPEC §2-§5.2): behaviours a different,
+"""Independent contract audit of the Bulk side (api-contract §2-§5.2): behaviours a different,
 still-conforming server may show, reproduced with the sandbox's options and overrides."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def test_unreadable_input_files_are_one_line_errors(tmp_path, content, option):
 
 def test_file_cut_mid_line_inside_a_valid_gzip_is_downloaded_again_then_fails(sandbox_factory):
     # A server (or proxy) that closes the gzip cleanly after cutting the text: every gzip
-    # check passes, only the last line is incomplete. SPEC §4.3: retried, then the run fails
+    # check passes, only the last line is incomplete. api-contract §4.3: retried, then the run fails
     # with path and line number, and nothing of that file is emitted.
     sb = sandbox_factory(end=D(2024, 3, 2), empty_day_rate=0.0)
     path = f"{BASE}/users/2024/03/02"
@@ -136,7 +136,7 @@ def test_single_day_window_and_lookback_longer_than_the_history(sandbox_factory)
 
 
 def test_max_workers_has_no_upper_limit_in_the_contract(sandbox_factory, caplog):
-    # SPEC §2: `max_workers` is an int >= 1. A large value is capped (with a warning), not
+    # api-contract §2: `max_workers` is an int >= 1. A large value is capped (with a warning), not
     # refused.
     sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
     config = sb.tap_config(max_workers=500)
@@ -159,7 +159,7 @@ def test_gzip_file_sent_gzipped_once_more_is_unwrapped(sandbox_factory):
         (1, "a"), (2, "b")]
 
 
-SPEC_KEYS = {  # SPEC §5.1, written out here rather than imported from the sandbox
+SPEC_KEYS = {  # api-contract §5.1, written out here rather than imported from the sandbox
     "streams": ["report_date", "country", "row_number"],
     "sub30sec_streams": ["report_date", "country", "row_number"],
     "users": ["report_date", "row_number"],
@@ -222,7 +222,7 @@ def test_files_shorter_than_a_gzip_header_once_inflated(tmp_path, body):
 
 
 def test_signed_url_of_a_file_replaced_meanwhile_asks_the_api_again(sandbox_factory, tmp_path):
-    # Restated data (SPEC §4.4/§5.2): the file behind a signed URL is replaced between the
+    # Restated data (api-contract §4.4/§5.2): the file behind a signed URL is replaced between the
     # API's 303 and the download, so the storage host answers 404 for the old object. The
     # API, asked again, serves the new file. (A response hook makes the switch at that exact
     # moment; both answers come from the real server.)
