@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
-from meltano_e2e import (
+from helpers.meltano import (
     MELTANO,
     REPO,
     compare_bulk,
