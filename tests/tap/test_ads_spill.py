@@ -1,0 +1,182 @@
+"""Ads DAY/HOUR windows larger than memory: `spill.SortedWindow` on its own, and a large
+account's reports synced with a spill threshold low enough that every window goes to disk
+(and its runs are merged more than once), compared with the sandbox's ground truth."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import os
+import random
+import typing as t
+from pathlib import Path
+
+import pytest
+from spotify_sandbox.tally import ADS_KEYS_TIMESERIES, Tally
+from test_ads_sync import run_tap, tap_messages
+from test_contract_ads import reshape
+
+from tap_spotify_bulk.ads import spill, windows
+from tap_spotify_bulk.errors import TapError
+
+NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
+TODAY = NOW.date()
+YESTERDAY = TODAY - dt.timedelta(days=1)
+DAY_AD = {"table": "ad_day", "dimension": "AD", "granularity": "DAY",
+          "fields": ["IMPRESSIONS", "CLICKS", "SPEND", "E_CPM", "LEADS"]}
+HOUR_AD_SET = {"table": "ad_set_hour", "dimension": "AD_SET", "granularity": "HOUR",
+               "fields": ["IMPRESSIONS", "SPEND"]}
+# 120 ads and 20 ad sets, every one flying over the whole three months read.
+LARGE_ACCOUNT = {"n_businesses": 1, "shared_account": False, "campaigns_per_account": 4,
+                 "ad_sets_per_campaign": 5, "ads_per_ad_set": 6, "flight_days": 120}
+SPILL_ROWS = 400
+FAN_IN = 3
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+
+
+@pytest.fixture
+def spilled(monkeypatch) -> list[spill.SortedWindow]:
+    """A low spill threshold and fan-in; every window the streams open, for inspection."""
+    monkeypatch.setattr(spill, "SPILL_ROWS", SPILL_ROWS)
+    monkeypatch.setattr(spill, "FAN_IN", FAN_IN)
+    opened: list[spill.SortedWindow] = []
+
+    class Watched(spill.SortedWindow):
+        def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(spill, "SortedWindow", Watched)
+    return opened
+
+
+def open_files_under(directory: Path) -> int:
+    prefix = str(directory.resolve())
+    return sum(1 for fd in Path("/proc/self/fd").iterdir()
+               if os.path.realpath(fd).startswith(prefix))
+
+
+def repeat_earlier_rows(sb) -> list[dict]:
+    """Every continued page also repeats the first row of the window's first page: a key
+    served twice, far apart (in different spilled runs). The rows repeated, as they go."""
+    first_rows: dict[str, dict] = {}
+    repeated: list[dict] = []
+
+    def change(path: str, query: dict, body: dict) -> dict:
+        if "aggregate_reports" not in path or not body.get("rows"):
+            return body
+        window = f"{body.get('granularity')} {body.get('report_start')}"
+        if "continuation_token" not in query:
+            first_rows[window] = dict(body["rows"][0])
+        elif window in first_rows:
+            body["rows"] = [*body["rows"], first_rows[window]]
+            repeated.append(first_rows[window])
+        return body
+
+    reshape(sb, change)
+    return repeated
+
+
+def tally(report: dict, records: list[dict]) -> dict:
+    columns = [f.lower() for f in report["fields"]]
+    latest = {tuple(r[k] for k in ADS_KEYS_TIMESERIES): r for r in records}
+    return Tally.for_ads_report(ADS_KEYS_TIMESERIES, columns).add_all(latest.values()).summary()
+
+
+def truth(sb) -> dict:
+    hour_first, hour_last = sb.ads_api.default_hour_range(NOW)
+    return {**sb.ads_truth([DAY_AD], start=windows.months_back(TODAY, 3), end=YESTERDAY),
+            **sb.ads_truth([HOUR_AD_SET], start=hour_first, end=hour_last)}
+
+
+def test_a_large_accounts_spilled_windows_equal_the_truth(sandbox_factory, spilled, tmp_path):
+    sb = sandbox_factory(ads={"now": NOW, **LARGE_ACCOUNT})  # pages of 50 entities
+    repeated = repeat_earlier_rows(sb)
+    config = sb.tap_config(ads_report_list=[DAY_AD, HOUR_AD_SET], ads_timeframe_months="THREE",
+                           temp_dir=str(tmp_path))
+    messages = tap_messages(config)
+    records = collections.defaultdict(list)
+    for message in messages:
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+
+    assert len(repeated) == 4  # each DAY window: 120 ads in three pages
+    expected = truth(sb)
+    for report in (DAY_AD, HOUR_AD_SET):
+        rows = records[report["table"]]
+        keys = [tuple(r[k] for k in ADS_KEYS_TIMESERIES) for r in rows]
+        assert len(keys) == len(set(keys)), report["table"]  # repeated rows dropped
+        # Emitted in (start_time, entity_id) order: windows ascend, each one sorted.
+        assert [(r["start_time"], r["entity_id"]) for r in rows] == sorted(
+            (r["start_time"], r["entity_id"]) for r in rows), report["table"]
+        assert tally(report, rows) == expected[report["table"]], report["table"]
+    assert len(records["ad_day"]) == 120 * (TODAY - windows.months_back(TODAY, 3)).days
+    # Two DAY windows (90 days, then 2 days) and one HOUR window: the large ones went to
+    # disk and their runs were merged down more than once, the small one stayed in memory.
+    assert [w.emitted > SPILL_ROWS for w in spilled] == [True, False, True]
+    assert [w.runs_written > 2 * FAN_IN for w in spilled] == [True, False, True]
+    assert sum(w.emitted for w in spilled) == len(records["ad_day"]) + len(records["ad_set_hour"])
+    assert open_files_under(tmp_path) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_from_a_state_inside_a_spilled_window_is_exact(sandbox_factory, spilled):
+    sb = sandbox_factory(ads={"now": NOW, **LARGE_ACCOUNT})
+    config = sb.tap_config(ads_report_list=[DAY_AD], ads_timeframe_months="THREE",
+                           ads_lookback_days=0)
+    messages = tap_messages(config)
+    states = [i for i, m in enumerate(messages) if m["type"] == "STATE"
+              and m["value"].get("bookmarks", {}).get("ad_day", {}).get("partitions")]
+    cut = states[0]  # the SDK's periodic STATE, in the middle of the first window
+    assert cut < max(i for i, m in enumerate(messages) if m["type"] == "RECORD")
+    before = [m["record"] for m in messages[:cut] if m["type"] == "RECORD"]
+    assert 0 < len(before) < 90 * 120
+    after, _ = run_tap(config, messages[cut]["value"])
+
+    expected = sb.ads_truth([DAY_AD], start=windows.months_back(TODAY, 3), end=YESTERDAY)
+    assert tally(DAY_AD, before + after["ad_day"]) == expected["ad_day"]
+
+
+@pytest.mark.parametrize(("rows", "spill_rows", "fan_in"), [(50, 100, 4), (5000, 64, 3)])
+def test_sorted_window_is_sorted_unique_and_last_wins(tmp_path, rows, spill_rows, fan_in):
+    rng = random.Random(rows)
+    window = spill.SortedWindow(tmp_path, "test window")
+    window.spill_rows, window.fan_in = spill_rows, fan_in
+    reference: dict[tuple, dict] = {}
+    for n in range(rows):
+        key = (f"2026-01-{rng.randint(1, 28):02d}", f"entity-{rng.randint(0, rows // 3)}")
+        record = {"key": list(key), "n": n, "value": rng.random() if n % 7 else None}
+        window.add(key, record)
+        reference[key] = record  # a later record of the same key replaces the earlier one
+    out = list(window.records())
+    assert out == [reference[k] for k in sorted(reference)]
+    assert window.emitted == len(reference) < rows
+    assert (window.runs_written > 0) == (rows > spill_rows)
+    assert open_files_under(tmp_path) == 0
+
+
+def test_a_window_left_early_closes_its_file(tmp_path):
+    window = spill.SortedWindow(tmp_path, "test window")
+    window.spill_rows = 10
+    with window:
+        for n in range(100):
+            window.add((n % 7, n), {"n": n})
+        first = next(iter(window.records()))
+        assert first == {"n": 0}
+        assert open_files_under(tmp_path) == 1
+    assert open_files_under(tmp_path) == 0
+
+
+def test_a_temporary_directory_that_cannot_be_written_is_one_clear_error(tmp_path):
+    window = spill.SortedWindow(tmp_path / "gone", "Ads ad_day report for ad account A")
+    window.spill_rows = 1
+    with pytest.raises(TapError) as caught:
+        window.add(("k",), {})
+    message = str(caught.value)
+    assert "Ads ad_day report for ad account A" in message
+    assert "temp_dir" in message
+    assert "\n" not in message
