@@ -5,7 +5,7 @@ the stream must emit a window in (start_time, entity_id) order for its bookmark 
 resumable, with a key served twice (overlapping pages) emitted once, as last served.
 `SortedWindow` is an external merge sort that does both:
 
-* `add` pickles each record at once and keeps at most `SPILL_ROWS` of them in memory; a full
+* `add` pickles each record at once and keeps about `SPILL_BYTES` of them in memory; a full
   buffer is sorted and written as one run to a temporary file without a name on disk (like
   the Bulk downloads, `bulk.spool.new_file`: whatever ends the process, the kernel frees it);
 * `records` merges the runs (fewer than `FAN_IN`: when a spill makes `FAN_IN`, they are
@@ -31,9 +31,10 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-SPILL_ROWS = 10_000  # records held in memory before a sorted run is written to disk
-FAN_IN = 32  # runs read at once while merging, at most
-READ_BLOCK = 64 * 1024  # read buffer per run while merging
+SPILL_BYTES = 4 << 20  # records held in memory (pickled) before a sorted run goes to disk
+ENTRY_BYTES = 320  # what an entry costs besides its pickled record (key, tuple, list slot)
+FAN_IN = 64  # runs read at once while merging, at most
+READ_BLOCK = 32 * 1024  # read buffer per run while merging
 WRITE_BLOCK = 1 << 20
 
 Entry = tuple[t.Any, int, t.Any]  # (key, arrival number, record)
@@ -80,11 +81,12 @@ class SortedWindow:
     def __init__(self, directory: str | Path | None, what: str) -> None:
         self.directory = directory
         self.what = what  # names the window in a disk error
-        self.spill_rows = SPILL_ROWS
+        self.spill_bytes = SPILL_BYTES
         self.fan_in = FAN_IN
         self.runs_written = 0
         self.emitted = 0
         self._buffer: list[tuple[t.Any, int, bytes]] = []
+        self._buffered = 0  # bytes, estimated
         self._arrivals = 0
         self._file: t.BinaryIO | None = None
         self._runs: list[tuple[int, int]] = []  # [start, end) byte ranges in `_file`
@@ -106,7 +108,8 @@ class SortedWindow:
         self._arrivals += 1
         frame = pickle.dumps((key, self._arrivals, record), pickle.HIGHEST_PROTOCOL)
         self._buffer.append((key, self._arrivals, frame))
-        if len(self._buffer) >= self.spill_rows:
+        self._buffered += len(frame) + ENTRY_BYTES
+        if self._buffered >= self.spill_bytes:
             self._spill()
 
     def records(self) -> Iterator[t.Any]:
@@ -131,7 +134,7 @@ class SortedWindow:
         if self._file is None:
             self._file = self._new_file()
         self._runs.append(self._write(self._file, frames))
-        self._buffer = []
+        self._buffer, self._buffered = [], 0
         self.runs_written += 1
         self._compact(self.fan_in - 1)
 

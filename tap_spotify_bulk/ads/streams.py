@@ -112,7 +112,7 @@ class AdsReportStream(Stream):
     def _window_records(self, account: str, first: dt.date | dt.datetime,
                         last: dt.date | dt.datetime, progress: Progress) -> Iterable[dict]:
         """One DAY/HOUR window sorted by (start_time, entity_id), each key once (pages may
-        overlap: the last served wins); held on disk past `spill.SPILL_ROWS` rows."""
+        overlap: the last served wins); held on disk past `spill.SPILL_BYTES`."""
         span = f"{windows.iso(first)}..{windows.iso(last)}"
         what = f"Ads {self.name} report for ad account {account} {span}"
         with spill.SortedWindow(bulk_settings.temp_dir(self.config), what) as window:
