@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
 import os
 import random
+import subprocess
+import sys
 import typing as t
 from pathlib import Path
 
@@ -31,6 +34,7 @@ LARGE_ACCOUNT = {"n_businesses": 1, "shared_account": False, "campaigns_per_acco
                  "ad_sets_per_campaign": 5, "ads_per_ad_set": 6, "flight_days": 120}
 SPILL_BYTES = 200_000  # a few hundred rows
 FAN_IN = 3
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -181,3 +185,16 @@ def test_a_temporary_directory_that_cannot_be_written_is_one_clear_error(tmp_pat
     assert "Ads ad_day report for ad account A" in message
     assert "temp_dir" in message
     assert "\n" not in message
+
+
+def test_the_memory_benchmark_runs(tmp_path):
+    """`benchmarks.ads_memory` keeps working (a tiny run; not a timed test)."""
+    out = tmp_path / "ads_memory.json"
+    subprocess.run([sys.executable, "-m", "benchmarks.ads_memory", "--ads", "10,20",
+                    "--days", "5", "--spread", "10", "--json", str(out)],
+                   cwd=REPO, check=True, timeout=120, capture_output=True)
+    report = json.loads(out.read_text())
+    assert [(r["ads"], r["records"], r["keys"]) for r in report["runs"]] == [
+        (10, 50, 50), (20, 100, 100)]
+    assert all(10 < r["peak_rss_mib"] < 1000 for r in report["runs"])
+    assert report["bounded"]
