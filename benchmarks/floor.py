@@ -4,13 +4,15 @@
 can do: one token, the day and country listings, concurrent downloads (following the 303
 to the signed URL without the Authorization header), streaming gunzip, orjson parse, the
 tap's added columns, orjson serialisation into a buffered stdout. No schema, no state,
-no retries, no type checks. It prints `floor: N records` on stderr.
+no retries, no type checks. It logs its record count on stderr as the Singer SDK logs its
+metrics (`METRIC: {"type": "counter", "metric": "record_count", ...}`).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import threading
 import typing as t
@@ -134,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             total += row
     out.write(buffer)
     out.flush()
-    print(f"floor: {total} records", file=sys.stderr)
+    point = {"type": "counter", "metric": "record_count", "value": total,
+             "tags": {"stream": "streams"}}
+    print(f"METRIC: {json.dumps(point)}", file=sys.stderr)  # the SDK's metric form
     return 0
 
 

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -32,8 +31,24 @@ TAP = [str(BIN / "tap-spotify-bulk")] if (BIN / "tap-spotify-bulk").exists() \
     else [PYTHON, "-m", "tap_spotify_bulk"]
 SANDBOX = [str(BIN / "tap-spotify-bulk-sandbox")] if (BIN / "tap-spotify-bulk-sandbox").exists() \
     else [PYTHON, "-m", "spotify_sandbox.cli"]
-DONE_RE = re.compile(rb"streams: done, (\d+) records")
-FLOOR_RE = re.compile(rb"floor: (\d+) records")
+METRIC_PREFIX = b"METRIC: "
+
+
+def metric_points(log: bytes) -> list[dict[str, t.Any]]:
+    """The Singer SDK's metric points (`METRIC: {json}` log lines) a program logged."""
+    points = []
+    for line in log.splitlines():
+        _, found, payload = line.partition(METRIC_PREFIX)
+        if found:
+            points.append(json.loads(payload))
+    return points
+
+
+def metric_total(points: list[dict[str, t.Any]], metric: str, stream: str) -> float | None:
+    """Sum of one metric's points for `stream` (counters log increments), None if absent."""
+    values = [p["value"] for p in points
+              if p.get("metric") == metric and p.get("tags", {}).get("stream") == stream]
+    return sum(values) if values else None
 
 
 @dataclass
@@ -67,11 +82,12 @@ class Measurement:
 
 def run_measured(mode: str, cmd: Sequence[str], *, log: Path, timeout: float,
                  stdout: int | t.IO[bytes] = subprocess.DEVNULL,
-                 count_re: re.Pattern[bytes] = DONE_RE) -> Measurement:
+                 stream: str = "streams") -> Measurement:
     """Run `cmd` with stdout to /dev/null (by default) and stderr to `log`; measure it.
 
-    `records` is read from the child's own log line (`count_re`); a child that fails or
-    logs no count raises RuntimeError with the log's tail.
+    `records` is the child's own `record_count` metric for `stream` (the SDK's structured
+    METRIC lines); a child that fails or logs no count raises RuntimeError with the log's
+    tail.
     """
     with log.open("wb") as err:
         started = time.perf_counter()
@@ -85,12 +101,12 @@ def run_measured(mode: str, cmd: Sequence[str], *, log: Path, timeout: float,
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     text = log.read_bytes()
-    found = count_re.findall(text)
-    if proc.returncode != 0 or not found:
+    found = metric_total(metric_points(text), "record_count", stream)
+    if proc.returncode != 0 or found is None:
         tail = text[-2000:].decode(errors="replace")
         msg = f"{mode}: exit code {proc.returncode}, no record count in its log:\n{tail}"
         raise RuntimeError(msg)
-    return Measurement(mode=mode, records=int(found[-1]), wall_s=wall, user_s=usage.ru_utime,
+    return Measurement(mode=mode, records=int(found), wall_s=wall, user_s=usage.ru_utime,
                        sys_s=usage.ru_stime, max_rss_mb=usage.ru_maxrss / 1024,
                        exit_code=proc.returncode)
 

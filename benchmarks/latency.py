@@ -5,7 +5,7 @@
 Starts the sandbox with `--latency-ms` added to every request and a Streams report of
 about `--files` country files (small ones; generated once, then served from the sandbox's
 file cache, see `benchmarks.cached_sandbox`), then runs the tap (streams only, output to
-/dev/null) and compares its wall time with the bound of issue 7:
+/dev/null) and compares its wall time with the bound:
 1.5 x (files x latency / max_workers). Both ways of serving files are measured: the
 default 303 to a signed URL (two requests per file, so twice the latency per file) and
 `--direct-files` (the file in the 200 answer: one request per file, the bound's model);
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 import tempfile
 import threading
@@ -35,7 +34,6 @@ from benchmarks import floor, harness
 
 FIRST_DAY = dt.date(2024, 3, 1)
 SCALE = 4000  # events per day: small files, so the run is latency-bound
-SYNC_RE = re.compile(rb"streams: done, \d+ records in ([0-9.]+)s")
 RESULTS = Path(__file__).resolve().parent / "results" / "latency.json"
 
 
@@ -107,15 +105,16 @@ def main(argv: list[str] | None = None) -> int:
                     catalog = harness.streams_catalog(config, workdir / "catalog.json",
                                                       frozenset({"streams"}))
                     plain = plain_downloads(sb.config, end, workers)
-                    bound = 1.5 * files * args.latency_ms / 1000 / workers  # issue 7
+                    bound = 1.5 * files * args.latency_ms / 1000 / workers
                     per_file = 1 if direct else 2  # requests per file (303 + signed URL)
                     bound_requests = bound * per_file
                     for _ in range(args.repeat):
                         run = harness.run_measured(
                             "tap", [*harness.TAP, "--config", str(config), "--catalog",
                                     str(catalog)], log=workdir / "tap.log", timeout=600)
-                        sync = SYNC_RE.findall((workdir / "tap.log").read_bytes())
-                        sync_s = float(sync[-1]) if sync else None
+                        points = harness.metric_points((workdir / "tap.log").read_bytes())
+                        sync = harness.metric_total(points, "sync_duration", "streams")
+                        sync_s = round(sync, 2) if sync is not None else None
                         serving = "200 direct" if direct else "303 signed"
                         result = {"serving": serving, "max_workers": workers, "files": files,
                                   "records": run.records, "wall_s": round(run.wall_s, 3),

@@ -13,8 +13,9 @@ from pathlib import Path
 from benchmarks.harness import table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-LABELS = {"tap": "(a) tap, fast path", "sdk": "(b) tap, SDK defaults", "floor": "(c) floor, no SDK",
-          "batch": "(d) tap, BATCH jsonl.gz"}
+LABELS = {"tap": "(a) tap, fast path", "sdk": "(b) tap, SDK defaults",
+          "sdkfast": "(b2) SDK stream, msgspec, no conformance",
+          "floor": "(c) floor, no SDK", "batch": "(d) tap, BATCH jsonl.gz"}
 
 
 def _load(name: str) -> dict[str, t.Any] | None:
@@ -85,11 +86,20 @@ def meltano(report: dict[str, t.Any]) -> list[str]:
     return out
 
 
+def startup(report: dict[str, t.Any]) -> list[str]:
+    out = [f"Start-up: {_when(report)}."]
+    rows = [[name, f"{s['wall_s']:.2f}", f"{s['cpu_s']:.2f}"]
+            for name, s in report["summary"].items()]
+    out += ["", table(rows, ["run", "wall s (median)", "CPU s (median)"])]
+    return out
+
+
 def main() -> int:
     parts = []
     for name, render in (("latest.json", throughput), ("latency.json", latency),
                          ("meltano_postgres.json", meltano),
-                         ("meltano_postgres_settings.json", meltano)):
+                         ("meltano_postgres_settings.json", meltano),
+                         ("startup.json", startup)):
         report = _load(name)
         if report:
             parts.append("\n".join(render(report)))

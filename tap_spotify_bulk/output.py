@@ -20,11 +20,13 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import posixpath
 import sys
 import typing as t
 import uuid
 
 import orjson
+from fsspec.core import url_to_fs
 from singer_sdk import Stream
 from singer_sdk.contrib.msgspec import serialize_jsonl
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter, SingerMessageType
@@ -132,6 +134,15 @@ class FastRecords:
         if len(buffer) >= FLUSH_AT:
             self._writer.flush()
 
+    def write_text(self, text: bytes) -> None:
+        """`write` for a record already serialised (compact JSON, no newline)."""
+        buffer = self._writer.buffer
+        buffer += self._prefix
+        buffer += text
+        buffer += self._suffix
+        if len(buffer) >= FLUSH_AT:
+            self._writer.flush()
+
 
 class BatchRecords:
     """Writes one stream's records into JSON Lines batch files (BATCH mode, `batch_config`).
@@ -140,22 +151,35 @@ class BatchRecords:
     for gzip); a file is closed every `batch_size` records. `finish` closes the open file and
     returns the URLs written since the last call: one BATCH message per date, before its
     STATE, keeps "STATE only after complete dates" true in BATCH mode too.
+
+    The storage root is any fsspec URL (`file://`, `s3://` with s3fs installed, ...), with
+    `storage.params` as the filesystem's options. Each file is written uncommitted (a
+    temporary file, or an unfinished S3 multipart upload) and committed when it is complete,
+    so a killed run never leaves a half-written file under a batch name. The SDK's
+    `StorageTarget.open` is not used: it starts a transaction on fsspec's shared filesystem
+    instance per file, and two streams of one read writing files at once lose a file there.
     """
 
     def __init__(self, config: BatchConfig, tap_name: str, stream_name: str) -> None:
         self.config = config
         self._compress = config.encoding.compression == "gzip"
         self._sync_id = f"{tap_name}--{stream_name}-{uuid.uuid4()}"
-        self._files = contextlib.ExitStack()
+        self._raw: t.Any = None  # the fsspec file being written, uncommitted
         self._out: t.IO[bytes] | None = None
-        self._name = ""
+        self._url = ""
+        self._made_dirs = False
         self._pending = bytearray()
         self._count = 0
         self._sequence = 0
         self._urls: list[str] = []
 
     def write(self, record: dict[str, t.Any]) -> None:
-        self._pending += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        self.write_text(orjson.dumps(record))
+
+    def write_text(self, text: bytes) -> None:
+        """`write` for a record already serialised (JSON, no newline)."""
+        self._pending += text
+        self._pending += b"\n"
         self._count += 1
         if self._count >= self.config.batch_size:
             self._close_file()
@@ -168,36 +192,55 @@ class BatchRecords:
         urls, self._urls = self._urls, []
         return urls
 
+    def _open(self) -> None:
+        self._sequence += 1
+        storage = self.config.storage
+        suffix = ".json.gz" if self._compress else ".json"
+        self._url = storage.get_url(f"{storage.prefix or ''}{self._sync_id}-{self._sequence}"
+                                    f"{suffix}")
+        fs, path = url_to_fs(self._url, **storage.params)
+        if not self._made_dirs:  # a local root (and prefix folders) may not exist yet
+            fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            self._made_dirs = True
+        self._raw = fs.open(path, "wb", autocommit=False)
+        self._out = (GzipFile(fileobj=self._raw, mode="wb", compresslevel=1)
+                     if self._compress else self._raw)
+
     def _write_pending(self) -> None:
         if self._out is None:
-            self._sequence += 1
-            storage = self.config.storage
-            suffix = ".json.gz" if self._compress else ".json"
-            self._name = f"{storage.prefix or ''}{self._sync_id}-{self._sequence}{suffix}"
-            raw = self._files.enter_context(storage.open(self._name, "wb"))
-            self._out = (self._files.enter_context(
-                GzipFile(fileobj=raw, mode="wb", compresslevel=1))
-                if self._compress else raw)
+            self._open()
+        assert self._out is not None
         self._out.write(self._pending)
         self._pending.clear()
 
     def _close_file(self) -> None:
         self._write_pending()
-        self._files.close()
-        self._out = None
+        raw, out = self._raw, self._out
+        self._raw = self._out = None
         self._count = 0
-        self._urls.append(self.config.storage.get_url(self._name))
+        try:
+            if out is not raw:
+                out.close()  # the gzip trailer; leaves `raw` open
+            raw.close()
+            raw.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                raw.discard()
+            raise
+        self._urls.append(self._url)
 
 
 class RecordSink:
     """One stream's way out for one run: `write(record)`, `start_file()` before each file's
     records, `end_day()` after a date's last record (BATCH mode announces its files there,
-    before the date's STATE)."""
+    before the date's STATE). `write_text(json)` takes a record already serialised, when
+    the way out can (fast RECORD lines, batch files); None otherwise."""
 
     def __init__(self, stream: Stream) -> None:
         self.stream = stream
         self.batcher: BatchRecords | None = None
         self.write: Callable[[dict[str, t.Any]], None]
+        self.write_text: Callable[[bytes], None] | None = None
         self.start_file: Callable[[], None] = _nothing
         limit = stream.ABORT_AT_RECORD_COUNT
         if limit is not None:  # dry runs and the SDK test suite: the SDK's path, counted
@@ -207,10 +250,11 @@ class RecordSink:
             self.write = lambda record: sdk_seam.write_record(stream, record)
         elif (batch := batch_config(stream)) is not None:
             self.batcher = BatchRecords(batch, sdk_seam.tap_of(stream).name, stream.name)
-            self.write = self.batcher.write
+            self.write, self.write_text = self.batcher.write, self.batcher.write_text
         else:
             fast = FastRecords(sdk_seam.message_writer(stream), stream.name)  # type: ignore[arg-type]
-            self.write, self.start_file = fast.write, fast.start_file
+            self.write, self.write_text = fast.write, fast.write_text
+            self.start_file = fast.start_file
 
     def _write_limited(self, record: dict[str, t.Any]) -> None:
         sdk_seam.check_record_limit(self.stream, self.written)

@@ -1,24 +1,36 @@
-"""Shared fixtures: a real sandbox server on a free port, stopped at the end of the test."""
+"""Shared fixtures: a real sandbox server on a free port, stopped at the end of the test;
+and, for the tests that load through Meltano, the Meltano project and a running PostgreSQL
+(both fail, never skip, when they cannot be had: CI has PostgreSQL)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import shlex
+import subprocess
 import typing as t
+import uuid
 
 import pytest
+from helpers.figures import figures, pytest_runtest_logreport, pytest_terminal_summary
+from helpers.meltano import REPO, MeltanoProject, pg_connect_kwargs
+from helpers.secrets import listen_for_authorization
 from spotify_sandbox import Sandbox, SandboxOptions
+
+__all__ = ["figures", "pytest_runtest_logreport", "pytest_terminal_summary"]  # the suite's figures
 
 SMALL = {"seed": 7, "start": dt.date(2024, 3, 1), "end": dt.date(2024, 3, 10), "scale": 500}
 
 
 @pytest.fixture
 def sandbox_factory() -> t.Iterator[t.Callable[..., Sandbox]]:
-    """Call with SandboxOptions keyword arguments; returns a started Sandbox."""
+    """Call with SandboxOptions keyword arguments; returns a started Sandbox that keeps
+    every Authorization header it receives (`sandbox.authorizations`, for secret scans)."""
     started: list[Sandbox] = []
 
     def make(**options: t.Any) -> Sandbox:
-        sandbox = Sandbox(SandboxOptions(**{**SMALL, **options})).start()
-        started.append(sandbox)
+        sandbox = Sandbox(SandboxOptions(**{**SMALL, **options}))
+        sandbox.authorizations = listen_for_authorization(sandbox)
+        started.append(sandbox.start())
         return sandbox
 
     yield make
@@ -30,3 +42,36 @@ def sandbox_factory() -> t.Iterator[t.Callable[..., Sandbox]]:
 def sandbox(sandbox_factory: t.Callable[..., Sandbox]) -> Sandbox:
     """A small default sandbox: seed 7, 2024-03-01..2024-03-10, scale 500."""
     return sandbox_factory()
+
+
+@pytest.fixture(scope="session")
+def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
+    """The repository's Meltano project with a private system database; `meltano install`
+    runs once per session (with the Hub unreachable, as on CI)."""
+    project = MeltanoProject(tmp_path_factory.mktemp("meltano") / "meltano.db")
+    project.meltano("install", timeout=900)
+    return project
+
+
+@pytest.fixture(scope="session")
+def postgres() -> dict[str, str]:
+    """libpq connection settings of a running PostgreSQL with the test role and database."""
+    done = subprocess.run(
+        [str(REPO / "scripts" / "postgres")], capture_output=True, text=True, check=False,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"scripts/postgres failed:\n{done.stderr[-2000:]}")
+    words = shlex.split(done.stdout.strip().removeprefix("export "))
+    return dict(word.split("=", 1) for word in words)
+
+
+@pytest.fixture
+def pg_schema(postgres: dict[str, str]) -> t.Iterator[str]:
+    """A fresh PostgreSQL schema name for one test, dropped afterwards."""
+    import psycopg  # noqa: PLC0415 (dev extra)
+
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    yield schema
+    with psycopg.connect(**pg_connect_kwargs(postgres), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

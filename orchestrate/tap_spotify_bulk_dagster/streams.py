@@ -1,4 +1,4 @@
-"""The eight Bulk report streams (SPEC §5.1), one Dagster asset each, and the `bulk_loads`
+"""The eight Bulk report streams (api-contract §5.1), one Dagster asset each, and the `bulk_loads`
 manifest (one record per finished read of a stream and day) that every slice loads with
 them: the warehouse's current rows of a day are those of its newest finished read."""
 

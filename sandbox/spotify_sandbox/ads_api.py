@@ -1,4 +1,4 @@
-"""The sandbox's Ads API v3 (SPEC §6): listings, aggregate and insight reports, the
+"""The sandbox's Ads API v3 (api-contract §6): listings, aggregate and insight reports, the
 reporting rate limit, and the ground truth a correct tap emits.
 
 The server core validates the Ads bearer token and applies generic faults, then hands

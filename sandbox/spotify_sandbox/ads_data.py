@@ -4,7 +4,7 @@ Everything is a pure function of the seed: entity ids, names and flights come fr
 seed and the entity's position; a stat value is a function of (seed, entity, time bucket,
 field). Nothing is stored per day or hour, so any range costs only what it returns.
 
-Rules the report rows follow (SPEC §6): an entity has a DAY (or HOUR) row for every bucket
+Rules the report rows follow (api-contract §6): an entity has a DAY (or HOUR) row for every bucket
 of the asked range that lies in its flight and has started before `now`, zero delivery
 included; some buckets deliver nothing (all stats 0); now and then a requested field is
 absent from `stats`; conversion counts below 5 (and above 0) read -5. Setting `version`
@@ -48,7 +48,7 @@ RATE_FIELDS = frozenset({
 })
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
-RESTATED = dt.timedelta(days=14)  # streaming metrics stay open this long (SPEC §6)
+RESTATED = dt.timedelta(days=14)  # streaming metrics stay open this long (api-contract §6)
 # Impressions per DAY bucket at full delivery, by entity level (an HOUR gets 1/24).
 DELIVERY_SCALE = {"AD": 4000, "AD_SET": 9000, "CAMPAIGN": 20000, "AD_ACCOUNT": 60000}
 

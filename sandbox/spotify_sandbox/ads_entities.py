@@ -1,4 +1,4 @@
-"""The sandbox's Ads entity lists (SPEC §6): the objects the v3 list endpoints return, their
+"""The sandbox's Ads entity lists (api-contract §6): the objects the v3 list endpoints return, their
 offset paging and sorting, and the ground truth of the tap's entity streams.
 
 Objects carry the fields of the published v3 response schemas (BusinessResponse,

@@ -1,4 +1,4 @@
-"""The Ads API v3 report fields the sandbox serves (SPEC §6), kept here on purpose.
+"""The Ads API v3 report fields the sandbox serves (api-contract §6), kept here on purpose.
 
 The sandbox decides what is true, so it owns its own copy of the API's lists instead of
 sharing the tap's: a mistake in the tap's lists then shows up as a test failure.

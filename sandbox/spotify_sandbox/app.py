@@ -264,7 +264,7 @@ ADS_ERROR_CODES = {401: "UNAUTHENTICATED", 429: "RATE_LIMIT_EXCEEDED", 501: "NOT
 
 
 def _ads_error(outcome: Outcome) -> Outcome:
-    """A Bulk-style error answer in the Ads API's error shape (SPEC §6), same status and
+    """A Bulk-style error answer in the Ads API's error shape (api-contract §6), same status and
     headers; a reset stays a reset."""
     if not isinstance(outcome, SandboxResponse):
         return outcome

@@ -1,4 +1,4 @@
-"""Bulk API paths (SPEC §4): listings, data-file lookups and their error answers."""
+"""Bulk API paths (api-contract §4): listings, data-file lookups and their error answers."""
 
 from __future__ import annotations
 

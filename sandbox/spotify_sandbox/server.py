@@ -213,7 +213,7 @@ class Sandbox:
         return self.app.tokens.refresh_token
 
     def tap_config(self, **overrides: Any) -> dict[str, Any]:
-        """A complete tap config for this sandbox (SPEC §2 names), with `overrides` applied."""
+        """A complete tap config for this sandbox (api-contract §2 names), `overrides` applied."""
         o = self.options
         config: dict[str, Any] = {
             "client_id": o.client_id,

@@ -2,17 +2,20 @@
 
 The sandbox tallies the records a correct tap must emit; tests tally what actually landed
 (Singer stdout, JSONL files, DuckDB or PostgreSQL rows) and compare the two `Tally.summary()`
-dicts. A fingerprint covers the primary key plus a few content fields, so a record that
-lands under the right key with the wrong data is caught too; `sums` adds the key metrics.
+dicts. A Bulk fingerprint covers every field of the record (api-contract §5.1 columns, every line
+field of api-contract §4.5 and `extra` exactly), so a record that lands under the right key with one
+wrong, missing or wrongly typed value is caught; `sums` adds the key metrics.
 
-Values are made canonical first so that `date(2024, 3, 7)` from PostgreSQL, `"2024-03-07"`
-from JSON, `Decimal("1.50")` and `1.5` all tally the same.
+Values are made canonical first, keeping their JSON type: `date(2024, 3, 7)` from PostgreSQL
+and `"2024-03-07"` from JSON tally the same, as do `Decimal("1.50")` and `1.5`, and
+timestamps are compared as instants; but the string `"1985"` never equals the number `1985`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 import typing as t
 from decimal import Decimal
@@ -24,8 +27,9 @@ MASK64 = (1 << 64) - 1
 _ISO_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 )
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# SPEC §5.1: primary key of each Bulk output stream.
+# api-contract §5.1: primary key of each Bulk output stream.
 BULK_PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "streams": ("report_date", "country", "row_number"),
     "sub30sec_streams": ("report_date", "country", "row_number"),
@@ -37,53 +41,103 @@ BULK_PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "aggregated_streams_saves": ("report_date", "track_href", "country", "product"),
 }
 
-# Per Bulk output stream: (fingerprint fields = primary key + content, metric fields to sum).
+# api-contract §4.5: the known fields of each line-per-record report and their JSON types. A line
+# value of another type is not a column value: the tap emits null and keeps it in `extra`.
+STRING, INTEGER, BOOLEAN = "string", "integer", "boolean"
+EVENT_FIELDS: dict[str, str] = {
+    "timestamp": STRING, "user_id": STRING, "track_id": STRING, "isrc": STRING,
+    "country": STRING, "source": STRING, "source_uri": STRING, "ms_played": INTEGER,
+    "cached": BOOLEAN, "shuffle": BOOLEAN, "offline_timestamp": STRING,
+    "device_type": STRING, "os": STRING, "product": STRING, "completion": BOOLEAN,
+}
+LINE_FIELDS: dict[str, dict[str, str]] = {
+    "streams": EVENT_FIELDS,
+    "sub30sec_streams": EVENT_FIELDS,
+    "users": {"user_id": STRING, "country": STRING, "region": STRING,
+              "birth_year": INTEGER, "gender": STRING, "product": STRING,
+              "device_type": STRING, "os": STRING},
+    "tracks": {"track_id": STRING, "isrc": STRING, "track_name": STRING, "album_id": STRING,
+               "album_name": STRING, "upc": STRING, "artist_name": STRING, "label": STRING,
+               "duration_ms": INTEGER, "release_date": STRING},
+}
+_AGGREGATED_BASE = ("licensor", "report_date", "track_href", "track_isrc")
+
+# Every output column of each Bulk stream (api-contract §5.1), all of them fingerprinted.
+BULK_FIELDS: dict[str, tuple[str, ...]] = {
+    **{name: tuple(dict.fromkeys(("licensor", *BULK_PRIMARY_KEYS[name], *fields, "extra")))
+       for name, fields in LINE_FIELDS.items()},
+    "aggregated_streams_summary": (*_AGGREGATED_BASE, "track_name", "album_name",
+                                   "album_href", "streams", "skips", "saves", "extra"),
+    "aggregated_streams_count": (*_AGGREGATED_BASE, "country", "gender", "age_group",
+                                 "streams"),
+    "aggregated_streams_skips": (*_AGGREGATED_BASE, "country", "skips"),
+    "aggregated_streams_saves": (*_AGGREGATED_BASE, "country", "product", "saves"),
+}
+BULK_METRICS: dict[str, tuple[str, ...]] = {
+    "streams": ("ms_played",), "sub30sec_streams": ("ms_played",), "users": ("birth_year",),
+    "tracks": ("duration_ms",), "aggregated_streams_summary": ("streams", "skips", "saves"),
+    "aggregated_streams_count": ("streams",), "aggregated_streams_skips": ("skips",),
+    "aggregated_streams_saves": ("saves",),
+}
+# Per Bulk output stream: (fingerprinted fields, metric fields to sum).
 BULK_TALLY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "streams": (("report_date", "country", "row_number", "track_id", "user_id", "ms_played"),
-                ("ms_played",)),
-    "sub30sec_streams": (("report_date", "country", "row_number", "track_id", "user_id",
-                          "ms_played"), ("ms_played",)),
-    "users": (("report_date", "row_number", "user_id", "birth_year"), ("birth_year",)),
-    "tracks": (("report_date", "row_number", "track_id", "duration_ms"), ("duration_ms",)),
-    "aggregated_streams_summary": (("report_date", "track_href", "streams", "skips", "saves"),
-                                   ("streams", "skips", "saves")),
-    "aggregated_streams_count": (("report_date", "track_href", "country", "gender", "age_group",
-                                  "streams"), ("streams",)),
-    "aggregated_streams_skips": (("report_date", "track_href", "country", "skips"), ("skips",)),
-    "aggregated_streams_saves": (("report_date", "track_href", "country", "product", "saves"),
-                                 ("saves",)),
+    name: (fields, BULK_METRICS[name]) for name, fields in BULK_FIELDS.items()
 }
 
-# Ads report tables: primary key columns by report shape (SPEC §5.3); every requested field
+# What the truth leaves out by name: `load_id` differs on every run, and the `bulk_loads`
+# manifest stream is checked against the truth's counts separately. Columns a loader adds
+# (`_sdc_*`) are not the tap's either.
+NOT_IN_TRUTH_FIELDS = frozenset({"load_id"})
+NOT_IN_TRUTH_STREAMS = frozenset({"bulk_loads"})
+LOADER_PREFIX = "_sdc_"
+
+# Ads report tables: primary key columns by report shape (api-contract §5.3); every requested field
 # column is both fingerprinted and summed.
 ADS_KEYS_TIMESERIES = ("ad_account_id", "entity_id", "start_time")
 ADS_KEYS_LIFETIME = ("ad_account_id", "entity_id")
 ADS_KEYS_INSIGHT = ("ad_account_id", "entity_id", "insight_value")
 
 
+def _number(value: float | Decimal) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:.6f}".rstrip("0")
+
+
+def _instant(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return "t:" + value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def canonical(value: t.Any) -> str:  # noqa: PLR0911
-    """A type-independent text form of a value, equal across every target we load into."""
+    """A text form of a value that keeps its JSON type and is equal across every target we
+    load into: `n:` numbers, `s:` strings, `b:` booleans, `d:` dates, `t:` instants,
+    `o:`/`a:` objects and arrays (keys sorted), `""` for null."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "b:true" if value else "b:false"
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _instant(value)
     if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float | Decimal):
-        number = float(value)
-        return str(int(number)) if number.is_integer() else f"{number:.6f}".rstrip("0")
-    if isinstance(value, str) and _ISO_DATETIME.match(value):
-        text = value.replace(" ", "T").replace("Z", "+00:00")
-        if re.search(r"[+-]\d{2}$", text):
-            text += ":00"
-        return canonical(dt.datetime.fromisoformat(text))
-    return str(value)
+        return "d:" + value.isoformat()
+    if isinstance(value, int | float | Decimal):
+        return "n:" + _number(value)
+    if isinstance(value, str):
+        if _ISO_DATE.match(value):
+            return "d:" + value
+        if _ISO_DATETIME.match(value):
+            text = value.replace(" ", "T").replace("Z", "+00:00")
+            if re.search(r"[+-]\d{2}$", text):
+                text += ":00"
+            return _instant(dt.datetime.fromisoformat(text))
+        return "s:" + value
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k))}:{canonical(v)}" for k, v in sorted(value.items()))
+        return "o:{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "a:[" + ",".join(canonical(v) for v in value) + "]"
+    return "?:" + repr(value)
 
 
 def fingerprint(values: Iterable[t.Any]) -> int:
@@ -92,20 +146,35 @@ def fingerprint(values: Iterable[t.Any]) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
-class Tally:
-    """Count, order-independent checksum and metric sums over a stream's records."""
+def _loaded_object(value: t.Any) -> t.Any:
+    """An object column as a target returns it: some hand back JSON text, not an object."""
+    if isinstance(value, str) and value.startswith("{"):
+        return json.loads(value)
+    return value
 
-    def __init__(self, fields: Sequence[str], metrics: Sequence[str] = ()) -> None:
+
+class Tally:
+    """Count, order-independent checksum and metric sums over a stream's records.
+
+    With `closed`, a record key outside `fields` that holds a value is fingerprinted too,
+    so a column the contract does not define cannot slip through (except the names in
+    `NOT_IN_TRUTH_FIELDS` and loader columns).
+    """
+
+    def __init__(self, fields: Sequence[str], metrics: Sequence[str] = (), *,
+                 closed: bool = False) -> None:
         self.fields = tuple(fields)
         self.metrics = tuple(metrics)
+        self.closed = closed
+        self._known = frozenset(self.fields) | NOT_IN_TRUTH_FIELDS
+        self._object_at = self.fields.index("extra") if "extra" in self.fields else None
         self.count = 0
         self.checksum = 0
         self.sums: dict[str, float] = dict.fromkeys(self.metrics, 0.0)
 
     @classmethod
     def for_bulk_stream(cls, stream: str) -> Tally:
-        fields, metrics = BULK_TALLY_FIELDS[stream]
-        return cls(fields, metrics)
+        return cls(BULK_FIELDS[stream], BULK_METRICS[stream], closed=True)
 
     @classmethod
     def for_ads_report(cls, keys: Sequence[str], field_columns: Sequence[str]) -> Tally:
@@ -113,10 +182,16 @@ class Tally:
 
     def add(self, record: Mapping[str, t.Any]) -> None:
         self.count += 1
-        self.checksum = (self.checksum + fingerprint(record.get(f) for f in self.fields)) & MASK64
+        values = [record.get(f) for f in self.fields]
+        if self._object_at is not None:
+            values[self._object_at] = _loaded_object(values[self._object_at])
+        if self.closed:
+            values += [(k, record[k]) for k in sorted(record) if k not in self._known
+                       and record[k] is not None and not k.startswith(LOADER_PREFIX)]
+        self.checksum = (self.checksum + fingerprint(values)) & MASK64
         for metric in self.metrics:
             value = record.get(metric)
-            if value is not None:
+            if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
                 self.sums[metric] += float(value)
 
     def add_all(self, records: Iterable[Mapping[str, t.Any]]) -> Tally:

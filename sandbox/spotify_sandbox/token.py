@@ -1,4 +1,4 @@
-"""The OAuth token endpoint (SPEC §3), the authorize endpoint of the authorization-code
+"""The OAuth token endpoint (api-contract §3), the authorize endpoint of the authorization-code
 flow that yields Ads refresh tokens, and the registry of the tokens issued.
 
 `/authorize` plays Spotify's accounts page with consent already given: it redirects to a

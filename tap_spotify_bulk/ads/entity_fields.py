@@ -1,4 +1,4 @@
-"""Fields of the Ads API v3 list objects (SPEC §6) and the records they become.
+"""Fields of the Ads API v3 list objects (api-contract §6) and the records they become.
 
 The typed columns are the properties of the published v3 response schemas
 (`external-v3.yaml`: BusinessResponse, AdAccountResponse, CampaignResponse, AdSetResponse,

@@ -1,4 +1,4 @@
-"""Ads API v3 report calls and the records they become (SPEC §5.3, §6).
+"""Ads API v3 report calls and the records they become (api-contract §5.3, §6).
 
 * `aggregate_rows`: one aggregate report (all entities of an account, no per-entity
   fan-out), following continuation tokens; each token is sent alone (URL-encoded by

@@ -1,4 +1,4 @@
-"""Ads API settings (SPEC §2, §5.3) and their validation.
+"""Ads API settings (api-contract §2, §5.3) and their validation.
 
 `PROPERTIES` feeds the tap's `config_jsonschema`; `validate` runs before any request and
 raises a one-line `ConfigError` that names the setting to fix. `report_specs` turns
@@ -49,7 +49,7 @@ API_FIELDS = frozenset({
     "CUSTOM_EVENT_3", "CUSTOM_EVENT_4", "CUSTOM_EVENT_5", "STREAMED_IMPRESSIONS",
 })
 REPORT_FIELDS = API_FIELDS | {E_CPM}
-# Refused by insight_reports (SPEC §6); E_CPM needs SPEND, so it is refused there too.
+# Refused by insight_reports (api-contract §6); E_CPM needs SPEND, so it is refused there too.
 INSIGHT_REFUSED_FIELDS = frozenset({
     "SPEND", "FREQUENCY", "STARTS", "SKIPS", "E_CPCL", "OFF_SPOTIFY_IMPRESSIONS",
     "PAID_LISTENS_FREQUENCY", "UNMUTES", E_CPM,

@@ -24,7 +24,7 @@ from singer_sdk import typing as th
 from tap_spotify_bulk import bookmarks
 from tap_spotify_bulk.ads import listing, reports, settings, spill, windows
 from tap_spotify_bulk.ads.context import AdsContext
-from tap_spotify_bulk.ads.entities import entity_streams
+from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
@@ -167,10 +167,20 @@ class AdsReportStream(Stream):
 
 def ads_streams(tap: Tap) -> list[Stream]:
     """The entity streams, then one stream per `ads_report_list` item (bad report objects
-    raise `ConfigError`); all share one `AdsContext`."""
+    raise `ConfigError`); all share one `AdsContext`.
+
+    The entity streams are offered once an Ads refresh token is configured (or an input
+    catalog names one, so that selecting it without the token is still a clear error):
+    Meltano selects every discovered stream by default, and a Bulk-only project must not be
+    asked for Ads credentials.
+    """
     specs = settings.report_specs(tap.config)
     shared = AdsContext(tap.config)
-    return [*entity_streams(tap, shared), *(AdsReportStream(tap, spec, shared) for spec in specs)]
+    catalog = tap.input_catalog
+    named = catalog is not None and any(name in catalog for name in ENTITY_STREAM_NAMES)
+    offered = bool(tap.config.get("ads_refresh_token")) or named
+    entities = entity_streams(tap, shared) if offered else []
+    return [*entities, *(AdsReportStream(tap, spec, shared) for spec in specs)]
 
 
 __all__ = ["AdsContext", "AdsReportStream", "ads_streams"]

@@ -1,4 +1,4 @@
-"""Report time windows for the Ads API (SPEC §5.3, §6).
+"""Report time windows for the Ads API (api-contract §5.3, §6).
 
 DAY reports are asked in inclusive windows of at most `MAX_DAY_SPAN + 1` days that end
 yesterday; HOUR reports cover at most the last 14 days and end at the last complete hour.

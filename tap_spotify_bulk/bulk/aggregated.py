@@ -28,7 +28,7 @@ SKIPS = "aggregated_streams_skips"
 SAVES = "aggregated_streams_saves"
 SHAPES = (SUMMARY, COUNT, SKIPS, SAVES)
 
-# The nested shape SPEC §4.5 documents: key -> shape below it; ANY stands for the map levels
+# The nested shape api-contract §4.5 documents: key -> shape below it; ANY stands for the map levels
 # (country codes, genders, age groups, products) and LEAF for values.
 ANY = "*"
 LEAF: dict[str, t.Any] = {}
@@ -159,7 +159,7 @@ def base_record(
 ) -> Record:
     """The key columns every aggregated shape starts with.
 
-    `track_href` is part of every aggregated primary key, and SPEC §4.5 allows any level
+    `track_href` is part of every aggregated primary key, and api-contract §4.5 allows any level
     to be missing: without `trackv2.href` the key falls back to `isrc:<ISRC>`, then to
     `row:<row_number>`, so the record still lands (a null key part breaks upserts).
     """

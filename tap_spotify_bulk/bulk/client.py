@@ -1,4 +1,4 @@
-"""HTTP client for the Bulk API: listings and data-file downloads (SPEC §4).
+"""HTTP client for the Bulk API: listings and data-file downloads (api-contract §4).
 
 Every API call carries the bearer token; a 401 invalidates it and the call is retried once
 with a fresh one. Data files answer 303 to a signed URL, fetched here *without* any

@@ -1,12 +1,12 @@
 """Report-date windows: the configured window and each stream's start from its bookmark.
 
-All dates are UTC calendar days (SPEC §2). Rules:
+All dates are UTC calendar days (api-contract §2). Rules:
 
 * absolute dates win over relative ones (`start_date` over `start_days_back`, `end_date`
   over `end_days_back`); the end defaults to yesterday; a start after the end is an error;
 * with no bookmark, a stream reads the configured window, and with no configured start
   the window starts 7 days before its end;
-* with a bookmark, a stream reads `[bookmark + 1 day - lookback_days, end]` (SPEC §5.2).
+* with a bookmark, a stream reads `[bookmark + 1 day - lookback_days, end]` (api-contract §5.2).
   The configured start does not apply then: it is where the *first* sync starts, the usual
   Singer meaning. Treating it as a floor would silently skip days after a long pause when
   a relative start (`start_days_back`) is used.
@@ -85,7 +85,7 @@ def days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
 
 def holds_bookmark(day: dt.date, end: dt.date, lookback_days: int) -> bool:
     """Whether a 404 on `day` stops the bookmark: it lies in the window's last
-    `lookback_days` days, so it may just not be published yet (SPEC §4.4)."""
+    `lookback_days` days, so it may just not be published yet (api-contract §4.4)."""
     return lookback_days > 0 and day > end - dt.timedelta(days=lookback_days)
 
 

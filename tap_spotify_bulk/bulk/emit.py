@@ -15,7 +15,7 @@ import typing as t
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_spotify_bulk.bulk import aggregated
-from tap_spotify_bulk.bulk.files import read_lines
+from tap_spotify_bulk.bulk.files import read_lines, read_records
 from tap_spotify_bulk.bulk.records import LineShape
 
 if t.TYPE_CHECKING:
@@ -36,7 +36,9 @@ class Emitter(t.Protocol):
 
 
 class LineEmitter:
-    """One record per non-blank line, typed by the stream's schema (`records.LineShape`)."""
+    """One record per non-blank line, typed by the stream's schema (`records.LineShape`).
+    A line that already is its record's JSON but for the added columns is written as
+    its own text with those appended (`LineShape.splicer`), when the way out takes text."""
 
     def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None:
         self.licensor = licensor
@@ -53,10 +55,22 @@ class LineEmitter:
                                    load_id=self.load_id, country=job.country,
                                    path=job.relative)
         write = target.sink.write
+        write_text = target.sink.write_text
         rows = 0
         try:
-            for rows, line in read_lines(path, job.relative):
-                write(build(line, rows))
+            if write_text is None:
+                for rows, line in read_lines(path, job.relative):
+                    write(build(line, rows))
+            else:
+                splice = self.shape.splicer(licensor=self.licensor,
+                                            report_date=job.day.isoformat(),
+                                            load_id=self.load_id, country=job.country)
+                for rows, text, line in read_records(path, job.relative):
+                    body = splice(text, line, rows)
+                    if body is None:
+                        write(build(line, rows))
+                    else:
+                        write_text(body)
         except ABORTED:
             target.stopped = True
             rows -= 1  # the line that hit the limit was not written

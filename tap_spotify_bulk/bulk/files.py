@@ -129,7 +129,7 @@ class Inflater:
 class GzipCheck:
     """Verifies a gzip NDJSON stream as it is downloaded (the output is discarded): every
     gzip member complete, and the text not ending inside a JSON line, so that a file cut
-    short inside an intact gzip (SPEC §4.3: truncated) is downloaded again as well."""
+    short inside an intact gzip (api-contract §4.3: truncated) is downloaded again as well."""
 
     def __init__(self) -> None:
         self._inflater = Inflater()
@@ -213,7 +213,17 @@ def _parse(line: bytes, where: str, line_no: int) -> dict[str, t.Any]:
 
 def read_lines(path: Path | SpooledFile, where: str) -> Iterator[tuple[int, dict[str, t.Any]]]:
     """(row_number, object) for each non-blank line of a verified gzip NDJSON file (a path,
-    or a downloaded file kept by descriptor).
+    or a downloaded file kept by descriptor); see `read_records`."""
+    for row, _, value in read_records(path, where):
+        yield row, value
+
+
+def read_records(
+    path: Path | SpooledFile, where: str,
+) -> Iterator[tuple[int, bytes | None, dict[str, t.Any]]]:
+    """(row_number, line text, object) for each non-blank line of a verified gzip NDJSON
+    file. The text is the line as orjson read it (None when only the lenient parse could
+    read it: its text is not what the object says).
 
     `where` names the file in errors (e.g. "streams/2024/03/07/SE"). A line that is not a
     JSON object fails the run with its line number (1-based, counting every line).
@@ -233,12 +243,14 @@ def read_lines(path: Path | SpooledFile, where: str) -> Iterator[tuple[int, dict
                     continue
                 try:
                     value = loads(line)
+                    text: bytes | None = line
                 except orjson.JSONDecodeError:
                     value = _parse(line, where, line_no)
+                    text = None
                 if type(value) is not dict:
                     raise _bad_line(where, line_no, "is not a JSON object")
                 row += 1
-                yield row, value
+                yield row, text, value
     except CorruptGzip as exc:  # verified before, so only if the file changed under us
         msg = f"{where}: {exc} while reading"
         raise DataError(msg) from exc

@@ -54,42 +54,54 @@ class FileJob:
 
 @dataclass(frozen=True)
 class DayEnd:
-    """All of `day`'s files were yielded; `missing` when the day's listing 404'd."""
+    """All of `day`'s files were yielded; `missing` when the day's listing 404'd or the
+    day was not listed (see `listed`); `first` starts a run of unlisted days ending on `day`
+    (none of them was asked for)."""
 
     day: dt.date
     missing: bool = False
+    first: dt.date | None = None
 
 
 Job = FileJob | DayEnd
+Step = dt.date | DayEnd  # a date to request, or a date ended without a request
 
 
-def plan_day_files(resource: str, days: Iterable[dt.date]) -> Iterator[Job]:
+def plan_day_files(resource: str, days: Iterable[Step]) -> Iterator[Job]:
     """One file per day (users, tracks, aggregatedstreams)."""
     for day in days:
+        if isinstance(day, DayEnd):
+            yield day
+            continue
         yield FileJob(day, None, day_path(resource, day))
         yield DayEnd(day)
 
 
 def plan_country_files(
-    client: BulkClient, executor: Executor, resource: str, days: Iterable[dt.date],
+    client: BulkClient, executor: Executor, resource: str, days: Iterable[Step],
     countries: frozenset[str] | None,
 ) -> Iterator[Job]:
     """The day's country listing, then one file per listed (and wanted) country."""
     pending_days = iter(days)
-    listings: deque[tuple[dt.date, Future[list[str] | None]]] = deque()
+    listings: deque[tuple[Step, Future[list[str] | None] | None]] = deque()
 
     def request_more() -> None:
         while len(listings) < LISTINGS_AHEAD:
             day = next(pending_days, None)
             if day is None:
                 return
-            listings.append((day, executor.submit(client.list_children,
-                                                  day_path(resource, day))))
+            listings.append((day, None if isinstance(day, DayEnd) else executor.submit(
+                client.list_children, day_path(resource, day))))
 
     request_more()
     while listings:
         day, listing = listings.popleft()
         request_more()
+        if listing is None:
+            assert isinstance(day, DayEnd)
+            yield day
+            continue
+        assert not isinstance(day, DayEnd)
         names = listing.result()
         if names is None:
             yield DayEnd(day, missing=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import typing as t
 
+import orjson
+
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -66,6 +68,45 @@ class LineShape:
         if len(self._verdicts) < _SIGNATURE_CACHE_LIMIT:
             self._verdicts[signature] = verdict
         return verdict
+
+    def splicer(self, *, licensor: str, report_date: str, load_id: str,
+                country: str | None) -> t.Callable[[bytes | None, dict[str, t.Any], int],
+                                                   bytes | None]:
+        """A function (line text, parsed line, row_number) -> the record's JSON text, made
+        from the line's own text with the added columns appended, or None when the record
+        differs from the line (a key or type not as the schema says, another `country`, a
+        line only the lenient parse read): then `builder`'s record is the one to write.
+
+        The text is the same record as `builder` makes, keys in the same order, without
+        serialising the line again."""
+        verdicts = self._verdicts
+        judge = self._judge
+        partition_country = self.partition_country
+        columns = orjson.dumps({"licensor": licensor, "report_date": report_date,
+                                "load_id": load_id})
+        head = b"," + columns[1:-1] + b',"row_number":'
+        end = b',"extra":null}'
+        add_country = b',"country":' + orjson.dumps(country)
+
+        def splice(text: bytes | None, line: dict[str, t.Any], row_number: int) -> bytes | None:
+            if text is None or not line:
+                return None
+            signature = (*line, *map(type, line.values()))
+            verdict = verdicts.get(signature)
+            if verdict is None:
+                verdict = judge(line, signature)
+            if not verdict:
+                return None
+            body = text.rstrip()[:-1]  # the object without its closing brace
+            if partition_country:
+                own = line.get("country", add_country)
+                if own is add_country:
+                    body += add_country
+                elif own != country:
+                    return None
+            return b"%b%b%d%b" % (body, head, row_number, end)
+
+        return splice
 
     def builder(self, *, licensor: str, report_date: str, load_id: str, country: str | None,
                 path: str) -> t.Callable[[dict[str, t.Any], int], dict[str, t.Any]]:

@@ -1,4 +1,4 @@
-"""Bulk API settings (SPEC §2) and their validation.
+"""Bulk API settings (api-contract §2) and their validation.
 
 `PROPERTIES` feeds the tap's `config_jsonschema`; `validate` runs before any request and
 raises a one-line `ConfigError` that names the setting to fix.
@@ -27,7 +27,7 @@ DEFAULT_END_DAYS_BACK = 1
 DEFAULT_LOOKBACK_DAYS = 3
 DEFAULT_MAX_WORKERS = 8
 DEFAULT_DOWNLOAD_BUDGET_MB = 2000
-MAX_MAX_WORKERS = 64  # larger values are capped (SPEC §2 sets no upper limit)
+MAX_MAX_WORKERS = 64  # larger values are capped (api-contract §2 sets no upper limit)
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _LICENSOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -241,7 +241,7 @@ def validate(config: Mapping[str, t.Any], *, bulk_selected: bool) -> None:
 
 
 def window(config: Mapping[str, t.Any], today: dt.date | None = None) -> dates.Window:
-    """The configured date window (SPEC §2 date rules), in UTC days."""
+    """The configured date window (api-contract §2 date rules), in UTC days."""
     return dates.resolve_window(
         start_date=parse_date(config.get("start_date"), "start_date"),
         end_date=parse_date(config.get("end_date"), "end_date"),

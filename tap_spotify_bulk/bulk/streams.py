@@ -1,4 +1,4 @@
-"""The Bulk API streams (SPEC §5.1) on singer-sdk: declarations only.
+"""The Bulk API streams (api-contract §5.1) on singer-sdk: declarations only.
 
 The eight report streams are read by the date driver (`bulk.sync`): dates in ascending
 order, STATE only after a completed date, the four aggregated streams from one read of

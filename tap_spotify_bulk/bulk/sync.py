@@ -1,7 +1,7 @@
 """The Bulk date driver: one day loop and one bookmark rule for every Bulk report stream.
 
 A read covers the dates from the earliest start of the streams it feeds to the window's
-end, in ascending order (SPEC §5.2: `[bookmark + 1 day - lookback_days, end]`, lookback
+end, in ascending order (api-contract §5.2: `[bookmark + 1 day - lookback_days, end]`, lookback
 days are read again). Each file of a date is emitted in plan order while later ones
 download (`pipeline.prefetch`); how a file becomes records is the emitter's business
 (`emit.LineEmitter`: one record per line; `emit.FanOutEmitter`: one aggregatedstreams file
@@ -11,7 +11,7 @@ into the selected aggregated streams). Then the date ends, in this order:
 2. when every file the date listed was emitted, its `bulk_loads` manifest records
    (`loads.Manifest`); a date that answered 404 gets none, nor does one never ended;
 3. the bookmark moves to the date and STATE is written, unless a 404 within the last
-   `lookback_days` of the window held it (SPEC §4.4): then it stays before that date for
+   `lookback_days` of the window held it (api-contract §4.4): then it stays before that date for
    the rest of the run, so the next run reads the date again.
 
 Streams that read the same resource share one read: the first selected one leads it, and
@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tap_spotify_bulk import sdk_seam
-from tap_spotify_bulk.bulk import dates
+from tap_spotify_bulk.bulk.listed import day_steps
 from tap_spotify_bulk.bulk.loads import LOADS_STREAM, Manifest
 from tap_spotify_bulk.bulk.pipeline import DayEnd, plan_country_files, plan_day_files, prefetch
 from tap_spotify_bulk.output import RecordSink
@@ -39,7 +39,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import Stream
 
     from tap_spotify_bulk.bulk.emit import Emitter
-    from tap_spotify_bulk.bulk.pipeline import Job
+    from tap_spotify_bulk.bulk.pipeline import Job, Step
     from tap_spotify_bulk.bulk.runtime import BulkRuntime
 
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
@@ -118,7 +118,7 @@ class DateDriver:
                          if loads is not None else None)
         self.progress: Progress | None = None
 
-    def plan(self, executor: t.Any, days: list[dt.date]) -> Iterable[Job]:
+    def plan(self, executor: t.Any, days: list[Step]) -> Iterable[Job]:
         lead = self.lead
         if lead.partition_country:
             return plan_country_files(self.runtime.client, executor, lead.resource, days,
@@ -133,9 +133,10 @@ class DateDriver:
                         self.label, begin, end)
             return
         LOGGER.info("%s: reading %s to %s", self.label, begin, end)
-        days = list(dates.days(begin, end))
-        self.progress = Progress(self.label, len(days), ProgressMetric.BULK_DATES, "date")
         with runtime.downloads() as scope:
+            days = day_steps(runtime.client, scope.executor, self.lead.resource,
+                             begin=begin, end=end, holds=runtime.holds_bookmark)
+            self.progress = Progress(self.label, len(days), ProgressMetric.BULK_DATES, "date")
             read = DayRead()
             for job, path in prefetch(runtime.client, scope, self.plan(scope.executor, days),
                                       limit=runtime.lookahead):
@@ -166,6 +167,8 @@ class DateDriver:
         if holds and any(not target.held for target in active):
             LOGGER.info("%s: %s is not published yet (404); the bookmark stays before it so "
                         "the next run reads it again", self.label, day)
+        elif job.first is not None:
+            LOGGER.info("%s: %s to %s are not listed (no data)", self.label, job.first, day)
         elif missing:
             LOGGER.info("%s: %s has no data (404)", self.label, day)
         elif self.manifest is not None:

@@ -11,8 +11,8 @@ import pytest
 dg = pytest.importorskip("dagster", reason="the orchestrate extra is not installed")
 
 import psycopg  # noqa: E402
-from dagster_e2e import Location, target_postgres  # noqa: E402
-from meltano_e2e import compare_ads, pg_connect_kwargs, postgres_rows  # noqa: E402
+from helpers.dagster import Location, target_postgres  # noqa: E402
+from helpers.meltano import compare_ads, pg_connect_kwargs, postgres_rows  # noqa: E402
 from tap_spotify_bulk_dagster.assets import ADS_STATE_ID  # noqa: E402
 
 from tap_spotify_bulk.ads import windows  # noqa: E402
@@ -20,7 +20,7 @@ from tap_spotify_bulk.ads import windows  # noqa: E402
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 pytestmark = pytest.mark.slow
 

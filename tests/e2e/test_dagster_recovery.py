@@ -18,13 +18,13 @@ dg = pytest.importorskip("dagster", reason="the orchestrate extra is not install
 
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
-from dagster_e2e import Location, materialized_days, target_postgres  # noqa: E402
-from meltano_e2e import pg_connect_kwargs  # noqa: E402
+from helpers.dagster import Location, materialized_days, target_postgres  # noqa: E402
+from helpers.meltano import pg_connect_kwargs  # noqa: E402
 from tap_spotify_bulk_dagster.automation import missing_recent_days  # noqa: E402
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: E402
 
 if t.TYPE_CHECKING:
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 pytestmark = pytest.mark.slow
 

@@ -8,13 +8,13 @@ import typing as t
 
 import duckdb
 import pytest
-from dbt_e2e import dbt_build, dbt_env
-from meltano_e2e import plugin_env
+from helpers.dbt import dbt_build, dbt_env
+from helpers.meltano import plugin_env
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 pytestmark = pytest.mark.slow
 

@@ -7,12 +7,12 @@ import json
 import typing as t
 
 import psycopg
-from meltano_e2e import pg_connect_kwargs, plugin_env, postgres_rows, target_postgres_env
+from helpers.meltano import pg_connect_kwargs, plugin_env, postgres_rows, target_postgres_env
 from spotify_sandbox.ads_entities import TALLY_FIELDS
 from spotify_sandbox.tally import Tally
 
 if t.TYPE_CHECKING:
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 ENTITIES = ("businesses", "ad_accounts", "campaigns", "ad_sets", "ads")
 # Two ad accounts, each with 120 ads: three list pages per account.

@@ -9,7 +9,7 @@ import json
 import typing as t
 
 import duckdb
-from meltano_e2e import (
+from helpers.meltano import (
     BULK_KEYS,
     bookmarks,
     compare_bulk,
@@ -21,7 +21,7 @@ from meltano_e2e import (
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 START = dt.date(2024, 3, 1)
 FIRST_END = dt.date(2024, 3, 3)

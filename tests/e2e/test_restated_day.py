@@ -16,8 +16,8 @@ import typing as t
 import duckdb
 import psycopg
 import pytest
-from dbt_e2e import current_rows_duckdb, current_rows_postgres, dbt_build, dbt_env
-from meltano_e2e import (
+from helpers.dbt import current_rows_duckdb, current_rows_postgres, dbt_build, dbt_env
+from helpers.meltano import (
     BULK_KEYS,
     MELTANO,
     REPO,
@@ -32,7 +32,7 @@ from meltano_e2e import (
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 pytestmark = pytest.mark.slow
 

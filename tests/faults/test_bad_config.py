@@ -1,5 +1,5 @@
 """Bad configuration: each malformed config is rejected before any request, with exit code 2
-and one line on stderr that names the setting to fix (SPEC §2).
+and one line on stderr that names the setting to fix (api-contract §2).
 
 Every case runs the real `tap-spotify-bulk` command against a live sandbox whose request
 log must stay empty.
@@ -10,7 +10,8 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from _tap import run_cli, unique_credentials
+from helpers.run import run_cli
+from helpers.secrets import unique_credentials
 
 GOOD_REPORT = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
                "fields": ["IMPRESSIONS", "SPEND"]}

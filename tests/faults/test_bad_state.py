@@ -4,7 +4,8 @@ stream and `meltano state clear`, exit code 2: the same for Bulk and Ads streams
 from __future__ import annotations
 
 import pytest
-from _tap import run_cli, unique_credentials
+from helpers.run import run_cli
+from helpers.secrets import unique_credentials
 
 DAY_CAMPAIGN = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
                 "fields": ["IMPRESSIONS", "SPEND"]}

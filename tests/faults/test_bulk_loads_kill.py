@@ -9,7 +9,8 @@ import signal
 import subprocess
 from collections import Counter
 
-from _tap import LOADS_STREAM, Output, bookmarks_of, clean_env, command, write_inputs
+from helpers.run import clean_env, command, write_inputs
+from helpers.singer import LOADS_STREAM, Output, bookmarks_of
 
 D = dt.date
 

@@ -13,18 +13,10 @@ import subprocess
 
 import orjson
 import pytest
-from _tap import (
-    BULK_KEYS,
-    COMMAND,
-    bookmarks_of,
-    clean_env,
-    command,
-    tally,
-    unique_credentials,
-    upsert,
-    write_inputs,
-)
-from _watched import run_watched
+from helpers.run import COMMAND, clean_env, command, write_inputs
+from helpers.secrets import unique_credentials
+from helpers.singer import BULK_KEYS, bookmarks_of, tally, upsert
+from helpers.watched import run_watched
 
 D = dt.date
 START, END = D(2024, 3, 1), D(2024, 3, 3)

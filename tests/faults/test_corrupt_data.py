@@ -22,7 +22,9 @@ import re
 
 import orjson
 import pytest
-from _tap import bookmarks_of, run_in_process, unique_credentials
+from helpers.run import run_tap
+from helpers.secrets import unique_credentials
+from helpers.singer import bookmarks_of
 
 from tap_spotify_bulk.errors import ApiError, DataError
 
@@ -48,11 +50,11 @@ def lines(*items: bytes) -> bytes:
 
 
 def sync(sb, streams, **kw):
-    return run_in_process(sb.tap_config(lookback_days=0), streams=streams, sandbox=sb, **kw)
+    return run_tap(sb.tap_config(lookback_days=0), streams=streams, sandbox=sb, **kw)
 
 
 def day_records(run, stream: str, day: str) -> list[dict]:
-    return [r for r in run.output.records[stream] if r["report_date"] == day]
+    return [r for r in run.records[stream] if r["report_date"] == day]
 
 
 def test_unknown_keys_and_wrong_types_are_kept_in_extra(sb):
@@ -76,7 +78,7 @@ def test_unknown_keys_and_wrong_types_are_kept_in_extra(sb):
                 if line.startswith("WARNING") and "users/2024/03/02" in line]
     assert len(warnings) == 3  # birth_year, gender (file 1 line 2), user_id (line 3)
     # The other days are untouched and the date completes.
-    assert bookmarks_of(run.output.state) == {"users": "2024-03-03"}
+    assert bookmarks_of(run.state) == {"users": "2024-03-03"}
 
 
 def test_a_huge_line_is_kept_whole(sb):
@@ -94,7 +96,7 @@ def test_an_empty_gzip_file_has_no_records_and_the_date_completes(sb):
     run = sync(sb, ["users"])
     assert day_records(run, "users", "2024-03-02") == []
     assert day_records(run, "users", "2024-03-03")
-    assert bookmarks_of(run.output.state) == {"users": "2024-03-03"}
+    assert bookmarks_of(run.state) == {"users": "2024-03-03"}
 
 
 def test_an_aggregated_line_with_wrong_types_does_not_lose_its_other_data(sb, monkeypatch):
@@ -149,7 +151,7 @@ def test_a_broken_file_fails_clearly_and_commits_nothing_of_its_date(sb, body, m
     # Lines before a bad JSON line may have gone out (the file is streamed), but no STATE
     # covers the date: the next run reads it again onto the same keys.
     assert [r["user_id"] for r in day_records(run, "users", "2024-03-02")] in ([], ["a"])
-    assert max(bookmarks_of(state).get("users", "") for state in run.output.states) \
+    assert max(bookmarks_of(state).get("users", "") for state in run.states) \
         == "2024-03-01"
 
 
@@ -172,4 +174,4 @@ def test_a_listing_with_an_unexpected_shape_fails_clearly(sb, body):
     # Listings are read a few days ahead, so the failure may stop the run before day 1 is
     # committed; it never lets the bookmark pass the day whose listing was bad.
     assert all(bookmarks_of(state).get("streams", "") < "2024-03-02"
-               for state in run.output.states)
+               for state in run.states)

@@ -13,7 +13,9 @@ import gzip
 import socket
 
 import pytest
-from _tap import bookmarks_of, run_cli, secrets_of, unique_credentials
+from helpers.run import run_cli
+from helpers.secrets import secrets_of, unique_credentials
+from helpers.singer import bookmarks_of
 from spotify_sandbox import FaultOptions
 
 D = dt.date

@@ -7,7 +7,10 @@ is still read, as a target would; a torn last line is dropped. Checked:
 
 * after every kill, the STATE to resume from is never ahead of the data: for each stream,
   the records emitted so far up to its bookmark equal the truth up to that date;
-* the union of all outputs, upserted on the primary key, equals the ground truth: no key
+* a run that finishes before its kill point completes a cycle: the outputs of that cycle
+  (since the last start from empty state), upserted on the primary key, equal the ground
+  truth, and the next run starts afresh;
+* the last cycle alone (its killed runs and the final one) equals the ground truth: no key
   missing, no extra record, and no run emits a primary key twice;
 * the last run exits 0 with every bookmark at the end date; nothing leaks a secret.
 """
@@ -19,21 +22,10 @@ import random
 import signal
 import typing as t
 
-from _tap import (
-    BULK_KEYS,
-    Output,
-    bookmarks_of,
-    clean_env,
-    command,
-    duplicate_keys,
-    secrets_of,
-    tally,
-    unique_credentials,
-    upsert,
-    write_inputs,
-)
-from _tap import assert_no_secrets as no_secrets
-from _watched import run_until_killed
+from helpers.run import clean_env, command, write_inputs
+from helpers.secrets import assert_no_secrets, secrets_of, unique_credentials
+from helpers.singer import BULK_KEYS, Output, bookmarks_of, duplicate_keys, tally, upsert
+from helpers.watched import run_until_killed
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -51,13 +43,18 @@ def truth_upto(sb, stream: str, day: str, cache: dict) -> dict:
     return cache[key]
 
 
-def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
+def assert_exact(runs: list[Output], truth: dict) -> None:
+    landed = upsert(runs)
+    assert {name: tally(name, landed.get(name, {}).values()) for name in BULK_KEYS} == truth
+
+
+def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path, figures):
     sb = sandbox_factory(start=START, end=END, scale=250, countries=("SE", "NO", "DE"),
                          latency_ms=3, **unique_credentials())
     config = sb.tap_config(lookback_days=1, max_workers=3)
     truth = sb.bulk_truth(START, END)
     total_records = sum(s["count"] for s in truth.values())
-    env = clean_env({"TMPDIR": str(tmp_path)})  # where the tap keeps its downloads
+    env = clean_env({"TMPDIR": str(tmp_path)})  # temporary files a killed run leaves behind
     rng = random.Random(SEED)
 
     state: dict | None = None
@@ -79,8 +76,10 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
         cycle.append(run.output)
         for stream, rows in run.output.records.items():
             assert not duplicate_keys(stream, rows), f"{stream}: a key twice in one run"
-        if not run.killed:  # it finished before its kill point: a new sync from scratch
+        if not run.killed:  # it finished before its kill point: a whole cycle, exact
             assert run.returncode == 0, run.stderr[-3000:]
+            assert set(bookmarks_of(run.output.state).values()) == {END.isoformat()}
+            assert_exact(cycle, truth)
             finished_cycles += 1
             state, cycle = None, []
             continue
@@ -106,11 +105,15 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path):
     for stream, rows in final.output.records.items():
         assert not duplicate_keys(stream, rows)
 
-    landed = upsert(outputs)
-    assert {name: tally(name, landed.get(name, {}).values()) for name in BULK_KEYS} == truth
+    assert_exact([*cycle, final.output], truth)  # the last cycle alone
     assert all(truth[name]["count"] for name in BULK_KEYS)
     secrets = secrets_of(sb)
     for output, stderr in zip(outputs, stderrs, strict=True):
-        no_secrets(secrets, repr(output.messages), stderr)
+        assert_no_secrets(secrets, output.raw, stderr)
     assert len(kill_points) == KILLS
+    figures("kill and resume, Bulk", kills=len(kill_points),
+            kills_by_output_lines=sum(p.startswith("lines") for p in kill_points),
+            kills_by_time=sum(p.startswith("seconds") for p in kill_points),
+            kills_before_any_state=sum("none" in p for p in kill_points),
+            completed_cycles_checked=finished_cycles + 1, records_in_the_truth=total_records)
     print(f"kill points: {kill_points}; completed cycles in between: {finished_cycles}")

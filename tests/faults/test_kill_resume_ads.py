@@ -1,87 +1,146 @@
 """Kill and resume on the Ads API: `kill -9` a sync of a DAY report (incremental per ad
-account) and a LIFETIME report (full snapshot) at seeded-random points, resume each time
-from the last STATE printed; the union of all outputs, upserted on the primary key, equals
-the sandbox's Ads truth. The tap process runs with the Ads clock frozen at the sandbox's.
+account) and a LIFETIME report (full snapshot) right after its k-th DAY-report STATE (k
+seeded-random, STATE every 10 DAY rows, so every kill lands inside the DAY report), and
+resume each time from the last STATE printed (a run that ends before its k-th STATE is a
+completed cycle: checked whole against the truth, and the next run starts afresh). The
+tap process runs with the Ads clock frozen at the sandbox's. Checked after every kill:
+
+* the kill landed inside the DAY report (DAY rows out and DAY STATEs, not finished);
+* for each ad account, the DAY rows landed so far before its bookmark day equal the truth
+  of those days: the bookmark is never ahead of the data;
+* the next run asks each such account's DAY report (once it gets to it) from its bookmark
+  minus the lookback (3 days), not from any other day;
+
+and at the end, the outputs since the last completed cycle, upserted on the primary key,
+equal the truth.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import random
 import signal
 import typing as t
 
-from _tap import assert_no_secrets as no_secrets
-from _tap import clean_env, command, secrets_of, unique_credentials, write_inputs
-from _watched import run_until_killed
-from spotify_sandbox.tally import ADS_KEYS_LIFETIME, ADS_KEYS_TIMESERIES, Tally
-
-from tap_spotify_bulk.ads import windows
+import orjson
+from helpers.ads import aggregate_windows, landed, repeated_keys
+from helpers.run import clean_env, command, write_inputs
+from helpers.secrets import assert_no_secrets, secrets_of, unique_credentials
+from helpers.watched import run_until_killed
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
-TODAY = NOW.date()
+FIRST_DAY, YESTERDAY = dt.date(2026, 3, 15), dt.date(2026, 6, 14)  # THREE months back
+LOOKBACK = 3
 DAY_CAMPAIGN = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
                 "fields": ["IMPRESSIONS", "SPEND", "E_CPM"]}
 LIFETIME_AD = {"table": "ad_lifetime", "dimension": "AD", "granularity": "LIFETIME",
                "fields": ["IMPRESSIONS", "CLICKS"]}
-REPORTS = {"campaign_day": (DAY_CAMPAIGN, ADS_KEYS_TIMESERIES),
-           "ad_lifetime": (LIFETIME_AD, ADS_KEYS_LIFETIME)}
+REPORTS = {"campaign_day": DAY_CAMPAIGN, "ad_lifetime": LIFETIME_AD}
+STATE_EVERY = 10  # DAY rows between STATE messages
 KILLS = 8
 SEED = 615
 
 
-def test_kill_9_an_ads_sync_and_resume(sandbox_factory, tmp_path: Path):
-    sb = sandbox_factory(ads={"now": NOW, "page_unit": "row"}, latency_ms=25,
+def day_bookmarks(state: dict | None) -> dict[str, dt.date]:
+    """{ad account: DAY bookmark day} of a Singer state."""
+    parts = ((state or {}).get("bookmarks", {}).get("campaign_day", {})).get("partitions", [])
+    return {p["context"]["ad_account_id"]: dt.date.fromisoformat(p["replication_key_value"][:10])
+            for p in parts if p.get("replication_key_value")}
+
+
+def after_day_states(k: int, state: dict | None) -> t.Callable[[bytes], bool]:
+    """True for the stdout line that is the k-th STATE moving a DAY bookmark of `state`
+    (the run's input, which it echoes first)."""
+    seen: dict[str, t.Any] = {"count": 0, "last": day_bookmarks(state)}
+
+    def check(line: bytes) -> bool:
+        if not line.startswith(b'{"type":"STATE"'):
+            return False
+        marks = day_bookmarks(orjson.loads(line)["value"])
+        if marks and marks != seen["last"]:
+            seen["count"] += 1
+            seen["last"] = marks
+        return seen["count"] == k
+
+    return check
+
+
+def test_kill_9_inside_the_day_report_and_resume(sandbox_factory, tmp_path: Path, figures):
+    sb = sandbox_factory(ads={"now": NOW, "page_unit": "row"}, latency_ms=5,
                          **unique_credentials())
-    config = sb.tap_config(ads_report_list=[DAY_CAMPAIGN, LIFETIME_AD],
-                           ads_timeframe_months="THREE", ads_lookback_days=3)
-    streams = list(REPORTS)
+    config = sb.tap_config(ads_report_list=list(REPORTS.values()),
+                           ads_timeframe_months="THREE", ads_lookback_days=LOOKBACK)
+    argv = [*command(frozen_now=NOW, ads_state_every=STATE_EVERY)]
     env = clean_env()
     rng = random.Random(SEED)
+    truth_of_days: dict[tuple, dict] = {}
+
+    def truth_before(account: str, day: dt.date) -> dict:
+        if (account, day) not in truth_of_days:
+            truth_of_days[account, day] = sb.ads_truth(
+                [DAY_CAMPAIGN], accounts=[account], start=FIRST_DAY,
+                end=day - dt.timedelta(days=1))["campaign_day"]
+        return truth_of_days[account, day]
+
+    truth = sb.ads_truth(list(REPORTS.values()), start=FIRST_DAY, end=YESTERDAY)
+
+    def assert_cycle_exact(cycle: list) -> None:
+        for table, report in REPORTS.items():
+            for output in cycle:
+                assert repeated_keys(report, output.records[table]) == [], f"{table}: twice"
+            rows = [r for output in cycle for r in output.records[table]]
+            assert landed(report, rows) == truth[table], table
+
     state: dict | None = None
-    outputs, stderrs, kill_points = [], [], []
+    outputs, stderrs, kill_points, cycle = [], [], [], []
+    completed_cycles = 0
     while len(kill_points) < KILLS:
-        if len(kill_points) % 2:
-            limit = {"lines": rng.randint(2, 60)}
-        else:  # output comes in bursts (one flush per STATE): time hits between them too
-            limit = {"seconds": rng.uniform(0.3, 1.2)}
-        argv = [*command(frozen_now=NOW), *write_inputs(tmp_path, config, state, streams)]
-        run = run_until_killed(argv, env, **limit)
+        k = rng.randint(1, 4)
+        sb.ads_api.report_log.clear()
+        run = run_until_killed([*argv, *write_inputs(tmp_path, config, state, REPORTS)],
+                               env, when=after_day_states(k, state))
         outputs.append(run.output)
         stderrs.append(run.stderr)
-        if not run.killed:
+        cycle.append(run.output)
+        for account, bookmark in day_bookmarks(state).items():  # resumed where it should
+            asked = aggregate_windows(sb, account)
+            if asked or not run.killed:
+                assert asked[0][0] == f"{bookmark - dt.timedelta(days=LOOKBACK)}T00:00:00Z"
+        if not run.killed:  # it finished before its k-th DAY STATE: a whole cycle, exact
             assert run.returncode == 0, run.stderr[-3000:]
-            state = None  # finished: the next run is a new sync from scratch
+            assert_cycle_exact(cycle)
+            completed_cycles += 1
+            state, cycle = None, []
             continue
         assert run.returncode == -signal.SIGKILL
-        state = run.output.state or state
-        done = {k: len(v) for k, v in run.output.records.items()}
-        kill_points.append(f"{next(iter(limit))}={next(iter(limit.values())):.3g} {done}")
+        assert run.output.records["campaign_day"], "killed before the DAY report"
+        state = run.output.state
+        marks = day_bookmarks(state)
+        assert marks
+        rows = [r for output in cycle for r in output.records["campaign_day"]]
+        for account, bookmark in marks.items():
+            done = [r for r in rows if r["ad_account_id"] == account
+                    and r["start_time"][:10] < bookmark.isoformat()]
+            assert landed(DAY_CAMPAIGN, done) == truth_before(account, bookmark), (
+                account, bookmark)
+        kill_points.append(f"after DAY STATE {k} ({len(run.output.records['campaign_day'])} "
+                           f"DAY rows, bookmarks {sorted(str(d) for d in marks.values())})")
 
-    argv = [*command(frozen_now=NOW), *write_inputs(tmp_path, config, state, streams)]
-    final = run_until_killed(argv, env, timeout=180)
+    sb.ads_api.report_log.clear()
+    final = run_until_killed([*argv, *write_inputs(tmp_path, config, state, REPORTS)], env,
+                             timeout=180)
     assert not final.killed
     assert final.returncode == 0, final.stderr[-3000:]
     outputs.append(final.output)
     stderrs.append(final.stderr)
-
-    truth = sb.ads_truth([DAY_CAMPAIGN, LIFETIME_AD], start=windows.months_back(TODAY, 3),
-                         end=TODAY - dt.timedelta(days=1))
-    for table, (report, keys) in REPORTS.items():
-        landed: dict[tuple, dict] = {}
-        for output in outputs:
-            rows = output.records.get(table, [])
-            counts = collections.Counter(tuple(r[k] for k in keys) for r in rows)
-            assert [k for k, n in counts.items() if n > 1] == [], f"{table}: key twice"
-            landed.update((tuple(r[k] for k in keys), r) for r in rows)
-        columns = [f.lower() for f in report["fields"]]
-        summary = Tally.for_ads_report(keys, columns).add_all(landed.values()).summary()
-        assert summary == truth[table], table
+    assert set(day_bookmarks(final.output.state).values()) == {YESTERDAY}
+    assert_cycle_exact([*cycle, final.output])  # the last cycle alone equals the truth
     secrets = secrets_of(sb)
     for output, stderr in zip(outputs, stderrs, strict=True):
-        no_secrets(secrets, repr(output.messages), stderr)
-    print(f"ads kill points: {kill_points}")
+        assert_no_secrets(secrets, output.raw, stderr)
+    figures("kill and resume, Ads", kills_inside_the_day_report=len(kill_points),
+            completed_cycles_checked=completed_cycles + 1)
+    print(f"ads kill points: {kill_points}; completed cycles in between: {completed_cycles}")

@@ -2,9 +2,11 @@
 and the Basic credentials never appear in stdout (records, STATE), stderr (logs, errors,
 tracebacks), at any log level.
 
-Every run helper of this suite scans its own output already (see `_tap.run_cli` and
-`_tap.run_in_process`); the tests here push the worst case: both APIs at once, a hostile
-server, rotating refresh tokens, debug logging and debug tracebacks.
+Every run helper scans its own output already (see `helpers.run` and `helpers.secrets`:
+the secrets each test passes in, the Basic credentials of every id:secret pair, right or
+wrong, and every Authorization header the sandbox received); the tests here push the
+worst case: both APIs at once, a hostile server, rotating refresh tokens, debug logging
+and debug tracebacks.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from _tap import assert_no_secrets, run_cli, secrets_of, unique_credentials
+from helpers.run import run_cli
+from helpers.secrets import (
+    assert_no_secrets,
+    basic,
+    credential_secrets,
+    secrets_of,
+    unique_credentials,
+)
 from spotify_sandbox import FaultOptions
 
 D = dt.date
@@ -73,3 +82,22 @@ def test_a_failing_run_with_debug_traceback_leaks_nothing(sandbox_factory, tmp_p
     assert "Traceback" in run.stderr
     assert "invalid_grant" in run.stderr
     assert config["ads_refresh_token"] in secrets_of(sb)  # scanned for, and absent
+
+
+def test_wrong_credentials_are_scanned_for_as_sent(sandbox_factory, tmp_path):
+    """A run with a wrong secret: the Basic credentials it sent (wrong ones) are among what
+    the scan looks for, both from the config passed in and from the header the sandbox
+    received, so an error message echoing its own header would fail the run's scan."""
+    creds = unique_credentials()
+    sb = sandbox_factory(start=D(2024, 3, 1), end=D(2024, 3, 1), **creds)
+    wrong = f"wrong-{creds['client_secret']}"
+    config = sb.tap_config(client_secret=wrong)
+    run = run_cli(tmp_path, config, streams=["users"], sandbox=sb)
+    assert run.returncode == 1
+    assert "invalid_client" in run.error_line()
+    sent = basic(creds["client_id"], wrong)
+    assert f"Basic {sent}" in sb.authorizations  # what went over the wire
+    assert sent in secrets_of(sb)
+    assert sent in credential_secrets(config)
+    with pytest.raises(AssertionError):
+        assert_no_secrets(secrets_of(sb), f"tap-spotify-bulk: error: header Basic {sent}")

@@ -16,18 +16,10 @@ import signal
 
 import orjson
 import pytest
-from _tap import (
-    BULK_KEYS,
-    bookmarks_of,
-    clean_env,
-    command,
-    duplicate_keys,
-    tally,
-    unique_credentials,
-    upsert,
-    write_inputs,
-)
-from _watched import run_until_killed, run_watched
+from helpers.run import clean_env, command, write_inputs
+from helpers.secrets import unique_credentials
+from helpers.singer import BULK_KEYS, bookmarks_of, duplicate_keys, tally, upsert
+from helpers.watched import run_until_killed, run_watched
 
 from tap_spotify_bulk.bulk.client import day_path
 from tap_spotify_bulk.bulk.runtime import BulkRuntime

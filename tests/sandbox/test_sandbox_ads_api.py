@@ -1,4 +1,4 @@
-"""The sandbox's Ads API v3 itself (SPEC §6), spoken to over real HTTP."""
+"""The sandbox's Ads API v3 itself (api-contract §6), spoken to over real HTTP."""
 
 from __future__ import annotations
 

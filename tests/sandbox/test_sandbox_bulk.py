@@ -1,4 +1,4 @@
-"""Bulk API (SPEC §4): listings, 303 + signed URL rules, direct files, 403 and 404 answers."""
+"""Bulk API (api-contract §4): listings, 303 + signed URL rules, direct files, 403 and 404."""
 
 import datetime as dt
 import gzip
@@ -6,12 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-
-
-def bulk_headers(sb):
-    token = requests.post(sb.token_url, data={"grant_type": "client_credentials"},
-                          auth=("sandbox-client", "sandbox-secret"), timeout=10).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
+from helpers.sandbox_http import bulk_headers, get
 
 
 def days_with_data(sb):
@@ -21,11 +16,6 @@ def days_with_data(sb):
             days.append(day)
         day += dt.timedelta(days=1)
     return days
-
-
-def get(sb, path, headers, **kwargs):
-    return requests.get(sb.bulk_api_url + path, headers=headers, allow_redirects=False,
-                        timeout=10, **kwargs)
 
 
 def test_listings_shape_and_trailing_slash(sandbox):

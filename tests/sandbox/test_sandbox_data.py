@@ -1,12 +1,12 @@
 """Generated data: deterministic, realistic, and the truth equals what is actually served."""
 
 import datetime as dt
-import gzip
 from collections import Counter
 
-import orjson
 import requests
+from helpers.sandbox_http import bulk_headers, download, listing, served_lines
 from spotify_sandbox.tally import Tally
+from spotify_sandbox.truth import line_record
 
 STREAM_KEYS = {"timestamp", "user_id", "track_id", "isrc", "country", "source", "source_uri",
                "ms_played", "cached", "shuffle", "offline_timestamp", "device_type", "os",
@@ -15,31 +15,6 @@ USER_KEYS = {"user_id", "country", "region", "birth_year", "gender", "product", 
              "os"}
 TRACK_KEYS = {"track_id", "isrc", "track_name", "album_id", "album_name", "upc", "artist_name",
               "label", "duration_ms", "release_date"}
-
-
-def bulk_headers(sb):
-    token = requests.post(sb.token_url, data={"grant_type": "client_credentials"},
-                          auth=("sandbox-client", "sandbox-secret"), timeout=10).json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
-def download(sb, headers, path):
-    """The raw (gzip) bytes of a data file, following the 303 without the bearer token."""
-    response = requests.get(sb.bulk_api_url + path, headers=headers, allow_redirects=False,
-                            timeout=30)
-    if response.status_code == 303:
-        response = requests.get(response.headers["Location"], timeout=30)
-    assert response.status_code == 200, path
-    return response.content
-
-
-def listing(sb, headers, path):
-    response = requests.get(sb.bulk_api_url + path, headers=headers, timeout=10)
-    return [item["uri"] for item in response.json()] if response.status_code == 200 else []
-
-
-def served_lines(raw):
-    return [orjson.loads(line) for line in gzip.decompress(raw).split(b"\n") if line.strip()]
 
 
 def test_same_seed_same_bytes_whatever_the_request_order(sandbox_factory):
@@ -126,7 +101,8 @@ def test_oddities_appear_across_a_month(sandbox_factory):
 
 
 def _tally_served(sb, headers):
-    """Tally streams/users/tracks exactly as served over HTTP, independently of truth.py."""
+    """Tally streams/users/tracks exactly as served over HTTP (the truth's own line-to-record
+    rule, fed with what the server sent rather than with the generator's chunks)."""
     tallies = {name: Tally.for_bulk_stream(name)
                for name in ("streams", "sub30sec_streams", "users", "tracks")}
     counts = Counter()
@@ -135,13 +111,14 @@ def _tally_served(sb, headers):
             for file_uri in listing(sb, headers, day_uri):
                 date, country = "-".join(file_uri.split("/")[4:7]), file_uri.split("/")[7]
                 for row, line in enumerate(served_lines(download(sb, headers, file_uri)), 1):
-                    tallies[name].add({**line, "report_date": date, "country": country,
-                                       "row_number": row})
+                    base = {"licensor": "gyrostream", "report_date": date, "row_number": row}
+                    tallies[name].add(line_record(name, line, base, country))
     for report in ("users", "tracks"):
         for day_uri in listing(sb, headers, f"/gyrostream/enhanced/{report}/2024/03"):
             date = "-".join(day_uri.split("/")[4:7])
             for row, line in enumerate(served_lines(download(sb, headers, day_uri)), 1):
-                tallies[report].add({**line, "report_date": date, "row_number": row})
+                base = {"licensor": "gyrostream", "report_date": date, "row_number": row}
+                tallies[report].add(line_record(report, line, base, None))
     for day_uri in listing(sb, headers, "/gyrostream/enhanced/aggregatedstreams/2024/03"):
         for line in served_lines(download(sb, headers, day_uri)):
             counts["summary"] += 1

@@ -6,9 +6,9 @@ import datetime as dt
 import gzip
 
 import requests
+from helpers.sandbox_http import bulk_headers, get
 from spotify_sandbox import Sandbox, SandboxOptions
 from spotify_sandbox.truth import file_lines
-from test_sandbox_bulk import bulk_headers, get
 
 DAY = dt.date(2024, 3, 5)
 

@@ -1,4 +1,4 @@
-"""Token endpoint (SPEC §3): both grants, every 400 body, rotation, and 401 on API calls."""
+"""Token endpoint (api-contract §3): both grants, every 400 body, rotation, and 401 on API calls."""
 
 import time
 

@@ -177,8 +177,8 @@ def test_entity_streams_are_not_selected_by_default(sandbox):
 
 
 def test_a_selected_entity_stream_needs_the_ads_refresh_token(sandbox, tmp_path):
+    catalog = selected_catalog(sandbox.tap_config(), ("campaigns",))
     config = {k: v for k, v in sandbox.tap_config().items() if k != "ads_refresh_token"}
-    catalog = selected_catalog(config, ("campaigns",))
     (tmp_path / "config.json").write_text(json.dumps(config))
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
     done = subprocess.run(
@@ -210,3 +210,14 @@ def test_entity_and_report_streams_share_one_pacer(sandbox_factory):
     assert sb.ads_api.stats["requests_ads"] > 0
     assert sb.ads_api.stats["requests_aggregate_reports"] > 0
     assert len(pacer._sent) == sb.ads_api.stats["requests"]  # all within one 30 s window
+
+
+def test_entity_streams_are_offered_only_with_an_ads_refresh_token(sandbox):
+    """Meltano selects every discovered stream: a Bulk-only configuration must not discover
+    streams that would ask for Ads credentials."""
+    config = {k: v for k, v in sandbox.tap_config().items() if k != "ads_refresh_token"}
+    bulk_only = TapSpotifyBulk(config=config, parse_env_config=False).catalog_dict
+    with_token = TapSpotifyBulk(config=sandbox.tap_config(), parse_env_config=False).catalog_dict
+    entities = {"businesses", "ad_accounts", "campaigns", "ad_sets", "ads"}
+    assert not entities & {entry["tap_stream_id"] for entry in bulk_only["streams"]}
+    assert entities <= {entry["tap_stream_id"] for entry in with_token["streams"]}

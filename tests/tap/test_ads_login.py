@@ -12,9 +12,13 @@ import subprocess
 import sys
 
 import requests
-from test_ads_sync import LIFETIME_AD_SET, landed, run_tap
+from helpers.ads import landed
+from helpers.ads import sync_ads as run_tap
 
 SECRET_FREE = ("sandbox-ads-secret",)
+
+LIFETIME_AD_SET = {"table": "ad_set_lifetime", "dimension": "AD_SET",
+                   "granularity": "LIFETIME", "fields": ["IMPRESSIONS", "SPEND", "E_CPM"]}
 
 
 def start(sb, tmp_path, **config):

@@ -8,10 +8,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from test_ads_sync import DAY_CAMPAIGN, HOUR_CAMPAIGN, NOW, aggregate_windows, landed, run_tap
+from helpers.ads import aggregate_windows, landed
+from helpers.ads import sync_ads as run_tap
 
 from tap_spotify_bulk.ads import settings, windows
 from tap_spotify_bulk.errors import ConfigError
+
+NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
+DAY_CAMPAIGN = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
+                "fields": ["IMPRESSIONS", "SPEND"]}
+HOUR_CAMPAIGN = {"table": "campaign_hour", "dimension": "CAMPAIGN", "granularity": "HOUR",
+                 "fields": ["IMPRESSIONS", "SPEND"]}
 
 
 @pytest.fixture(autouse=True)

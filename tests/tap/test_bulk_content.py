@@ -3,20 +3,18 @@ after a run that failed in the middle of a date."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
-import io
 import threading
 
 import orjson
 import pytest
-from test_bulk_sync import assert_valid, catalog, run_tap
+from helpers.run import run_tap
+from helpers.singer import assert_valid
 
 from tap_spotify_bulk.bulk.client import DownloadCancelled
 from tap_spotify_bulk.bulk.runtime import BulkRuntime
 from tap_spotify_bulk.errors import DataError
-from tap_spotify_bulk.tap import TapSpotifyBulk
 
 D = dt.date
 BASE = "/gyrostream/enhanced"
@@ -65,19 +63,13 @@ def test_bad_json_fails_with_line_number_and_the_next_run_resumes(sandbox_factor
     bad = gzip.compress(ndjson(b'{"user_id": "a"}', b"", b'{"user_id": "b"', b'{}'))
     sb.options.overrides = {f"{BASE}/users/2024/03/03": bad}
     config = sb.tap_config(lookback_days=0)
-    raw = io.BytesIO()
-    text = io.TextIOWrapper(raw)
-    with contextlib.redirect_stdout(text), pytest.raises(
-            DataError, match=r"users/2024/03/03: line 3 is not valid JSON"):
-        TapSpotifyBulk(config=config, catalog=catalog(config, ["users"])).sync_all()
-    text.flush()
-    states = [m["value"] for m in map(orjson.loads, raw.getvalue().splitlines())
-              if m["type"] == "STATE"]
-    # STATE stops at the last complete date.
-    assert states[-1]["bookmarks"]["users"]["replication_key_value"] == "2024-03-02"
+    failed = run_tap(config, streams=["users"], expect_error=True)
+    assert isinstance(failed.error, DataError)
+    assert "users/2024/03/03: line 3 is not valid JSON" in str(failed.error)
+    assert failed.bookmark("users") == "2024-03-02"  # STATE stops at the last complete date
 
     sb.options.overrides = {}
-    resumed = run_tap(config, state=states[-1], streams=["users"])
+    resumed = run_tap(config, state=failed.state, streams=["users"])
     assert resumed.dates("users") == ["2024-03-03", "2024-03-04"]
     assert resumed.tallies() == sb.bulk_truth(start=D(2024, 3, 3), streams=["users"])
     assert resumed.bookmark("users") == "2024-03-04"
@@ -94,10 +86,13 @@ def test_aggregated_line_with_missing_and_unknown_levels(sandbox_factory):
             "label": "L"}
     sb.options.overrides = {f"{BASE}/aggregatedstreams/2024/03/01":
                             gzip.compress(orjson.dumps(line) + b"\n")}
-    run = run_tap(sb.tap_config(), streams=["aggregated_streams_summary",
-                                            "aggregated_streams_count",
-                                            "aggregated_streams_saves"])
+    names = ["aggregated_streams_summary", "aggregated_streams_count",
+             "aggregated_streams_saves"]
+    run = run_tap(sb.tap_config(), streams=names)
     assert_valid(run)
+    truth = sb.bulk_truth(streams=names)  # the truth follows the served line too
+    assert run.tallies() == {name: summary for name, summary in truth.items()
+                             if summary["count"]}
     (summary,) = run.records["aggregated_streams_summary"]
     assert summary["report_date"] == "2024-03-01"  # the path date, not the line's own
     assert (summary["streams"], summary["skips"], summary["saves"]) == (3, None, None)

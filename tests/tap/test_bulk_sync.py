@@ -1,4 +1,4 @@
-"""Bulk streams against the real sandbox server, run in-process (issue 4).
+"""Bulk streams against the real sandbox server, run in-process.
 
 Every sync is compared with the sandbox's ground truth through `Tally`, every record is
 validated against its stream's schema, and primary keys must be unique within a run.
@@ -6,116 +6,37 @@ validated against its stream's schema, and primary keys must be unique within a 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
-import io
 import json
 import re
-import typing as t
 from collections import Counter, defaultdict
 
-import jsonschema
 import orjson
 import pytest
-from helpers import SCHEMA_DIR, assert_state_follows_data
+from helpers.run import catalog, run_tap
+from helpers.singer import assert_valid, tally
 from spotify_sandbox import FaultOptions
-from spotify_sandbox.tally import BULK_PRIMARY_KEYS, Tally
 
-from tap_spotify_bulk.bulk.aggregated import SHAPES
-from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import AccessError, AuthError, DataError
-from tap_spotify_bulk.tap import TapSpotifyBulk
 
 D = dt.date
-SCHEMAS = {name: json.loads((SCHEMA_DIR / f"{name}.json").read_text())
-           for name in BULK_STREAM_NAMES}
-PRIMARY_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+BULK_STREAMS = ("streams", "sub30sec_streams", "users", "tracks", "aggregated_streams_summary",
+                "aggregated_streams_count", "aggregated_streams_skips",
+                "aggregated_streams_saves")  # api-contract §5.1
+AGGREGATED = BULK_STREAMS[4:]
 _TIME_EXTRACTED = re.compile(rb',"time_extracted":"[^"]*"')
 _PER_RUN = re.compile(rb'"load_id":"[^"]*"|\{"type":"RECORD","stream":"bulk_loads".*\n')
-
-
-class Run:
-    """What one tap run wrote to stdout, parsed."""
-
-    def __init__(self, raw: bytes, *, resumed: bool) -> None:
-        self.raw = raw
-        self.resumed = resumed  # started from a state (echoed as the first STATE message)
-        self.messages = [orjson.loads(line) for line in raw.splitlines()]
-        self.records: dict[str, list[dict]] = defaultdict(list)
-        self.loads: list[dict] = []
-        self.states: list[dict] = []
-        self.schemas: dict[str, dict] = {}
-        for message in self.messages:
-            if message["type"] == "RECORD" and message["stream"] == "bulk_loads":
-                self.loads.append(message["record"])  # the manifest: not in the truth
-            elif message["type"] == "RECORD":
-                self.records[message["stream"]].append(message["record"])
-            elif message["type"] == "STATE":
-                self.states.append(message["value"])
-            elif message["type"] == "SCHEMA":
-                self.schemas[message["stream"]] = message
-
-    @property
-    def state(self) -> dict:
-        return self.states[-1]
-
-    def bookmark(self, stream: str) -> str | None:
-        return self.state.get("bookmarks", {}).get(stream, {}).get("replication_key_value")
-
-    def tallies(self) -> dict[str, dict]:
-        return {name: Tally.for_bulk_stream(name).add_all(records).summary()
-                for name, records in self.records.items()}
-
-    def dates(self, stream: str) -> list[str]:
-        return sorted({r["report_date"] for r in self.records[stream]})
-
-
-def catalog(config: dict, selected: t.Iterable[str]) -> dict:
-    """The discovered catalog with only `selected` streams selected."""
-    wanted = set(selected)
-    result = TapSpotifyBulk(config=config, validate_config=False).catalog_dict
-    for entry in result["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] in wanted
-    return result
-
-
-def run_tap(config: dict, state: dict | None = None, streams: t.Iterable[str] | None = None,
-            ) -> Run:
-    """Run a full sync in this process and capture its Singer output."""
-    raw = io.BytesIO()
-    text = io.TextIOWrapper(raw, encoding="utf-8")
-    cat = catalog(config, streams) if streams is not None else None
-    with contextlib.redirect_stdout(text):
-        TapSpotifyBulk(config=config, state=state, catalog=cat).sync_all()
-    text.flush()
-    return Run(raw.getvalue(), resumed=bool(state))
-
-
-def assert_valid(run: Run) -> None:
-    """Every record matches its schema; no primary key twice; STATE only between dates."""
-    for stream, records in run.records.items():
-        validator = jsonschema.Draft7Validator(
-            SCHEMAS[stream], format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
-        keys = Counter(tuple(r[k] for k in PRIMARY_KEYS[stream]) for r in records)
-        duplicates = [k for k, n in keys.items() if n > 1]
-        assert not duplicates, f"{stream}: duplicate keys {duplicates[:3]}"
-        for record in records:
-            errors = list(validator.iter_errors(record))
-            assert not errors, f"{stream}: {errors[0].message} in {record}"
-    assert_state_follows_data(run.messages, resumed=run.resumed)
 
 
 def test_full_sync_matches_ground_truth(sandbox_factory):
     sb = sandbox_factory(end=D(2024, 3, 6), empty_day_rate=0.2)
     run = run_tap(sb.tap_config(max_workers=4))
     truth = sb.bulk_truth()
-    assert set(truth) == set(BULK_STREAM_NAMES)
+    assert set(truth) == set(BULK_STREAMS)
     assert run.tallies() == truth
     assert_valid(run)
-    for name in BULK_STREAM_NAMES:
+    for name in BULK_STREAMS:
         assert run.bookmark(name) == "2024-03-06"
     # The aggregated file is downloaded once per day for the four aggregated streams.
     aggregated_gets = Counter(
@@ -169,21 +90,21 @@ def test_401_answers_refresh_the_token_and_retry(sandbox_factory):
 def test_unpublished_days_hold_the_bookmark_then_a_later_run_gets_them(sandbox_factory):
     sb = sandbox_factory(end=D(2024, 3, 8), unpublished_days=3, today=D(2024, 3, 9))
     # Published: up to 2024-03-06; 03-07 and 03-08 answer 404 and lie in the lookback tail.
-    first = run_tap(sb.tap_config(lookback_days=3), streams=["streams", "tracks", *SHAPES])
+    first = run_tap(sb.tap_config(lookback_days=3), streams=["streams", "tracks", *AGGREGATED])
     assert first.tallies() == sb.bulk_truth(end=D(2024, 3, 6),
-                                            streams=["streams", "tracks", *SHAPES])
-    for name in ["streams", "tracks", *SHAPES]:
+                                            streams=["streams", "tracks", *AGGREGATED])
+    for name in ["streams", "tracks", *AGGREGATED]:
         assert first.bookmark(name) == "2024-03-06", name
     sb.options.unpublished_days = 0
     sb.options.today = D(2024, 3, 10)
     second = run_tap(sb.tap_config(lookback_days=3), state=first.state,
-                     streams=["streams", "tracks", *SHAPES])
+                     streams=["streams", "tracks", *AGGREGATED])
     # Reads [bookmark + 1 - 3, end] = 2024-03-04 .. 2024-03-08.
     window = sb.bulk_truth(start=D(2024, 3, 4), end=D(2024, 3, 8),
-                           streams=["streams", "tracks", *SHAPES])
+                           streams=["streams", "tracks", *AGGREGATED])
     assert second.tallies() == {k: v for k, v in window.items() if v["count"]}
     assert second.dates("tracks")[0] >= "2024-03-04"
-    for name in ["streams", "tracks", *SHAPES]:
+    for name in ["streams", "tracks", *AGGREGATED]:
         assert second.bookmark(name) == "2024-03-08", name
 
 
@@ -242,15 +163,24 @@ def test_output_is_deterministic_whatever_max_workers(sandbox_factory):
     assert stripped[0] == stripped[1] == stripped[2]
 
 
+def without(records: list[dict], *names: str) -> list[dict]:
+    """The records without `names` and without the per-run `load_id`."""
+    dropped = {"load_id", *names}
+    return [{k: v for k, v in r.items() if k not in dropped} for r in records]
+
+
 def test_sdk_path_for_stream_maps_and_deselected_fields(sandbox_factory):
     sb = sandbox_factory(end=D(2024, 3, 2))
+    plain = run_tap(sb.tap_config(), streams=["users", "tracks"])
+    assert plain.tallies() == sb.bulk_truth(streams=["users", "tracks"])
     config = sb.tap_config(stream_maps={"users": {"os": "__NULL__", "device": "device_type"}})
     run = run_tap(config, streams=["users", "tracks"])
     users = run.records["users"]
     assert users
     assert all("os" not in r and r["device"] == r["device_type"] for r in users)
-    assert run.tallies()["users"] == sb.bulk_truth(streams=["users"])["users"]
-    assert run.tallies()["tracks"] == sb.bulk_truth(streams=["tracks"])["tracks"]
+    # Everything else is what the plain run (equal to the truth) emitted.
+    assert without(users, "device") == without(plain.records["users"], "os")
+    assert run.tallies()["tracks"] == plain.tallies()["tracks"]
 
 
 def test_wrong_licensor_and_bad_credentials_fail_clearly(sandbox_factory):
@@ -259,6 +189,50 @@ def test_wrong_licensor_and_bad_credentials_fail_clearly(sandbox_factory):
         run_tap(sb.tap_config(licensor="nobody"), streams=["users"])
     with pytest.raises(AuthError, match="`client_id`"):
         run_tap(sb.tap_config(client_secret="wrong"), streams=["users"])
+
+
+def test_the_same_keys_with_another_type_are_typed_line_by_line(sandbox_factory):
+    """Lines with the same keys as a well-typed one but a value of another JSON type: the
+    column is null and the raw value lands in `extra`, on every such line (the truth
+    follows the served content and compares types: "1985" is not 1985)."""
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+    user = {"user_id": "u1", "country": "SE", "region": "SE-01", "birth_year": 1985,
+            "gender": "female", "product": "free", "device_type": "mobile", "os": "ios"}
+    lines = [user, {**user, "user_id": "u2", "birth_year": "1985"},
+             {**user, "user_id": "u3", "birth_year": 1990.0, "x_new": {"a": [1]}},
+             {**user, "user_id": "u4", "region": 7}, {**user, "user_id": "u5"}]
+    body = b"".join(orjson.dumps(line) + b"\n" for line in lines)
+    sb.options.overrides = {"/gyrostream/enhanced/users/2024/03/01": gzip.compress(body)}
+    run = run_tap(sb.tap_config(), streams=["users"])
+    assert run.tallies() == sb.bulk_truth(streams=["users"])
+    records = run.records["users"]
+    assert [(r["birth_year"], r["region"], r["extra"]) for r in records] == [
+        (1985, "SE-01", None), (None, "SE-01", {"birth_year": "1985"}),
+        (None, "SE-01", {"birth_year": 1990.0, "x_new": {"a": [1]}}),
+        (1985, None, {"region": 7}), (1985, "SE-01", None)]
+
+
+def test_aggregated_counts_of_another_type_are_null_line_by_line(sandbox_factory):
+    """The same nesting with a count of another type ("7", 7.0): that value and the total
+    it belongs to are null, on every line; the well-typed line beside it is untouched."""
+    sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
+
+    def line(href: str, age_value: object, skips: object) -> dict:
+        return {"trackv2": {"href": href, "isrc": "I", "name": "N"},
+                "streams": {"country": {"SE": {"total": 7, "gender": {
+                    "female": {"total": 7, "age": {"18-22": age_value}}}}}},
+                "skips": {"country": {"SE": {"total": skips}}}}
+
+    lines = [line("h1", 7, 2), line("h2", "7", 2.0), line("h3", 7.0, "2"), line("h4", 7, 2)]
+    body = b"".join(orjson.dumps(item) + b"\n" for item in lines)
+    sb.options.overrides = {"/gyrostream/enhanced/aggregatedstreams/2024/03/01":
+                            gzip.compress(body)}
+    names = ["aggregated_streams_summary", "aggregated_streams_count",
+             "aggregated_streams_skips"]
+    run = run_tap(sb.tap_config(), streams=names)
+    assert run.tallies() == sb.bulk_truth(streams=names)
+    assert [r["streams"] for r in run.records["aggregated_streams_count"]] == [7, None, None, 7]
+    assert [r["skips"] for r in run.records["aggregated_streams_summary"]] == [2, None, None, 2]
 
 
 def test_file_that_stays_corrupt_fails_without_committing_the_date(sandbox_factory,
@@ -297,8 +271,7 @@ def test_batch_mode_writes_one_batch_per_date_before_its_state(sandbox_factory, 
                 bookmark = message["value"].get("bookmarks", {}).get(name, {})
                 if bookmark:
                     assert batch_dates[name][-1] == bookmark["replication_key_value"]
-    tallies = {name: Tally.for_bulk_stream(name).add_all(records).summary()
-               for name, records in landed.items()}
+    tallies = {name: tally(name, records) for name, records in landed.items()}
     assert tallies == sb.bulk_truth(streams=names)
     assert batch_dates["tracks"] == ["2024-03-01", "2024-03-02", "2024-03-03"]
 
@@ -306,21 +279,17 @@ def test_batch_mode_writes_one_batch_per_date_before_its_state(sandbox_factory, 
 def test_deselected_properties_are_left_out(sandbox_factory):
     sb = sandbox_factory(end=D(2024, 3, 2))
     config = sb.tap_config()
+    plain = run_tap(config, streams=["users"])
+    assert plain.tallies() == sb.bulk_truth(streams=["users"])
     cat = catalog(config, ["users"])
     for entry in cat["streams"]:
         for item in entry["metadata"]:
             if entry["tap_stream_id"] == "users" and item["breadcrumb"] == ["properties", "os"]:
                 item["metadata"]["selected"] = False
-    raw = io.BytesIO()
-    text = io.TextIOWrapper(raw, encoding="utf-8")
-    with contextlib.redirect_stdout(text):
-        TapSpotifyBulk(config=config, catalog=cat).sync_all()
-    text.flush()
-    run = Run(raw.getvalue(), resumed=False)
+    run = run_tap(config, catalog_dict=cat)
     assert run.records["users"]
-    assert all("os" not in r for r in run.records["users"])
     assert "os" not in run.schemas["users"]["schema"]["properties"]
-    assert run.tallies()["users"] == sb.bulk_truth(streams=["users"])["users"]
+    assert without(run.records["users"]) == without(plain.records["users"], "os")
 
 
 def test_record_count_metrics_match_the_records(sandbox_factory, caplog):
@@ -335,3 +304,4 @@ def test_record_count_metrics_match_the_records(sandbox_factory, caplog):
             point = json.loads(message.removeprefix("METRIC: "))
             counts[point["tags"]["stream"]] = point["value"]
     assert counts == {name: len(run.records[name]) for name in names}
+    assert run.tallies() == sb.bulk_truth(streams=names)

@@ -270,7 +270,7 @@ def test_gzip_check_while_downloading():
 
 def test_track_href_falls_back_to_isrc_then_row_number():
     # Every aggregated primary key holds track_href: it is never null, even when the line
-    # lacks trackv2.href (SPEC §4.5: any level may be missing).
+    # lacks trackv2.href (api-contract §4.5: any level may be missing).
     no_href = {"trackv2": {"isrc": "SE9"}}
     base = aggregated.base_record
     assert base(no_href, "gyro", "2024-03-07", 4, load_id="L1")["track_href"] == "isrc:SE9"

@@ -7,64 +7,32 @@ import json
 import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
-import orjson
 import pytest
-from spotify_sandbox.tally import Tally
-
-from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
+from helpers.run import COMMAND, clean_env, run_cli
+from helpers.singer import Output, bookmarks_of, tally
 
 D = dt.date
-COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
-
-
-def run_cli(tmp_path: Path, config: dict | None, *args: str) -> subprocess.CompletedProcess:
-    argv = [COMMAND, *args]
-    if config is not None:
-        path = tmp_path / "config.json"
-        path.write_text(json.dumps(config))
-        argv += ["--config", str(path)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_SPOTIFY_BULK")}
-    return subprocess.run(argv, capture_output=True, timeout=120, env=env, check=False)
-
-
-def error_line(result: subprocess.CompletedProcess) -> str:
-    """The one error line; also checks there is no traceback."""
-    stderr = result.stderr.decode()
-    assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if "error:" in line]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("tap-spotify-bulk: error: ")
-    return lines[0]
+BULK_STREAMS = ("streams", "sub30sec_streams", "users", "tracks", "aggregated_streams_summary",
+                "aggregated_streams_count", "aggregated_streams_skips",
+                "aggregated_streams_saves")  # api-contract §5.1
 
 
 def test_sync_from_the_command_line_matches_truth(sandbox_factory, tmp_path):
     sb = sandbox_factory(end=D(2024, 3, 3))  # 2024-03-02 has no data (404) with seed 7
-    result = run_cli(tmp_path, sb.tap_config(lookback_days=1))
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    tallies: dict[str, Tally] = {}
-    last_state = None
-    for line in result.stdout.splitlines():
-        message = orjson.loads(line)
-        if message["type"] == "RECORD" and message["stream"] != "bulk_loads":
-            stream = message["stream"]
-            tallies.setdefault(stream, Tally.for_bulk_stream(stream)).add(message["record"])
-        elif message["type"] == "STATE":
-            last_state = message["value"]
-    assert {k: v.summary() for k, v in tallies.items()} == sb.bulk_truth()
-    assert last_state is not None
-    assert {last_state["bookmarks"][name]["replication_key_value"]
-            for name in BULK_STREAM_NAMES} == {"2024-03-03"}  # the 404 is outside the tail
-    assert "sandbox-secret" not in result.stderr.decode()
+    result = run_cli(tmp_path, sb.tap_config(lookback_days=1), sandbox=sb)
+    assert result.returncode == 0, result.stderr[-2000:]
+    output = result.output
+    assert output.tallies() == sb.bulk_truth()
+    assert set(output.bookmarks()) == set(BULK_STREAMS)
+    assert set(output.bookmarks().values()) == {"2024-03-03"}  # the 404 is outside the tail
 
 
 def test_discover_needs_no_credentials(tmp_path):
-    result = run_cli(tmp_path, None, "--discover")
-    assert result.returncode == 0, result.stderr.decode()
+    result = run_cli(tmp_path, None, args=["--discover"])
+    assert result.returncode == 0, result.stderr
     names = {entry["tap_stream_id"] for entry in json.loads(result.stdout)["streams"]}
-    assert set(BULK_STREAM_NAMES) <= names
+    assert set(BULK_STREAMS) <= names
 
 
 @pytest.mark.parametrize(
@@ -86,9 +54,9 @@ def test_config_errors_are_one_line_exit_2_and_send_nothing(sandbox_factory, tmp
                                                              change, setting):
     sb = sandbox_factory()
     config = {k: v for k, v in {**sb.tap_config(), **change}.items() if v is not None}
-    result = run_cli(tmp_path, config)
+    result = run_cli(tmp_path, config, sandbox=sb)
     assert result.returncode == 2
-    assert f"`{setting}`" in error_line(result)
+    assert f"`{setting}`" in result.error_line()
     assert len(result.stderr.splitlines()) == 1  # nothing else: checked before the SDK logs
     assert sb.stats["requests_total"] == 0
     assert b"RECORD" not in result.stdout
@@ -96,14 +64,13 @@ def test_config_errors_are_one_line_exit_2_and_send_nothing(sandbox_factory, tmp
 
 def test_runtime_failures_are_one_line_exit_1_without_secrets(sandbox_factory, tmp_path):
     sb = sandbox_factory(end=D(2024, 3, 1))
-    result = run_cli(tmp_path, sb.tap_config(client_secret="not-the-secret"))
+    # run_cli scans stdout and stderr for the wrong secret and its Basic credentials too.
+    result = run_cli(tmp_path, sb.tap_config(client_secret="not-the-secret"), sandbox=sb)
     assert result.returncode == 1
-    line = error_line(result)
-    assert "invalid_client" in line
-    assert "not-the-secret" not in result.stderr.decode()
-    result = run_cli(tmp_path, sb.tap_config(licensor="someoneelse"))
+    assert "invalid_client" in result.error_line()
+    result = run_cli(tmp_path, sb.tap_config(licensor="someoneelse"), sandbox=sb)
     assert result.returncode == 1
-    assert "`licensor`" in error_line(result)
+    assert "`licensor`" in result.error_line()
 
 
 def test_debug_env_shows_the_traceback(sandbox_factory, tmp_path):
@@ -124,7 +91,7 @@ def test_terminated_run_leaves_complete_dates_and_the_next_run_resumes(sandbox_f
     config = sb.tap_config(lookback_days=0, max_workers=2)
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_SPOTIFY_BULK")}
+    env = clean_env()
     process = subprocess.Popen([COMMAND, "--config", str(path)], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, env=env)
     assert process.stdout is not None
@@ -136,32 +103,23 @@ def test_terminated_run_leaves_complete_dates_and_the_next_run_resumes(sandbox_f
             break
     lines += process.stdout.readlines()
     process.wait(timeout=60)
-    messages = [orjson.loads(line) for line in lines]  # every line is whole JSON
-    state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
-    bookmarks = {name: value["replication_key_value"]
-                 for name, value in state["bookmarks"].items()}
+    output = Output.parse(b"".join(lines))  # every line is whole JSON
+    bookmarks = output.bookmarks()
     assert bookmarks
     assert min(bookmarks.values()) < "2024-03-06"  # it was stopped before the end
-    first: dict[str, list[dict]] = {}
-    for m in messages:
-        if m["type"] == "RECORD" and m["stream"] != "bulk_loads":
-            first.setdefault(m["stream"], []).append(m["record"])
     for name, bookmark in bookmarks.items():
-        done = [r for r in first.get(name, []) if r["report_date"] <= bookmark]
+        done = [r for r in output.records[name] if r["report_date"] <= bookmark]
         truth = sb.bulk_truth(end=D.fromisoformat(bookmark), streams=[name])[name]
-        assert Tally.for_bulk_stream(name).add_all(done).summary() == truth, name
+        assert tally(name, done) == truth, name
 
     state_path = tmp_path / "state.json"
-    state_path.write_text(json.dumps(state))
+    state_path.write_text(json.dumps(output.state))
     second = subprocess.run([COMMAND, "--config", str(path), "--state", str(state_path)],
                             capture_output=True, timeout=120, env=env, check=True)
-    rest: dict[str, list[dict]] = {}
-    for line in second.stdout.splitlines():
-        m = orjson.loads(line)
-        if m["type"] == "RECORD":
-            rest.setdefault(m["stream"], []).append(m["record"])
-    for name in BULK_STREAM_NAMES:
+    rest = Output.parse(second.stdout)
+    assert bookmarks_of(rest.state) == dict.fromkeys(BULK_STREAMS, "2024-03-06")
+    for name in BULK_STREAMS:
         bookmark = bookmarks.get(name)
         start = D.fromisoformat(bookmark) + dt.timedelta(days=1) if bookmark else D(2024, 3, 1)
         truth = sb.bulk_truth(start=start, streams=[name])[name]
-        assert Tally.for_bulk_stream(name).add_all(rest.get(name, [])).summary() == truth, name
+        assert tally(name, rest.records[name]) == truth, name

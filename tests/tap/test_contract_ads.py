@@ -1,5 +1,5 @@
-"""Contract audit of the Ads side (SPEC §2, §3, §5.3, §6): the tap against servers that
-follow SPEC.md and nothing more.
+"""Contract audit of the Ads side (api-contract §2, §3, §5.3, §6): the tap against servers that
+follow docs/api-contract.md and nothing more.
 
 The sandbox's Ads answers are reshaped in flight (`reshape`) into what another conforming
 server may send: other row order, other ISO forms, extra or missing optional keys, other
@@ -8,21 +8,15 @@ paging. The tap must land exactly the sandbox's ground truth, with unique primar
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import json
 import typing as t
 
 import pytest
+from helpers.ads import ads_keys, key_of, repeated_keys
+from helpers.ads import sync_ads as run_tap
 from spotify_sandbox.routing import SandboxResponse
-from spotify_sandbox.tally import (
-    ADS_KEYS_INSIGHT,
-    ADS_KEYS_LIFETIME,
-    ADS_KEYS_TIMESERIES,
-    Tally,
-    canonical,
-)
-from test_ads_sync import run_tap
+from spotify_sandbox.tally import Tally, canonical
 
 from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.errors import AccessError
@@ -31,8 +25,8 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
 
 NOW = dt.datetime(2026, 3, 2, 7, 45, tzinfo=dt.UTC)  # 2026-03-01 is yesterday: a month edge
-TODAY = NOW.date()
-YESTERDAY = TODAY - dt.timedelta(days=1)
+YESTERDAY = dt.date(2026, 3, 1)
+THREE_MONTHS_BACK = dt.date(2025, 12, 2)  # the first DAY-report day of a THREE first sync
 DAY_AD = {"table": "ad_day", "dimension": "AD", "granularity": "DAY",
           "fields": ["IMPRESSIONS", "CLICKS", "E_CPM"]}
 HOUR_AD_SET = {"table": "ad_set_hour", "dimension": "AD_SET", "granularity": "HOUR",
@@ -72,22 +66,11 @@ def reshape(sb, change: Reshaper) -> None:
     api.handle = handle
 
 
-def keys_of(report: dict) -> tuple[str, ...]:
-    if report["dimension"] in {"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"}:
-        return ADS_KEYS_INSIGHT
-    return ADS_KEYS_LIFETIME if report["granularity"] == "LIFETIME" else ADS_KEYS_TIMESERIES
-
-
-def key(report: dict, record: dict) -> tuple[str, ...]:
-    return tuple(canonical(record[k]) for k in keys_of(report))
-
-
 def assert_exact(report: dict, records: list[dict], truth: dict) -> None:
     """Unique primary keys (as a target compares them) and exactly the truth."""
-    counts = collections.Counter(key(report, r) for r in records)
-    assert [k for k, n in counts.items() if n > 1] == [], report["table"]
+    assert repeated_keys(report, records) == [], report["table"]
     columns = [f.lower() for f in report["fields"]]
-    tally = Tally.for_ads_report(keys_of(report), columns).add_all(records).summary()
+    tally = Tally.for_ads_report(ads_keys(report), columns).add_all(records).summary()
     assert tally == truth[report["table"]], report["table"]
 
 
@@ -95,7 +78,7 @@ def truth_of(sb, reports: list[dict]) -> dict:
     out = {}
     for report in reports:
         if report["granularity"] == "DAY":
-            out.update(sb.ads_truth([report], start=windows.months_back(TODAY, 3),
+            out.update(sb.ads_truth([report], start=THREE_MONTHS_BACK,
                                     end=YESTERDAY))
         else:
             out.update(sb.ads_truth([report]))
@@ -147,8 +130,8 @@ def test_other_row_order_iso_forms_and_optional_keys(sandbox_factory):
     records, state = run_all(sb)
     assert_all_exact(sb, records)
     partitions = state["bookmarks"]["ad_day"]["partitions"]
-    assert {windows.parse_time(p["replication_key_value"]) for p in partitions} == {
-        windows.midnight(YESTERDAY)}
+    assert {canonical(p["replication_key_value"]) for p in partitions} == {
+        canonical("2026-03-01T00:00:00Z")}
 
 
 @pytest.mark.parametrize("last_token", ["", "absent"])
@@ -340,27 +323,26 @@ def test_next_runs_with_lookback_0_read_single_day_and_few_hour_windows(sandbox_
     sb.ads_api.report_log.clear()
     second, state2 = run_tap(config, state=state)
 
-    new_yesterday = later.date() - dt.timedelta(days=1)
-    assert set(report_windows(sb, "DAY")) == {(windows.iso(YESTERDAY),
-                                               windows.iso(new_yesterday))}
-    last_hour = windows.floor_hour(later) - windows.HOUR
-    hour_bookmark = windows.floor_hour(NOW) - windows.HOUR
-    assert set(report_windows(sb, "HOUR")) == {(windows.iso(hour_bookmark),
-                                                windows.iso(last_hour))}
+    new_yesterday = dt.date(2026, 3, 2)  # later is 2026-03-03 12:45 UTC
+    assert set(report_windows(sb, "DAY")) == {("2026-03-01T00:00:00Z",
+                                               "2026-03-02T00:00:00Z")}
+    last_hour = dt.datetime(2026, 3, 3, 11, tzinfo=dt.UTC)  # the last complete hour
+    assert set(report_windows(sb, "HOUR")) == {("2026-03-02T06:00:00Z",
+                                                "2026-03-03T11:00:00Z")}
     for report in reports:
-        assert all(windows.parse_time(r["start_time"]) >= (
-            windows.midnight(YESTERDAY) if report is DAY_AD else hour_bookmark)
-            for r in second[report["table"]])
-        merged = {key(report, r): r for r in first[report["table"]] + second[report["table"]]}
+        floor = "2026-03-01T00:00:00Z" if report is DAY_AD else "2026-03-02T06:00:00Z"
+        assert all(canonical(r["start_time"]) >= canonical(floor)
+                   for r in second[report["table"]])
+        merged = {key_of(report, r): r for r in first[report["table"]] + second[report["table"]]}
         if report is DAY_AD:
-            truth = sb.ads_truth([DAY_AD], start=windows.months_back(TODAY, 3),
+            truth = sb.ads_truth([DAY_AD], start=THREE_MONTHS_BACK,
                                  end=new_yesterday, now=later)
         else:
             lo, _ = sb.ads_api.default_hour_range(NOW)
             truth = sb.ads_truth([HOUR_AD_SET], start=lo, end=last_hour, now=later)
         assert_exact(report, list(merged.values()), truth)
     marks = {p["replication_key_value"] for p in state2["bookmarks"]["ad_set_hour"]["partitions"]}
-    assert marks == {windows.iso(last_hour)}
+    assert marks == {"2026-03-03T11:00:00Z"}
 
 
 def test_a_malformed_specific_account_id_names_the_setting(sandbox_factory):
@@ -432,19 +414,24 @@ def test_a_429_with_only_x_ratelimit_reset_waits_that_long(sandbox_factory):
 
 
 def test_an_ad_set_listed_twice_or_an_insight_row_repeated_lands_once(sandbox_factory):
-    """An ad set that moves while the listing is paged shows up on two pages, and an
-    insight answer may repeat a row: neither may repeat a primary key in one run."""
+    """An ad set inserted while the listing is paged pushes the last one of a page onto the
+    next page too, and an insight answer may repeat a row: each row still lands exactly
+    once, with the truth's values (no key twice in the run, nothing extra, nothing lost)."""
     sb = ads_sandbox(sandbox_factory, campaigns_per_account=5, insufficient_rate=0.0)
-    first_page: list[dict] = []
+    carried: list[dict] = []  # the item an insertion pushed onto the next page
+    repeated: list[str] = []
 
     def moving(path, query, body):
         if isinstance(body.get("ad_sets"), list):
-            items = body["ad_sets"][:4]
+            original = body["ad_sets"][:4]
             body.pop("paging", None)
             if query.get("offset", ["0"])[0] == "0":
-                first_page[:] = items
-            elif items:
-                items = [first_page[0], *items[:-1]]  # the moved one again, one shifted out
+                items = original  # then one is inserted: every later item moves one down
+                if len(original) == 4:
+                    repeated.append(original[3]["id"])
+            else:
+                items = [*carried, *original[:3]]
+            carried[:] = original[3:4]
             body["ad_sets"] = items
         elif "insight" in body and body.get("rows"):
             body["rows"].append(dict(body["rows"][0]))
@@ -453,6 +440,6 @@ def test_an_ad_set_listed_twice_or_an_insight_row_repeated_lands_once(sandbox_fa
     reshape(sb, moving)
     records, _ = run_tap(sb.tap_config(ads_report_list=[INSIGHT_GENDER]))
     rows = records["gender_insights"]
-    counts = collections.Counter(key(INSIGHT_GENDER, r) for r in rows)
-    assert rows
-    assert [k for k, n in counts.items() if n > 1] == []
+    assert repeated
+    assert {r["entity_id"] for r in rows} >= set(repeated)
+    assert_exact(INSIGHT_GENDER, rows, truth_of(sb, [INSIGHT_GENDER]))

@@ -1,29 +1,28 @@
-"""Independent contract audit of the Bulk side (SPEC §2-§5.2): behaviours a different,
+"""Independent contract audit of the Bulk side (api-contract §2-§5.2): behaviours a different,
 still-conforming server may show, reproduced with the sandbox's options and overrides."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gzip
-import io
 import json
+import re
 
 import orjson
 import pytest
-from test_bulk_sync import assert_valid, catalog, run_tap
-from test_cli_bulk import error_line, run_cli
+from helpers.run import run_cli, run_tap
+from helpers.singer import assert_valid
 
 from tap_spotify_bulk.auth import TokenClient
-from tap_spotify_bulk.bulk.client import DOWNLOAD_TRIES
 from tap_spotify_bulk.bulk.files import GzipCheck, read_lines
 from tap_spotify_bulk.bulk.runtime import BulkRuntime
-from tap_spotify_bulk.bulk.settings import MAX_MAX_WORKERS
 from tap_spotify_bulk.errors import DataError
 from tap_spotify_bulk.tap import TapSpotifyBulk, validate_settings
 
 D = dt.date
 BASE = "/gyrostream/enhanced"
+DOWNLOADS_OF_A_CORRUPT_FILE = 4  # the README promises four downloads before the run fails
+MAX_WORKERS_USED = 64  # the README: "at most 64 are used"
 
 
 def test_signed_urls_on_another_host_never_see_the_token(sandbox_factory):
@@ -88,31 +87,26 @@ def test_unreadable_input_files_are_one_line_errors(tmp_path, content, option):
     args = ["--config", str(odd)] if option == "--config" else [
         "--config", str(good), option, str(odd)]
     for extra in ([], ["--discover"]) if option == "--config" else ([],):
-        result = run_cli(tmp_path, None, *args, *extra)
+        result = run_cli(tmp_path, None, args=[*args, *extra])
         assert result.returncode == 2
-        line = error_line(result)
+        line = result.error_line()
         assert option in line and "odd.json" in line
 
 
 def test_file_cut_mid_line_inside_a_valid_gzip_is_downloaded_again_then_fails(sandbox_factory):
     # A server (or proxy) that closes the gzip cleanly after cutting the text: every gzip
-    # check passes, only the last line is incomplete. SPEC §4.3: retried, then the run fails
+    # check passes, only the last line is incomplete. api-contract §4.3: retried, then the run fails
     # with path and line number, and nothing of that file is emitted.
     sb = sandbox_factory(end=D(2024, 3, 2), empty_day_rate=0.0)
     path = f"{BASE}/users/2024/03/02"
     sb.options.overrides = {path: gzip.compress(b'{"user_id": "a"}\n\n{"user_id": "b", "co')}
-    raw = io.BytesIO()
-    text = io.TextIOWrapper(raw)
-    config = sb.tap_config(lookback_days=0)
-    with contextlib.redirect_stdout(text), pytest.raises(
-            DataError, match=r"users/2024/03/02: .*line 3"):
-        TapSpotifyBulk(config=config, catalog=catalog(config, ["users"])).sync_all()
-    text.flush()
-    records = [m["record"] for m in map(orjson.loads, raw.getvalue().splitlines())
-               if m["type"] == "RECORD"]
-    assert {r["report_date"] for r in records} == {"2024-03-01"}
+    run = run_tap(sb.tap_config(lookback_days=0), streams=["users"], sandbox=sb,
+                  expect_error=True)
+    assert isinstance(run.error, DataError)
+    assert re.search(r"users/2024/03/02: .*line 3", str(run.error)), run.error
+    assert {r["report_date"] for r in run.records["users"]} == {"2024-03-01"}
     gets = [e for e in sb.request_log if e["path"] == "/v1/analytics" + path]
-    assert len(gets) == DOWNLOAD_TRIES
+    assert len(gets) == DOWNLOADS_OF_A_CORRUPT_FILE
 
 
 @pytest.mark.parametrize(("start", "end"), [
@@ -142,12 +136,12 @@ def test_single_day_window_and_lookback_longer_than_the_history(sandbox_factory)
 
 
 def test_max_workers_has_no_upper_limit_in_the_contract(sandbox_factory, caplog):
-    # SPEC §2: `max_workers` is an int >= 1. A large value is capped (with a warning), not
+    # api-contract §2: `max_workers` is an int >= 1. A large value is capped (with a warning), not
     # refused.
     sb = sandbox_factory(end=D(2024, 3, 1), empty_day_rate=0.0)
     config = sb.tap_config(max_workers=500)
     validate_settings(config, bulk_selected=True, ads_selected=False)
-    assert BulkRuntime(config).max_workers == MAX_MAX_WORKERS
+    assert BulkRuntime(config).max_workers == MAX_WORKERS_USED
     run = run_tap(config, streams=["users"])
     assert run.tallies() == sb.bulk_truth(streams=["users"])
     assert "max_workers" in caplog.text
@@ -165,7 +159,7 @@ def test_gzip_file_sent_gzipped_once_more_is_unwrapped(sandbox_factory):
         (1, "a"), (2, "b")]
 
 
-SPEC_KEYS = {  # SPEC §5.1, written out here rather than imported from the sandbox
+SPEC_KEYS = {  # api-contract §5.1, written out here rather than imported from the sandbox
     "streams": ["report_date", "country", "row_number"],
     "sub30sec_streams": ["report_date", "country", "row_number"],
     "users": ["report_date", "row_number"],
@@ -228,7 +222,7 @@ def test_files_shorter_than_a_gzip_header_once_inflated(tmp_path, body):
 
 
 def test_signed_url_of_a_file_replaced_meanwhile_asks_the_api_again(sandbox_factory, tmp_path):
-    # Restated data (SPEC §4.4/§5.2): the file behind a signed URL is replaced between the
+    # Restated data (api-contract §4.4/§5.2): the file behind a signed URL is replaced between the
     # API's 303 and the download, so the storage host answers 404 for the old object. The
     # API, asked again, serves the new file. (A response hook makes the switch at that exact
     # moment; both answers come from the real server.)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import typing as t
 
-from meltano_e2e import BULK_KEYS, postgres_rows
-from spotify_sandbox.tally import BULK_TALLY_FIELDS
+from spotify_sandbox.tally import BULK_FIELDS
+
+from helpers.meltano import postgres_rows
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 
 def dbt_env(tmp_path: Path) -> dict[str, str]:
@@ -29,9 +30,8 @@ def dbt_build(project: MeltanoProject, utility: str, env: Mapping[str, str]) -> 
 
 
 def tally_columns(stream: str) -> list[str]:
-    """Key, fingerprint and metric columns of a Bulk stream (as in its current_ model)."""
-    fields, metrics = BULK_TALLY_FIELDS[stream]
-    return list(dict.fromkeys((*BULK_KEYS[stream], *fields, *metrics)))
+    """Every fingerprinted column of a Bulk stream (as in its current_ model)."""
+    return list(BULK_FIELDS[stream])
 
 
 def current_rows_duckdb(conn: t.Any, schema: str, stream: str) -> list[dict[str, t.Any]]:

@@ -1,4 +1,4 @@
-"""End-to-end helpers: run the repository's Meltano project against a sandbox, and tally what
+"""Meltano in tests: run the repository's Meltano project against a sandbox, and tally what
 landed in PostgreSQL, DuckDB or JSONL files the same way the sandbox tallies its truth.
 
 The Meltano project is the repository's meltano.yml, but each `MeltanoProject` keeps its own
@@ -19,14 +19,9 @@ import typing as t
 from collections import Counter
 from pathlib import Path
 
-from spotify_sandbox.tally import (
-    ADS_KEYS_INSIGHT,
-    ADS_KEYS_LIFETIME,
-    ADS_KEYS_TIMESERIES,
-    BULK_PRIMARY_KEYS,
-    BULK_TALLY_FIELDS,
-    Tally,
-)
+from spotify_sandbox.tally import BULK_FIELDS, BULK_PRIMARY_KEYS, Tally
+
+from helpers.ads import ads_keys
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -35,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 ENVIRONMENT = "dev"
 
-BULK_KEYS = BULK_PRIMARY_KEYS  # SPEC §5.1
+BULK_KEYS = BULK_PRIMARY_KEYS  # api-contract §5.1
 PLUGIN_PREFIXES = ("TAP_SPOTIFY_BULK_", "TARGET_POSTGRES_", "TARGET_JSONL_", "TARGET_DUCKDB_")
 
 
@@ -123,17 +118,10 @@ def tally_rows(stream: str, rows: Iterable[Mapping[str, t.Any]]) -> dict[str, t.
     return Tally.for_bulk_stream(stream).add_all(rows).summary()
 
 
-def duplicate_keys(rows: Iterable[Mapping[str, t.Any]], keys: tuple[str, ...]) -> int:
+def repeated_rows(rows: Iterable[Mapping[str, t.Any]], keys: tuple[str, ...]) -> int:
     """How many rows repeat an earlier row's primary key."""
     seen = Counter(tuple(str(row.get(k)) for k in keys) for row in rows)
     return sum(n - 1 for n in seen.values())
-
-
-def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
-    """SPEC §5.3 primary key of an `ads_report_list` item's table."""
-    if report["dimension"] in {"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"}:
-        return ADS_KEYS_INSIGHT
-    return ADS_KEYS_LIFETIME if report.get("granularity") == "LIFETIME" else ADS_KEYS_TIMESERIES
 
 
 def compare_ads(truth: Mapping[str, Mapping[str, t.Any]], reports: Iterable[Mapping[str, t.Any]],
@@ -145,7 +133,7 @@ def compare_ads(truth: Mapping[str, Mapping[str, t.Any]], reports: Iterable[Mapp
         keys, fields = ads_keys(report), [f.lower() for f in report["fields"]]
         rows = rows_of(report["table"], list(dict.fromkeys((*keys, *fields)))) or []
         landed = Tally.for_ads_report(keys, fields).add_all(rows).summary()
-        dupes = duplicate_keys(rows, keys)
+        dupes = repeated_rows(rows, keys)
         if landed != truth[report["table"]] or dupes:
             problems[report["table"]] = {"landed": landed, "expected": truth[report["table"]],
                                          "duplicate_keys": dupes}
@@ -190,8 +178,7 @@ def jsonl_rows(directory: Path, table: str) -> list[dict[str, t.Any]] | None:
 
 
 def _columns_of(table: str) -> list[str]:
-    fields, metrics = BULK_TALLY_FIELDS[table]
-    return list(dict.fromkeys((*BULK_KEYS[table], *fields, *metrics)))
+    return list(BULK_FIELDS[table])
 
 
 def compare_bulk(truth: Mapping[str, Mapping[str, t.Any]],
@@ -202,7 +189,7 @@ def compare_bulk(truth: Mapping[str, Mapping[str, t.Any]],
     for stream, expected in truth.items():
         rows = rows_of(stream) or []
         landed = tally_rows(stream, rows)
-        dupes = duplicate_keys(rows, BULK_KEYS[stream])
+        dupes = repeated_rows(rows, BULK_KEYS[stream])
         if landed != expected or dupes:
             problems[stream] = {"landed": landed, "expected": expected, "duplicate_keys": dupes}
     return problems

@@ -1,18 +1,23 @@
 """Measurement: HTTP requests a 50-campaign x 6-month (182-day) DAY report costs.
 
-Run `pytest -s tests/test_ads_measure.py` to see the numbers. The tap asks one aggregate
+Run `pytest -s tests/tap/test_ads_request_count.py` to see the numbers. The tap asks one aggregate
 report per 90-day window for all campaigns at once; only the page size decides how many
 pages a window takes (Airbyte's connector asks one request per campaign per day: 9,100).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
-from test_ads_sync import NOW, TODAY, YESTERDAY, frozen_clock, landed, run_tap  # noqa: F401
+from helpers.ads import landed, sync_ads
 
 from tap_spotify_bulk.ads import windows
+
+NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
+YESTERDAY = dt.date(2026, 6, 14)
+SIX_MONTHS_BACK = dt.date(2025, 12, 15)
 
 REPORT = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
           "fields": ["IMPRESSIONS", "CLICKS", "SPEND", "E_CPM"]}
@@ -21,11 +26,16 @@ WORLD = {"n_businesses": 1, "accounts_per_business": 1, "shared_account": False,
          "history_days": 180}
 
 
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+
+
 @pytest.mark.parametrize("page_unit", ["entity", "row"])
 def test_requests_for_50_campaigns_over_six_months(sandbox_factory, page_unit):
     sb = sandbox_factory(ads={"now": NOW, "page_unit": page_unit, **WORLD})
-    records, _ = run_tap(sb.tap_config(ads_report_list=[REPORT], ads_timeframe_months="SIX"))
-    first = windows.months_back(TODAY, 6)
+    records, _ = sync_ads(sb.tap_config(ads_report_list=[REPORT], ads_timeframe_months="SIX"))
+    first = SIX_MONTHS_BACK
     assert landed(REPORT, records["campaign_day"]) == sb.ads_truth(
         [REPORT], start=first, end=YESTERDAY)["campaign_day"]
 

@@ -9,16 +9,17 @@ import typing as t
 
 import dagster as dg
 import psycopg
-from meltano_e2e import compare_bulk, pg_connect_kwargs, postgres_rows
 from tap_spotify_bulk_dagster.location import build_definitions, daily_partitions
 from tap_spotify_bulk_dagster.resources import SpotifyTap
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS, BULK_TABLES
 from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
 
+from helpers.meltano import compare_bulk, pg_connect_kwargs, postgres_rows
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from meltano_e2e import MeltanoProject
+    from helpers.meltano import MeltanoProject
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 

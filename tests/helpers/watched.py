@@ -17,7 +17,7 @@ import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
-from _tap import Output
+from helpers.singer import Output
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository's benchmarks/
 from benchmarks.procwatch import ProcessWatch, open_files_in
@@ -99,8 +99,15 @@ def run_watched(argv: list[str], env: Mapping[str, str], tmpdir: Path, *,
 
 
 def run_until_killed(argv: list[str], env: Mapping[str, str], *, lines: int | None = None,
-                     seconds: float | None = None, timeout: float = 120) -> Watched:
-    """Run the tap; SIGKILL it after `lines` stdout lines or `seconds`; read what it wrote."""
-    stop = (lambda count, _line: "kill" if count == lines else None) if lines else None
+                     seconds: float | None = None,
+                     when: Callable[[bytes], bool] | None = None,
+                     timeout: float = 120) -> Watched:
+    """Run the tap; SIGKILL it after `lines` stdout lines, after `seconds`, or as soon as
+    `when(line)` is true for a stdout line; read what it wrote."""
+
+    def stop(count: int, line: bytes) -> str | None:
+        hit = (lines is not None and count == lines) or (when is not None and when(line))
+        return "kill" if hit else None
+
     return run_watched(argv, env, Path(env.get("TMPDIR") or tempfile.gettempdir()),
                        stop=stop, kill_after_s=seconds, timeout=timeout)

@@ -1,0 +1,80 @@
+"""Ads report tables in tests: their primary keys, the windows the tap asked, and the tally
+of what landed (upserted on the key, as a target would)."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import typing as t
+
+from spotify_sandbox.tally import (
+    ADS_KEYS_INSIGHT,
+    ADS_KEYS_LIFETIME,
+    ADS_KEYS_TIMESERIES,
+    Tally,
+    canonical,
+)
+
+from helpers.run import run_tap
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from helpers.singer import Output
+
+INSIGHT_DIMENSIONS = frozenset({"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"})
+
+
+def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
+    """api-contract §5.3 primary key of an `ads_report_list` item's table."""
+    if report["dimension"] in INSIGHT_DIMENSIONS:
+        return ADS_KEYS_INSIGHT
+    return ADS_KEYS_LIFETIME if report.get("granularity") == "LIFETIME" else ADS_KEYS_TIMESERIES
+
+
+def key_of(report: Mapping[str, t.Any], record: Mapping[str, t.Any]) -> tuple[str, ...]:
+    """A record's primary key as a target compares it (one instant, however spelled)."""
+    return tuple(canonical(record.get(k)) for k in ads_keys(report))
+
+
+def repeated_keys(report: Mapping[str, t.Any], records: Iterable[Mapping[str, t.Any]]) -> list:
+    counts = collections.Counter(key_of(report, r) for r in records)
+    return [k for k, n in counts.items() if n > 1]
+
+
+def landed(report: Mapping[str, t.Any], records: Iterable[Mapping[str, t.Any]]) -> dict:
+    """Tally of what a target holds after upserting `records` in order on the key."""
+    latest = {key_of(report, r): r for r in records}
+    columns = [f.lower() for f in report["fields"]]
+    return Tally.for_ads_report(ads_keys(report), columns).add_all(latest.values()).summary()
+
+
+def run_ads(config: dict, state: dict | None = None, **kwargs: t.Any) -> Output:
+    """`run_tap` with only the config's Ads report tables selected."""
+    tables = [r["table"] for r in config.get("ads_report_list", [])]
+    return run_tap(config, state=state, streams=tables, **kwargs)
+
+
+def aggregate_windows(sb: t.Any, account: str | None = None,
+                      granularity: str = "DAY") -> list[tuple[str, str]]:
+    """(report_start, report_end) of every aggregate report window the sandbox was asked
+    (first pages only), in order."""
+    return [(e["report_start"], e["report_end"]) for e in sb.ads_api.report_log
+            if e["kind"] == "aggregate" and not e["continued"]
+            and e["granularity"] == granularity and (account is None or e["account"] == account)]
+
+
+def sync_ads(config: dict, state: dict | None = None,
+             **kwargs: t.Any) -> tuple[dict[str, list[dict]], dict | None]:
+    """`run_ads`, as (records per table, last STATE value)."""
+    output = run_ads(config, state, **kwargs)
+    return output.records, output.state
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months earlier (the month's last day when shorter):
+    the first DAY-report day of a first sync, worked out here rather than by the tap."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    following = dt.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    return dt.date(year, month + 1, min(day.day, (following - dt.timedelta(days=1)).day))
