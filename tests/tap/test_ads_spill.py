@@ -4,7 +4,6 @@ account's reports synced with a spill threshold low enough that every window goe
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import json
 import os
@@ -15,8 +14,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from spotify_sandbox.tally import ADS_KEYS_TIMESERIES, Tally
-from test_ads_sync import run_tap, tap_messages
+from helpers.ads import landed, repeated_keys, run_ads
 from test_contract_ads import reshape
 
 from tap_spotify_bulk.ads import spill, windows
@@ -85,12 +83,6 @@ def repeat_earlier_rows(sb) -> list[dict]:
     return repeated
 
 
-def tally(report: dict, records: list[dict]) -> dict:
-    columns = [f.lower() for f in report["fields"]]
-    latest = {tuple(r[k] for k in ADS_KEYS_TIMESERIES): r for r in records}
-    return Tally.for_ads_report(ADS_KEYS_TIMESERIES, columns).add_all(latest.values()).summary()
-
-
 def truth(sb) -> dict:
     hour_first, hour_last = sb.ads_api.default_hour_range(NOW)
     return {**sb.ads_truth([DAY_AD], start=windows.months_back(TODAY, 3), end=YESTERDAY),
@@ -102,22 +94,17 @@ def test_a_large_accounts_spilled_windows_equal_the_truth(sandbox_factory, spill
     repeated = repeat_earlier_rows(sb)
     config = sb.tap_config(ads_report_list=[DAY_AD, HOUR_AD_SET], ads_timeframe_months="THREE",
                            temp_dir=str(tmp_path))
-    messages = tap_messages(config)
-    records = collections.defaultdict(list)
-    for message in messages:
-        if message["type"] == "RECORD":
-            records[message["stream"]].append(message["record"])
+    records = run_ads(config).records
 
     assert len(repeated) == 4  # each DAY window: 120 ads in three pages
     expected = truth(sb)
     for report in (DAY_AD, HOUR_AD_SET):
         rows = records[report["table"]]
-        keys = [tuple(r[k] for k in ADS_KEYS_TIMESERIES) for r in rows]
-        assert len(keys) == len(set(keys)), report["table"]  # repeated rows dropped
+        assert repeated_keys(report, rows) == [], report["table"]  # repeated rows dropped
         # Emitted in (start_time, entity_id) order: windows ascend, each one sorted.
         assert [(r["start_time"], r["entity_id"]) for r in rows] == sorted(
             (r["start_time"], r["entity_id"]) for r in rows), report["table"]
-        assert tally(report, rows) == expected[report["table"]], report["table"]
+        assert landed(report, rows) == expected[report["table"]], report["table"]
     assert len(records["ad_day"]) == 120 * (TODAY - windows.months_back(TODAY, 3)).days
     # Two DAY windows (90 days, then 2 days) and one HOUR window: the large ones went to
     # disk and their runs were merged down more than once, the small one stayed in memory.
@@ -132,17 +119,17 @@ def test_resume_from_a_state_inside_a_spilled_window_is_exact(sandbox_factory, s
     sb = sandbox_factory(ads={"now": NOW, **LARGE_ACCOUNT})
     config = sb.tap_config(ads_report_list=[DAY_AD], ads_timeframe_months="THREE",
                            ads_lookback_days=0)
-    messages = tap_messages(config)
+    messages = run_ads(config).messages
     states = [i for i, m in enumerate(messages) if m["type"] == "STATE"
               and m["value"].get("bookmarks", {}).get("ad_day", {}).get("partitions")]
     cut = states[0]  # the SDK's periodic STATE, in the middle of the first window
     assert cut < max(i for i, m in enumerate(messages) if m["type"] == "RECORD")
     before = [m["record"] for m in messages[:cut] if m["type"] == "RECORD"]
     assert 0 < len(before) < 90 * 120
-    after, _ = run_tap(config, messages[cut]["value"])
+    after = run_ads(config, messages[cut]["value"]).records
 
     expected = sb.ads_truth([DAY_AD], start=windows.months_back(TODAY, 3), end=YESTERDAY)
-    assert tally(DAY_AD, before + after["ad_day"]) == expected["ad_day"]
+    assert landed(DAY_AD, before + after["ad_day"]) == expected["ad_day"]
 
 
 @pytest.mark.parametrize(("rows", "spill_bytes", "fan_in"),
