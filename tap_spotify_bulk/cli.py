@@ -1,22 +1,24 @@
 """Console entry point: the SDK's CLI, with fatal errors reported as one line.
 
-Before the SDK's CLI starts (and logs anything), a sync's configuration is checked quietly:
-the settings' values and the credentials the selected streams need. A bad configuration
-therefore prints exactly one line and sends no request; so does a `--config`, `--state` or
-`--catalog` file that is missing or not a JSON object (for every command).
+Before the SDK's CLI starts (and logs anything), `preflight` reads the `--config`, `--state`
+and `--catalog` files (for every command: a missing or broken one is one line) and checks a
+sync's configuration with the catalog's selection, without building a tap. A bad
+configuration therefore prints exactly one line and sends no request.
 
 A `TapError` (bad setting, rejected credentials, refused licensor, an API that keeps failing,
 a file that stays corrupt) or an SDK configuration error anywhere in the run is printed as
 `tap-spotify-bulk: error: <message>` on stderr, and the process exits with the error's
 exit code (2 for configuration errors, 1 otherwise). Set `TAP_SPOTIFY_BULK_DEBUG=1` to get
 the full traceback as well.
+
+`--check` tries the credentials and the first listings instead of extracting (see
+`tap_spotify_bulk.check`): one line, exit 0 or 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import traceback
@@ -25,11 +27,12 @@ from pathlib import Path
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_spotify_bulk.ads import login
+from tap_spotify_bulk.check import check
 from tap_spotify_bulk.errors import ConfigError, TapError
-from tap_spotify_bulk.tap import TapSpotifyBulk, config_error
+from tap_spotify_bulk.tap import TapSpotifyBulk, config_error, validate_config
 
 DEBUG_ENV = "TAP_SPOTIFY_BULK_DEBUG"
-_NOT_A_SYNC = ("--discover", "--about", "--version", "--help", "--test")
+_NOT_A_SYNC = ("--discover", "--about", "--version", "--help", "--test", "--check")
 
 
 def _fail(message: str, exit_code: int) -> None:
@@ -60,36 +63,46 @@ def read_input_file(path: str, option: str) -> dict:
     raise ConfigError(msg)
 
 
-def preflight(argv: list[str]) -> None:
-    """Check the input files, then a sync's configuration, quietly; raise `TapError` when
-    one is bad.
+def preflight(argv: list[str]) -> argparse.Namespace:
+    """Check the input files and, for a sync, the configuration; raise `TapError` naming
+    the first problem. Returns the options read.
 
-    Commands that are not a sync (discovery, --about, ...) only get their files checked.
+    Each `--config`/`--state`/`--catalog` file must be a readable JSON object. A sync's
+    configuration (the files merged, as the SDK merges them) is checked with the catalog's
+    selection before the SDK's CLI starts, so a bad one is the run's only line. With
+    `--config ENV` the environment's settings are the SDK's to read: the tap it builds then
+    checks them (after its start-up lines).
     """
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--catalog")
     parser.add_argument("--state")
+    parser.add_argument("--check", action="store_true")
     args, _ = parser.parse_known_args(argv)
-    files = [path for path in args.config if path != "ENV"]
-    for path in files:
-        read_input_file(path, "--config")
+    config: dict = {}
+    for path in args.config:
+        if path != "ENV":
+            config.update(read_input_file(path, "--config"))
     catalog = read_input_file(args.catalog, "--catalog") if args.catalog else None
     if args.state:
         read_input_file(args.state, "--state")
-    if any(arg.split("=", 1)[0] in _NOT_A_SYNC for arg in argv):
-        return
-    logging.disable(logging.INFO)  # the SDK's start-up lines belong to the real run
+    is_sync = not any(arg.split("=", 1)[0] in _NOT_A_SYNC for arg in argv)
+    if is_sync and "ENV" not in args.config:
+        validate_config(config, catalog)
+    return args
+
+
+def run_check(args: argparse.Namespace) -> None:
+    """`--check`: the connectivity check's one line on stdout; any failure exits 1."""
     try:
-        tap = TapSpotifyBulk(config=files or None, catalog=catalog,
+        tap = TapSpotifyBulk(config=[p for p in args.config if p != "ENV"] or None,
                              parse_env_config="ENV" in args.config, setup_mapper=False)
-        tap.validate_selected_settings()
-    except (TapError, ConfigValidationError):
-        raise
-    except Exception:  # noqa: S110 (odd inputs: the SDK's own run reports them)
-        pass
-    finally:
-        logging.disable(logging.NOTSET)
+        line = check(tap.config)
+    except TapError as exc:
+        _fail(str(exc), 1)
+    except ConfigValidationError as exc:
+        _fail(str(config_error(exc)), 1)
+    sys.stdout.write(f"{TapSpotifyBulk.name}: check: {line}\n")
 
 
 def main() -> None:
@@ -97,7 +110,10 @@ def main() -> None:
         if login.COMMAND in sys.argv[1:]:  # `tap-spotify-bulk [--config F] ads-login ...`
             login.main([arg for arg in sys.argv[1:] if arg != login.COMMAND])
             return
-        preflight(sys.argv[1:])
+        args = preflight(sys.argv[1:])
+        if args.check:
+            run_check(args)
+            return
         TapSpotifyBulk.cli()
     except TapError as exc:
         _fail(str(exc), exc.exit_code)

@@ -1,42 +1,42 @@
 """The tap: its settings and the streams it offers.
 
 Bulk API streams live in `tap_spotify_bulk.bulk`, Ads API report streams in
-`tap_spotify_bulk.ads`; each package declares its own settings and validates them.
+`tap_spotify_bulk.ads`; each package declares its own settings (`SETTINGS`, see
+`tap_spotify_bulk.setting`) and checks the rules across them.
 
-Configuration is checked in two steps, both before any request: the settings' values when
-the tap is built (one-line `ConfigError` naming the setting, instead of the SDK's schema
-dump), and the credentials the *selected* streams need when a sync starts. Discovery
-(`--discover`) needs no credentials.
+Configuration is checked before any request: the settings' values when the tap is built
+(one-line `ConfigError` naming the setting, instead of the SDK's schema dump; unknown
+settings get a warning naming the closest known one), and the credentials the *selected*
+streams need when a sync starts. The command line runs the same checks on the config files
+before the SDK starts (`validate_config`). Discovery (`--discover`) needs no credentials.
 """
 
 from __future__ import annotations
 
+import difflib
 import typing as t
 
+from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 
 from tap_spotify_bulk import bookmarks
 from tap_spotify_bulk.ads import settings as ads_settings
+from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
 from tap_spotify_bulk.ads.streams import ads_streams
-from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL
 from tap_spotify_bulk.bulk import settings as bulk_settings
-from tap_spotify_bulk.bulk.streams import BulkStream, bulk_streams
+from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES, BulkStream, bulk_streams
+from tap_spotify_bulk.errors import ConfigError
 from tap_spotify_bulk.output import BufferedWriter
 from tap_spotify_bulk.sdk_seam import SeamTap, config_error
+from tap_spotify_bulk.setting import TOKEN_URL, Setting
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    import logging
+    from collections.abc import Callable, Mapping
 
 
-COMMON_SETTINGS = (
-    th.Property(
-        "token_url",
-        th.URIType,
-        default=DEFAULT_TOKEN_URL,
-        title="Token URL",
-        description="Spotify OAuth token endpoint, used by both the Bulk and the Ads API.",
-    ),
-)
+# Every setting of the tap, declared once (see `tap_spotify_bulk.setting`).
+SETTINGS: tuple[Setting, ...] = (*bulk_settings.SETTINGS, TOKEN_URL, *ads_settings.SETTINGS)
 
 
 class TapSpotifyBulk(SeamTap):
@@ -46,17 +46,23 @@ class TapSpotifyBulk(SeamTap):
     # One buffered writer for SDK messages and the Bulk streams' fast record path.
     message_writer_class = BufferedWriter
 
-    config_jsonschema = th.PropertiesList(
-        *bulk_settings.PROPERTIES,
-        *COMMON_SETTINGS,
-        *ads_settings.PROPERTIES,
-    ).to_dict()
+    config_jsonschema = th.PropertiesList(*(s.property() for s in SETTINGS)).to_dict()
 
     def discover_streams(self) -> list:
         return [*bulk_streams(self), *ads_streams(self)]
 
+    @classmethod
+    def known_settings(cls) -> set[str]:
+        """Our settings and the SDK's built-in ones (stream maps, flattening, batch, ...)."""
+        schema = dict(cls.config_jsonschema)
+        schema["properties"] = dict(schema["properties"])
+        cls.append_builtin_config(schema)
+        return set(schema["properties"])
+
     def check_settings(self) -> None:
-        """The settings' values, as one-line errors (before the SDK's schema check)."""
+        """Unknown settings are named (a warning), then the settings' values are checked, as
+        one-line errors (before the SDK's schema check)."""
+        warn_unknown_settings(self.config, self.known_settings(), self.logger)
         validate_settings(self.config, bulk_selected=False, ads_selected=False)
 
     def validate_selected_settings(self) -> None:
@@ -92,17 +98,50 @@ class TapSpotifyBulk(SeamTap):
         return False
 
 
-def validate_settings(config: dict | object, *, bulk_selected: bool, ads_selected: bool) -> None:
+def validate_settings(config: Mapping[str, t.Any], *, bulk_selected: bool,
+                      ads_selected: bool) -> None:
     """Both APIs' settings checks; raises a one-line `ConfigError`."""
-    bulk_settings.validate(config, bulk_selected=bulk_selected)  # type: ignore[arg-type]
-    token_url = config.get("token_url") or DEFAULT_TOKEN_URL  # type: ignore[attr-defined]
-    bulk_settings.check_url(token_url, "token_url")
-    ads_validate = getattr(ads_settings, "validate", None)
-    if ads_validate is not None:
-        ads_validate(config, ads_selected=ads_selected)
+    bulk_settings.validate(config, bulk_selected=bulk_selected)
+    TOKEN_URL.value(config)
+    ads_settings.validate(config, ads_selected=ads_selected)
 
 
-__all__ = ["TapSpotifyBulk", "config_error", "validate_settings"]
+def selected_apis(config: Mapping[str, t.Any], catalog: dict | None) -> tuple[bool, bool]:
+    """(a Bulk stream is selected, an Ads stream is selected) for a config and an input
+    catalog, by the SDK's selection rules: without a catalog every stream is selected, with
+    one a stream is selected when its entry says so (a stream it lacks is not)."""
+    ads_tables = {spec.table for spec in ads_settings.report_specs(config)}
+    if catalog is None:  # the entity streams are not selected by default
+        return True, bool(ads_tables)
+    try:
+        entries = singer.Catalog.from_dict(catalog).streams  # type: ignore[arg-type]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        msg = "`--catalog` file is not a Singer catalog (a `streams` list of stream entries)."
+        raise ConfigError(msg) from None
+    selected = {entry.tap_stream_id for entry in entries
+                if entry.metadata.resolve_selection().get((), False)}
+    ads_names = ads_tables | set(ENTITY_STREAM_NAMES)
+    return bool(selected & set(BULK_STREAM_NAMES)), bool(selected & ads_names)
+
+
+def validate_config(config: Mapping[str, t.Any], catalog: dict | None) -> None:
+    """The whole configuration check of a sync, for a config and an input catalog, without
+    building a tap (so nothing is logged before a bad configuration's one line)."""
+    bulk_selected, ads_selected = selected_apis(config, catalog)
+    validate_settings(config, bulk_selected=bulk_selected, ads_selected=ads_selected)
+
+
+def warn_unknown_settings(config: Mapping[str, t.Any], known: set[str],
+                          logger: logging.Logger) -> None:
+    """One warning line per setting the tap does not know, with the closest known name.
+    Only names are printed, never values (a misspelt secret stays secret)."""
+    for name in sorted(set(config) - known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`?" if close else "it is ignored."
+        logger.warning("unknown setting `%s`; %s", name, hint)
+
+
+__all__ = ["SETTINGS", "TapSpotifyBulk", "config_error", "validate_config", "validate_settings"]
 
 if __name__ == "__main__":
     TapSpotifyBulk.cli()

@@ -14,8 +14,9 @@ from functools import cached_property
 
 from tap_spotify_bulk.ads import settings
 from tap_spotify_bulk.ads.client import AdsClient
-from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
+from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.errors import AccessError
+from tap_spotify_bulk.setting import token_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,7 +35,7 @@ class AdsContext:
     def client(self) -> AdsClient:
         client_id, client_secret, refresh_token = settings.credentials(self.config)
         tokens = TokenClient(
-            token_url=self.config.get("token_url") or DEFAULT_TOKEN_URL,
+            token_url=token_url(self.config),
             client_id=client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 
 from tap_spotify_bulk import http
-from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL
 from tap_spotify_bulk.errors import AuthError, ConfigError
+from tap_spotify_bulk.setting import token_url as configured_token_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -161,7 +161,7 @@ def login(config: Mapping[str, t.Any], *, client_id: str | None = None, port: in
           show: Callable[[str], None]) -> str:
     """Run the flow; `show` presents the authorize URL (print, browser). The refresh token."""
     client = credentials(config, client_id)
-    token_url = str(config.get("token_url") or DEFAULT_TOKEN_URL)
+    token_url = configured_token_url(config)
     authorize_url = authorize_url or authorize_url_for(token_url)
     state = secrets.token_urlsafe(16)
     try:

@@ -1,9 +1,10 @@
-"""Ads API settings (api-contract §2, §5.3) and their validation.
+"""Ads API settings (api-contract §2, §5.3): their declarations and the checks across settings.
 
-`PROPERTIES` feeds the tap's `config_jsonschema`; `validate` runs before any request and
-raises a one-line `ConfigError` that names the setting to fix. `report_specs` turns
-`ads_report_list` into checked `ReportSpec`s (also used by discovery, which needs no
-credentials but does need valid report objects to build schemas).
+`SETTINGS` feeds the tap's JSON schema, `meltano.yml`, `plugin.yml` and the README table
+(see `tap_spotify_bulk.setting`); `validate` runs before any request and raises a one-line
+`ConfigError` that names the setting to fix. `report_specs` turns `ads_report_list` into
+checked `ReportSpec`s (also used by discovery, which needs no credentials but does need
+valid report objects to build schemas).
 """
 
 from __future__ import annotations
@@ -12,21 +13,20 @@ import datetime as dt
 import re
 import typing as t
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
-from tap_spotify_bulk.bulk.settings import parse_date
+from tap_spotify_bulk.bulk.settings import CLIENT_ID, CLIENT_SECRET
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
+from tap_spotify_bulk.setting import Setting
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
 DEFAULT_ADS_API_URL = "https://api-partner.spotify.com/ads/v3"
-DEFAULT_LOOKBACK_DAYS = 3
 
 SYNC_MODES = ("ALL_ACCOUNTS", "SPECIFIC_ACCOUNTS")
 TIMEFRAMES = {"THREE": 3, "SIX": 6, "TWELVE": 12, "TWENTY_FOUR": 24, "ALL_TIME": None}
@@ -55,104 +55,6 @@ INSIGHT_REFUSED_FIELDS = frozenset({
     "PAID_LISTENS_FREQUENCY", "UNMUTES", E_CPM,
 })
 _TABLE = re.compile(r"^[a-z0-9_]+$")
-
-PROPERTIES: tuple[th.Property, ...] = (
-    th.Property(
-        "ads_client_id",
-        th.StringType,
-        secret=True,
-        title="Ads Client ID",
-        description="Spotify Ads API app client id. Defaults to `client_id`.",
-    ),
-    th.Property(
-        "ads_client_secret",
-        th.StringType,
-        secret=True,
-        title="Ads Client Secret",
-        description="Spotify Ads API app client secret. Defaults to `client_secret`.",
-    ),
-    th.Property(
-        "ads_refresh_token",
-        th.StringType,
-        secret=True,
-        title="Ads Refresh Token",
-        description="Refresh token from the Ads API authorization-code flow. Required when "
-        "`ads_report_list` is not empty. Spotify refresh tokens expire 6 months after "
-        "authorization; a rotated token returned during a run is used for the rest of it.",
-    ),
-    th.Property(
-        "ads_api_url",
-        th.URIType,
-        default=DEFAULT_ADS_API_URL,
-        title="Ads API URL",
-        description="Base URL of the Spotify Ads API v3.",
-    ),
-    th.Property(
-        "ads_sync_mode",
-        th.StringType(allowed_values=list(SYNC_MODES)),
-        default="ALL_ACCOUNTS",
-        title="Ads Sync Mode",
-        description="ALL_ACCOUNTS: every ad account of every business the token can see "
-        "(de-duplicated). SPECIFIC_ACCOUNTS: only the ids in `ads_accounts`.",
-    ),
-    th.Property(
-        "ads_accounts",
-        th.ArrayType(th.StringType),
-        default=[],
-        title="Ads Accounts",
-        description="Ad account ids to extract when `ads_sync_mode` is SPECIFIC_ACCOUNTS.",
-    ),
-    th.Property(
-        "ads_report_list",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("table", th.StringType, required=True,
-                            description="Stream name: lower case, [a-z0-9_]+, unique."),
-                # No JSON Schema enums here: values are matched case-insensitively and a
-                # bad one gets `validate`'s one-line message.
-                th.Property("dimension", th.StringType, required=True,
-                            description="AD, AD_SET, CAMPAIGN, AD_ACCOUNT, or an insight "
-                            "dimension AGE, COUNTRY, GENDER, GENRE, PLATFORM (LIFETIME only)."),
-                th.Property("granularity", th.StringType,
-                            description="DAY, HOUR or LIFETIME (default LIFETIME)."),
-                th.Property("fields", th.ArrayType(th.StringType), required=True,
-                            description="Ads API v3 report fields (IMPRESSIONS, SPEND, ...) "
-                            "and E_CPM (computed)."),
-            )
-        ),
-        default=[],
-        title="Ads Report List",
-        description="Ads reports to extract; each becomes one stream named by its `table`.",
-    ),
-    th.Property(
-        "ads_timeframe_months",
-        th.StringType(allowed_values=list(TIMEFRAMES)),
-        default="SIX",
-        title="Ads Timeframe Months",
-        description="History read by DAY reports on the first sync: THREE, SIX, TWELVE, "
-        "TWENTY_FOUR months, or ALL_TIME (from 2017-01-01). HOUR reports are limited by the "
-        "API to the last 14 days.",
-    ),
-    th.Property(
-        "ads_start_date",
-        th.DateType,
-        title="Ads Start Date",
-        description="First day of DAY report history on the first sync (YYYY-MM-DD). When "
-        "set it wins over `ads_timeframe_months`; later syncs start from the bookmark, never "
-        "before this day. HOUR reports still reach back 14 days at most. The Bulk "
-        "`start_date` does not apply to Ads reports.",
-    ),
-    th.Property(
-        "ads_lookback_days",
-        th.IntegerType,
-        default=DEFAULT_LOOKBACK_DAYS,
-        title="Ads Lookback Days",
-        description="DAY/HOUR report days read again before the bookmark on every run. "
-        "Spotify restates streaming metrics for 14 days and conversions for 30 days: raise "
-        "this (e.g. 14 or 30) to pick those restatements up.",
-    ),
-)
-
 
 @dataclass(frozen=True)
 class ReportSpec:
@@ -235,9 +137,7 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
     return ReportSpec(table, dimension, granularity, tuple(fields))
 
 
-def report_specs(config: Mapping[str, t.Any]) -> list[ReportSpec]:
-    """The checked `ads_report_list`; raises `ConfigError` on the first bad item."""
-    items = config.get("ads_report_list") or []
+def _report_list(items: t.Any) -> list[ReportSpec]:
     if not isinstance(items, list):
         msg = "`ads_report_list` must be a list of report objects."
         raise ConfigError(msg)
@@ -251,43 +151,9 @@ def report_specs(config: Mapping[str, t.Any]) -> list[ReportSpec]:
     return specs
 
 
-def lookback_days(config: Mapping[str, t.Any]) -> int:
-    value = config.get("ads_lookback_days", DEFAULT_LOOKBACK_DAYS)
-    value = DEFAULT_LOOKBACK_DAYS if value is None else value
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        msg = f"`ads_lookback_days` must be an integer >= 0, got {value!r}."
-        raise ConfigError(msg)
-    return int(value)
 
 
-def timeframe_months(config: Mapping[str, t.Any]) -> int | None:
-    """Months of DAY history on a first sync; None for ALL_TIME."""
-    value = config.get("ads_timeframe_months") or "SIX"
-    if value not in TIMEFRAMES:
-        msg = f"`ads_timeframe_months` must be one of {', '.join(TIMEFRAMES)}, got {value!r}."
-        raise ConfigError(msg)
-    return TIMEFRAMES[value]
-
-
-def start_date(config: Mapping[str, t.Any]) -> dt.date | None:
-    """`ads_start_date`, None when unset; a day after today is a configuration error."""
-    value = parse_date(config.get("ads_start_date"), "ads_start_date")
-    if value is not None and value > windows.utc_now().date():
-        msg = f"`ads_start_date` ({value}) is in the future; use a past day or leave it unset."
-        raise ConfigError(msg)
-    return value
-
-
-def sync_mode(config: Mapping[str, t.Any]) -> str:
-    value = config.get("ads_sync_mode") or "ALL_ACCOUNTS"
-    if value not in SYNC_MODES:
-        msg = f"`ads_sync_mode` must be ALL_ACCOUNTS or SPECIFIC_ACCOUNTS, got {value!r}."
-        raise ConfigError(msg)
-    return value
-
-
-def accounts(config: Mapping[str, t.Any]) -> list[str]:
-    value = config.get("ads_accounts") or []
+def _accounts(value: t.Any) -> list[str]:
     if isinstance(value, str):  # tolerate "a,b" from an env var or a UI
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -296,42 +162,132 @@ def accounts(config: Mapping[str, t.Any]) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in value))
 
 
-def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
-    """(client id, client secret, refresh token) for the Ads API, defaults applied."""
-    values = []
-    for setting, fallback in (("ads_client_id", "client_id"),
-                              ("ads_client_secret", "client_secret"),
-                              ("ads_refresh_token", None)):
-        value = config.get(setting) or (config.get(fallback) if fallback else None)
-        if not isinstance(value, str) or not value.strip():
-            also = f" (or `{fallback}`)" if fallback else ""
-            msg = (f"`{setting}`{also} is required when Ads API reports are selected (the "
-                   "Ads entity streams need it too).")
-            raise ConfigError(msg)
-        values.append(value.strip())  # pasted secrets often end with a newline
-    return values[0], values[1], values[2]
+def _not_in_future(day: dt.date) -> dt.date:
+    if day > windows.utc_now().date():
+        msg = f"`ads_start_date` ({day}) is in the future; use a past day or leave it unset."
+        raise ConfigError(msg)
+    return day
+
+
+_GROUP = "Ads API"
+
+ADS_CLIENT_ID = Setting(
+    "ads_client_id", "string", "Ads Client ID",
+    "Spotify Ads API app client id. Defaults to `client_id`.", group=_GROUP, sensitive=True)
+ADS_CLIENT_SECRET = Setting(
+    "ads_client_secret", "string", "Ads Client Secret",
+    "Spotify Ads API app client secret. Defaults to `client_secret`.", group=_GROUP,
+    sensitive=True)
+ADS_REFRESH_TOKEN = Setting(
+    "ads_refresh_token", "string", "Ads Refresh Token",
+    "Refresh token from the Ads API authorization-code flow. Required when "
+    "`ads_report_list` is not empty. Spotify refresh tokens expire 6 months after "
+    "authorization; a rotated token returned during a run is used for the rest of it.",
+    group=_GROUP, sensitive=True)
+ADS_API_URL = Setting(
+    "ads_api_url", "url", "Ads API URL", "Base URL of the Spotify Ads API v3.",
+    group=_GROUP, default=DEFAULT_ADS_API_URL)
+ADS_SYNC_MODE = Setting(
+    "ads_sync_mode", "options", "Ads Sync Mode",
+    "ALL_ACCOUNTS: every ad account of every business the token can see (de-duplicated). "
+    "SPECIFIC_ACCOUNTS: only the ids in `ads_accounts`.", group=_GROUP,
+    default="ALL_ACCOUNTS", options=SYNC_MODES)
+ADS_ACCOUNTS = Setting(
+    "ads_accounts", "array", "Ads Accounts",
+    "Ad account ids to extract when `ads_sync_mode` is SPECIFIC_ACCOUNTS.", group=_GROUP,
+    default=[], parse=_accounts)
+ADS_REPORT_LIST = Setting(
+    "ads_report_list", "array", "Ads Report List",
+    "Ads reports to extract; each becomes one stream named by its `table`.", group=_GROUP,
+    default=[], parse=_report_list,
+    schema=th.ArrayType(th.ObjectType(
+        th.Property("table", th.StringType, required=True,
+                    description="Stream name: lower case, [a-z0-9_]+, unique."),
+        # No JSON Schema enums here: values are matched case-insensitively and a bad one
+        # gets `_report_spec`'s one-line message.
+        th.Property("dimension", th.StringType, required=True,
+                    description="AD, AD_SET, CAMPAIGN, AD_ACCOUNT, or an insight dimension "
+                    "AGE, COUNTRY, GENDER, GENRE, PLATFORM (LIFETIME only)."),
+        th.Property("granularity", th.StringType,
+                    description="DAY, HOUR or LIFETIME (default LIFETIME)."),
+        th.Property("fields", th.ArrayType(th.StringType), required=True,
+                    description="Ads API v3 report fields (IMPRESSIONS, SPEND, ...) and "
+                    "E_CPM (computed)."),
+    )))
+ADS_TIMEFRAME_MONTHS = Setting(
+    "ads_timeframe_months", "options", "Ads Timeframe Months",
+    "History read by DAY reports on the first sync: THREE, SIX, TWELVE, TWENTY_FOUR months, "
+    "or ALL_TIME (from 2017-01-01). HOUR reports are limited by the API to the last 14 days.",
+    group=_GROUP, default="SIX", options=tuple(TIMEFRAMES))
+ADS_START_DATE = Setting(
+    "ads_start_date", "date", "Ads Start Date",
+    "First day of DAY report history on the first sync (YYYY-MM-DD). When set it wins over "
+    "`ads_timeframe_months`; later syncs start from the bookmark, never before this day. HOUR "
+    "reports still reach back 14 days at most. The Bulk `start_date` does not apply to Ads "
+    "reports.", group=_GROUP, parse=_not_in_future)
+ADS_LOOKBACK_DAYS = Setting(
+    "ads_lookback_days", "integer", "Ads Lookback Days",
+    "DAY/HOUR report days read again before the bookmark on every run. Spotify restates "
+    "streaming metrics for 14 days and conversions for 30 days: raise this (e.g. 14 or 30) "
+    "to pick those restatements up.", group=_GROUP, default=3)
+
+SETTINGS: tuple[Setting, ...] = (
+    ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN, ADS_API_URL, ADS_SYNC_MODE,
+    ADS_ACCOUNTS, ADS_REPORT_LIST, ADS_TIMEFRAME_MONTHS, ADS_START_DATE, ADS_LOOKBACK_DAYS,
+)
+
+
+def report_specs(config: Mapping[str, t.Any]) -> list[ReportSpec]:
+    """The checked `ads_report_list`; raises `ConfigError` on the first bad item."""
+    return list(ADS_REPORT_LIST.value(config))
+
+
+def lookback_days(config: Mapping[str, t.Any]) -> int:
+    return int(ADS_LOOKBACK_DAYS.value(config))
+
+
+def timeframe_months(config: Mapping[str, t.Any]) -> int | None:
+    """Months of DAY history on a first sync; None for ALL_TIME."""
+    return TIMEFRAMES[ADS_TIMEFRAME_MONTHS.value(config)]
+
+
+def start_date(config: Mapping[str, t.Any]) -> dt.date | None:
+    """`ads_start_date`, None when unset; a day after today is a configuration error."""
+    return ADS_START_DATE.value(config)
+
+
+def sync_mode(config: Mapping[str, t.Any]) -> str:
+    return str(ADS_SYNC_MODE.value(config))
+
+
+def accounts(config: Mapping[str, t.Any]) -> list[str]:
+    return list(ADS_ACCOUNTS.value(config))
 
 
 def api_url(config: Mapping[str, t.Any]) -> str:
-    """`ads_api_url` without a trailing slash."""
-    value = config.get("ads_api_url") or DEFAULT_ADS_API_URL
-    parsed = urlparse(value) if isinstance(value, str) else None
-    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        msg = f"`ads_api_url` must be an http(s) URL, got {value!r}."
-        raise ConfigError(msg)
-    return value.rstrip("/")
+    return str(ADS_API_URL.value(config))
+
+
+def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
+    """(client id, client secret, refresh token) for the Ads API, defaults applied."""
+    values = []
+    for setting, fallback in ((ADS_CLIENT_ID, CLIENT_ID), (ADS_CLIENT_SECRET, CLIENT_SECRET),
+                              (ADS_REFRESH_TOKEN, None)):
+        value = setting.value(config) or (fallback.value(config) if fallback else None)
+        if not value:
+            also = f" (or `{fallback.name}`)" if fallback else ""
+            msg = (f"`{setting.name}`{also} is required when Ads API reports are selected (the "
+                   "Ads entity streams need it too).")
+            raise ConfigError(msg)
+        values.append(value)
+    return values[0], values[1], values[2]
 
 
 def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
     """Check the Ads settings; raise `ConfigError` naming the first bad setting."""
-    report_specs(config)
-    mode = sync_mode(config)
-    listed = accounts(config)
-    timeframe_months(config)
-    start_date(config)
-    lookback_days(config)
-    api_url(config)
-    if mode == "SPECIFIC_ACCOUNTS" and not listed:
+    for setting in SETTINGS:
+        setting.value(config)
+    if sync_mode(config) == "SPECIFIC_ACCOUNTS" and not accounts(config):
         msg = "`ads_accounts` must list at least one ad account id with SPECIFIC_ACCOUNTS."
         raise ConfigError(msg)
     if ads_selected:  # a report or entity stream is selected

@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
-from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL, TokenClient
+from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk import dates, settings
 from tap_spotify_bulk.bulk.client import BulkClient
 from tap_spotify_bulk.bulk.loads import new_load_id
 from tap_spotify_bulk.bulk.pipeline import LISTINGS_AHEAD, DownloadScope
 from tap_spotify_bulk.bulk.spool import ByteBudget, new_file, temp_directory
 from tap_spotify_bulk.errors import ConfigError
+from tap_spotify_bulk.setting import token_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -50,7 +51,7 @@ class BulkRuntime:
 
     @cached_property
     def licensor(self) -> str:
-        return str(self.config["licensor"])
+        return str(settings.LICENSOR.value(self.config))
 
     @cached_property
     def window(self) -> dates.Window:
@@ -58,21 +59,11 @@ class BulkRuntime:
 
     @cached_property
     def lookback_days(self) -> int:
-        value = settings.non_negative_int(
-            self.config, "lookback_days", settings.DEFAULT_LOOKBACK_DAYS)
-        assert value is not None
-        return value
+        return settings.lookback_days(self.config)
 
     @cached_property
     def max_workers(self) -> int:
-        value = settings.non_negative_int(
-            self.config, "max_workers", settings.DEFAULT_MAX_WORKERS, minimum=1)
-        assert value is not None
-        if value > settings.MAX_MAX_WORKERS:
-            LOGGER.warning("`max_workers` %d is more than %d: using %d concurrent downloads",
-                           value, settings.MAX_MAX_WORKERS, settings.MAX_MAX_WORKERS)
-            return settings.MAX_MAX_WORKERS
-        return value
+        return settings.max_workers(self.config)
 
     @cached_property
     def countries(self) -> frozenset[str] | None:
@@ -81,16 +72,15 @@ class BulkRuntime:
     @cached_property
     def tokens(self) -> TokenClient:
         return TokenClient(
-            token_url=str(self.config.get("token_url") or DEFAULT_TOKEN_URL),
-            client_id=str(self.config["client_id"]),
-            client_secret=str(self.config["client_secret"]),
+            token_url=token_url(self.config),
+            client_id=str(settings.CLIENT_ID.value(self.config)),
+            client_secret=str(settings.CLIENT_SECRET.value(self.config)),
             api_name="Bulk API",
         )
 
     @cached_property
     def client(self) -> BulkClient:
-        base = self.config.get("bulk_api_url") or settings.DEFAULT_BULK_API_URL
-        return BulkClient(tokens=self.tokens, base_url=settings.check_url(base, "bulk_api_url"),
+        return BulkClient(tokens=self.tokens, base_url=settings.api_url(self.config),
                           licensor=self.licensor)
 
     @property

@@ -1,193 +1,38 @@
-"""Bulk API settings (api-contract §2) and their validation.
+"""Bulk API settings (api-contract §2): their declarations and the checks across settings.
 
-`PROPERTIES` feeds the tap's `config_jsonschema`; `validate` runs before any request and
-raises a one-line `ConfigError` that names the setting to fix.
+`SETTINGS` feeds the tap's JSON schema, `meltano.yml`, `plugin.yml` and the README table
+(see `tap_spotify_bulk.setting`); `validate` runs before any request and raises a one-line
+`ConfigError` that names the setting to fix. The accessors below return checked values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import typing as t
-from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse
-
-from singer_sdk import typing as th
 
 from tap_spotify_bulk.bulk import countries as country_codes
 from tap_spotify_bulk.bulk import dates
 from tap_spotify_bulk.errors import ConfigError
+from tap_spotify_bulk.setting import Setting
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
+LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
+
 DEFAULT_BULK_API_URL = "https://provider-api.spotify.com/v1/analytics"
-DEFAULT_END_DAYS_BACK = 1
-DEFAULT_LOOKBACK_DAYS = 3
-DEFAULT_MAX_WORKERS = 8
-DEFAULT_DOWNLOAD_BUDGET_MB = 2000
-MAX_MAX_WORKERS = 64  # larger values are capped (api-contract §2 sets no upper limit)
+MAX_MAX_WORKERS = 64  # larger values are capped (SPEC §2 sets no upper limit)
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _LICENSOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-PROPERTIES: tuple[th.Property, ...] = (
-    th.Property(
-        "client_id",
-        th.StringType,
-        secret=True,
-        title="Client ID",
-        description="Bulk API app client id (client-credentials grant). Required when a "
-        "Bulk stream is selected.",
-    ),
-    th.Property(
-        "client_secret",
-        th.StringType,
-        secret=True,
-        title="Client Secret",
-        description="Bulk API app client secret. Required when a Bulk stream is selected.",
-    ),
-    th.Property(
-        "licensor",
-        th.StringType,
-        title="Licensor",
-        description="Licensor name slug from the Spotify welcome email, e.g. `gyrostream`. "
-        "Required when a Bulk stream is selected.",
-    ),
-    th.Property(
-        "start_date",
-        th.DateType,
-        title="Start Date",
-        description="First report date to extract (YYYY-MM-DD, inclusive). Wins over "
-        "`start_days_back`. Without either (and without a bookmark) the run starts 7 days "
-        "before the end date.",
-    ),
-    th.Property(
-        "end_date",
-        th.DateType,
-        title="End Date",
-        description="Last report date to extract (YYYY-MM-DD, inclusive). Wins over "
-        "`end_days_back`.",
-    ),
-    th.Property(
-        "start_days_back",
-        th.IntegerType,
-        title="Start Days Back",
-        description="Relative start date in UTC days: 0 = today, 1 = yesterday, 7 = a week ago.",
-    ),
-    th.Property(
-        "end_days_back",
-        th.IntegerType,
-        default=DEFAULT_END_DAYS_BACK,
-        title="End Days Back",
-        description="Relative end date in UTC days (default 1 = yesterday).",
-    ),
-    th.Property(
-        "lookback_days",
-        th.IntegerType,
-        default=DEFAULT_LOOKBACK_DAYS,
-        title="Lookback Days",
-        description="Days before each stream's bookmark to read again on every run, for "
-        "late or restated data. 0 starts the day after the bookmark.",
-    ),
-    th.Property(
-        "countries",
-        th.ArrayType(th.StringType),
-        title="Countries",
-        description="ISO 3166 alpha-2 codes limiting the country-partitioned reports "
-        "(streams, sub30sec_streams). Default: every country the API lists.",
-    ),
-    th.Property(
-        "max_workers",
-        th.IntegerType,
-        default=DEFAULT_MAX_WORKERS,
-        title="Max Workers",
-        description="Concurrent file downloads (at most 64 are used). Output order stays "
-        "deterministic.",
-    ),
-    th.Property(
-        "bulk_api_url",
-        th.URIType,
-        default=DEFAULT_BULK_API_URL,
-        title="Bulk API URL",
-        description="Base URL of the Spotify Bulk API.",
-    ),
-    th.Property(
-        "temp_dir",
-        th.StringType,
-        title="Temporary Directory",
-        description="Directory for files being downloaded (default: TMPDIR, else the system "
-        "temporary directory). The files have no name there and vanish with the process.",
-    ),
-    th.Property(
-        "download_budget_mb",
-        th.NumberType,
-        default=DEFAULT_DOWNLOAD_BUDGET_MB,
-        title="Download Budget (MB)",
-        description="Most megabytes of downloaded files waiting on temporary disk; a single "
-        "larger file still goes through alone.",
-    ),
-)
+_GROUP = "Bulk API"
 
 
-def temp_dir(config: Mapping[str, t.Any]) -> Path | None:
-    """`temp_dir` as an existing directory (None: TMPDIR)."""
-    value = config.get("temp_dir")
-    if value is None or value == "":
-        return None
-    path = Path(str(value)).expanduser()
-    if not path.is_dir():
-        msg = f"`temp_dir` must be an existing directory, got {str(value)!r}."
-        raise ConfigError(msg)
-    return path
-
-
-def download_budget_bytes(config: Mapping[str, t.Any]) -> int:
-    """`download_budget_mb` in bytes."""
-    value = config.get("download_budget_mb", DEFAULT_DOWNLOAD_BUDGET_MB)
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal) or not value > 0:
-        msg = f"`download_budget_mb` must be a number of megabytes > 0, got {value!r}."
-        raise ConfigError(msg)
-    return max(1, int(float(value) * 1_000_000))
-
-
-def parse_date(value: t.Any, setting: str) -> dt.date | None:
-    """A `YYYY-MM-DD` setting as a date (None when unset)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    try:
-        # Accept a full timestamp too (some UIs add T00:00:00Z), but only its date part.
-        return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else dt.date.fromisoformat(
-            text
-        )
-    except ValueError:
-        msg = f"`{setting}` must be a date like 2024-03-07, got {text!r}."
-        raise ConfigError(msg) from None
-
-
-def non_negative_int(config: Mapping[str, t.Any], setting: str, default: int | None,
-                     *, minimum: int = 0) -> int | None:
-    """An integer setting, checked against `minimum` (None when unset and no default)."""
-    value = config.get(setting)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        msg = f"`{setting}` must be an integer >= {minimum}, got {value!r}."
-        raise ConfigError(msg)
-    return value
-
-
-def countries(config: Mapping[str, t.Any]) -> frozenset[str] | None:
+def _countries(value: t.Any) -> frozenset[str] | None:
     """The upper-cased `countries` filter, or None for every listed country."""
-    value = config.get("countries")
-    if value is None:
-        return None
     if not isinstance(value, list | tuple):
         msg = "`countries` must be a list of ISO 3166 alpha-2 codes, e.g. [\"SE\", \"NO\"]."
         raise ConfigError(msg)
@@ -204,48 +49,145 @@ def countries(config: Mapping[str, t.Any]) -> frozenset[str] | None:
     return frozenset(codes) if codes else None
 
 
-def check_url(value: t.Any, setting: str) -> str:
-    """A http(s) URL setting, without a trailing slash."""
-    parsed = urlparse(str(value)) if isinstance(value, str) else None
-    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc:
-        msg = f"`{setting}` must be an http(s) URL, got {value!r}."
+def _existing_dir(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        msg = f"`temp_dir` must be an existing directory, got {value!r}."
         raise ConfigError(msg)
-    return str(value).rstrip("/")
+    return path
+
+
+def _licensor(value: str) -> str:
+    if not _LICENSOR.match(value):
+        msg = "`licensor` must be the licensor slug from the welcome email, e.g. gyrostream."
+        raise ConfigError(msg)
+    return value
+
+
+CLIENT_ID = Setting(
+    "client_id", "string", "Client ID",
+    "Bulk API app client id (client-credentials grant). Required when a Bulk stream is "
+    "selected.", group=_GROUP, sensitive=True)
+CLIENT_SECRET = Setting(
+    "client_secret", "string", "Client Secret",
+    "Bulk API app client secret. Required when a Bulk stream is selected.",
+    group=_GROUP, sensitive=True)
+LICENSOR = Setting(
+    "licensor", "string", "Licensor",
+    "Licensor name slug from the Spotify welcome email, e.g. `gyrostream`. Required when a "
+    "Bulk stream is selected.", group=_GROUP, parse=_licensor)
+START_DATE = Setting(
+    "start_date", "date", "Start Date",
+    "First report date to extract (YYYY-MM-DD, inclusive). Wins over `time_period` and "
+    "`start_days_back`. Without any of them (and without a bookmark) the run starts 7 days "
+    "before the end date.", group=_GROUP)
+END_DATE = Setting(
+    "end_date", "date", "End Date",
+    "Last report date to extract (YYYY-MM-DD, inclusive). Wins over `time_period` and "
+    "`end_days_back`.", group=_GROUP)
+TIME_PERIOD = Setting(
+    "time_period", "options", "Time Period",
+    "A calendar window in UTC instead of dates: LAST_7_DAYS and LAST_30_DAYS (ending "
+    "yesterday), LAST_WEEK (Monday to Sunday), LAST_MONTH, or MONTH_TO_DATE, "
+    "QUARTER_TO_DATE, YEAR_TO_DATE (ending at `end_days_back`). `start_date` and `end_date` "
+    "win over it, it wins over `start_days_back`. With a bookmark it only sets the first "
+    "sync's start; later runs continue from the bookmark up to the period's end.",
+    group=_GROUP, options=dates.PRESETS)
+START_DAYS_BACK = Setting(
+    "start_days_back", "integer", "Start Days Back",
+    "Relative start date in UTC days: 0 = today, 1 = yesterday, 7 = a week ago.",
+    group=_GROUP)
+END_DAYS_BACK = Setting(
+    "end_days_back", "integer", "End Days Back",
+    "Relative end date in UTC days (default 1 = yesterday).", group=_GROUP, default=1)
+LOOKBACK_DAYS = Setting(
+    "lookback_days", "integer", "Lookback Days",
+    "Days before each stream's bookmark to read again on every run, for late or restated "
+    "data. 0 starts the day after the bookmark.", group=_GROUP, default=3)
+COUNTRIES = Setting(
+    "countries", "array", "Countries",
+    "ISO 3166 alpha-2 codes limiting the country-partitioned reports (streams, "
+    "sub30sec_streams). Default: every country the API lists.", group=_GROUP,
+    parse=_countries)
+MAX_WORKERS = Setting(
+    "max_workers", "integer", "Max Workers",
+    f"Concurrent file downloads (at most {MAX_MAX_WORKERS} are used). Output order stays "
+    "deterministic.", group=_GROUP, default=8, minimum=1)
+BULK_API_URL = Setting(
+    "bulk_api_url", "url", "Bulk API URL", "Base URL of the Spotify Bulk API.",
+    group=_GROUP, default=DEFAULT_BULK_API_URL)
+TEMP_DIR = Setting(
+    "temp_dir", "string", "Temporary Directory",
+    "Directory for files being downloaded (default: TMPDIR, else the system temporary "
+    "directory). The files have no name there and vanish with the process.", group=_GROUP,
+    parse=_existing_dir)
+DOWNLOAD_BUDGET_MB = Setting(
+    "download_budget_mb", "number", "Download Budget (MB)",
+    "Most megabytes of downloaded files waiting on temporary disk; a single larger file "
+    "still goes through alone.", group=_GROUP, default=2000)
+
+SETTINGS: tuple[Setting, ...] = (
+    CLIENT_ID, CLIENT_SECRET, LICENSOR, START_DATE, END_DATE, TIME_PERIOD, START_DAYS_BACK,
+    END_DAYS_BACK, LOOKBACK_DAYS, COUNTRIES, MAX_WORKERS, BULK_API_URL, TEMP_DIR,
+    DOWNLOAD_BUDGET_MB,
+)
+CREDENTIALS = (CLIENT_ID, CLIENT_SECRET, LICENSOR)
 
 
 def validate(config: Mapping[str, t.Any], *, bulk_selected: bool) -> None:
     """Check the Bulk settings; raise `ConfigError` naming the first bad setting."""
     if bulk_selected:
-        for setting in ("client_id", "client_secret", "licensor"):
-            value = config.get(setting)
-            if not isinstance(value, str) or not value.strip():
-                msg = f"`{setting}` is required when a Bulk API stream is selected."
+        for setting in CREDENTIALS:
+            if not setting.value(config):
+                msg = f"`{setting.name}` is required when a Bulk API stream is selected."
                 raise ConfigError(msg)
-        if not _LICENSOR.match(config["licensor"]):
-            msg = "`licensor` must be the licensor slug from the welcome email, e.g. gyrostream."
-            raise ConfigError(msg)
-    start = parse_date(config.get("start_date"), "start_date")
-    end = parse_date(config.get("end_date"), "end_date")
-    non_negative_int(config, "start_days_back", None)
-    non_negative_int(config, "end_days_back", DEFAULT_END_DAYS_BACK)
-    non_negative_int(config, "lookback_days", DEFAULT_LOOKBACK_DAYS)
-    non_negative_int(config, "max_workers", DEFAULT_MAX_WORKERS, minimum=1)
-    countries(config)
-    download_budget_bytes(config)
-    temp_dir(config)
-    check_url(config.get("bulk_api_url", DEFAULT_BULK_API_URL), "bulk_api_url")
+    for setting in SETTINGS:
+        setting.value(config)
+    start, end = START_DATE.value(config), END_DATE.value(config)
     if start is not None and end is not None and start > end:
         msg = f"`start_date` ({start}) is after `end_date` ({end})."
         raise ConfigError(msg)
-    window(config)  # relative or mixed dates: start after end is caught here
+    window(config)  # relative, preset or mixed dates: start after end is caught here
 
 
 def window(config: Mapping[str, t.Any], today: dt.date | None = None) -> dates.Window:
     """The configured date window (api-contract §2 date rules), in UTC days."""
     return dates.resolve_window(
-        start_date=parse_date(config.get("start_date"), "start_date"),
-        end_date=parse_date(config.get("end_date"), "end_date"),
-        start_days_back=non_negative_int(config, "start_days_back", None),
-        end_days_back=non_negative_int(config, "end_days_back", DEFAULT_END_DAYS_BACK),
+        start_date=START_DATE.value(config),
+        end_date=END_DATE.value(config),
+        start_days_back=START_DAYS_BACK.value(config),
+        end_days_back=END_DAYS_BACK.value(config),
+        time_period=TIME_PERIOD.value(config),
         today=today,
     )
+
+
+def lookback_days(config: Mapping[str, t.Any]) -> int:
+    return int(LOOKBACK_DAYS.value(config))
+
+
+def max_workers(config: Mapping[str, t.Any]) -> int:
+    value = int(MAX_WORKERS.value(config))
+    if value > MAX_MAX_WORKERS:
+        LOGGER.warning("`max_workers` %d is more than %d: using %d concurrent downloads",
+                       value, MAX_MAX_WORKERS, MAX_MAX_WORKERS)
+        return MAX_MAX_WORKERS
+    return value
+
+
+def countries(config: Mapping[str, t.Any]) -> frozenset[str] | None:
+    return COUNTRIES.value(config)
+
+
+def api_url(config: Mapping[str, t.Any]) -> str:
+    return str(BULK_API_URL.value(config))
+
+
+def temp_dir(config: Mapping[str, t.Any]) -> Path | None:
+    """`temp_dir` as an existing directory (None: TMPDIR)."""
+    return TEMP_DIR.value(config)
+
+
+def download_budget_bytes(config: Mapping[str, t.Any]) -> int:
+    """`download_budget_mb` in bytes."""
+    return max(1, int(DOWNLOAD_BUDGET_MB.value(config) * 1_000_000))

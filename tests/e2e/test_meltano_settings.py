@@ -12,9 +12,8 @@ from helpers.meltano import REPO
 
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
-# SDK settings left out of meltano.yml: faker needs an extra the tap does not install, and
-# BATCH messages are not a capability the project declares to Meltano.
-UNDECLARED = {"faker_config", "batch_config"}
+# SDK settings left out of meltano.yml: faker needs an extra the tap does not install.
+UNDECLARED = {"faker_config"}
 KINDS = {"string": "string", "integer": "integer", "number": "decimal", "array": "array",
          "object": "object", "boolean": "boolean"}
 

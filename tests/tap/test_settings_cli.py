@@ -1,0 +1,156 @@
+"""The command line and the settings: typos are named (and the run goes on), secrets are
+never echoed, and `--check` tries the credentials and the first listings in one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
+
+
+def run(tmp_path: Path, config: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return subprocess.run([COMMAND, "--config", str(path), *args], capture_output=True,
+                          text=True, timeout=180, check=False)
+
+
+def warnings_of(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "unknown setting" in line]
+
+
+def test_typos_are_named_with_the_closest_setting_and_the_run_goes_on(sandbox, tmp_path):
+    config = {**sandbox.tap_config(start_date="2024-03-09", end_date="2024-03-10"),
+              "lookback_day": 7, "client_secert": "do-not-print-me", "stream_maps": {},
+              "flattening_enabled": False, "zzz_no_such_thing": 1}
+    done = run(tmp_path, config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    warnings = warnings_of(done.stderr)
+    assert len(warnings) == 3, done.stderr[-3000:]
+    assert any("unknown setting `lookback_day`; did you mean `lookback_days`?" in w
+               for w in warnings)
+    assert any("unknown setting `client_secert`; did you mean `client_secret`?" in w
+               for w in warnings)
+    assert any("unknown setting `zzz_no_such_thing`; it is ignored." in w for w in warnings)
+    assert "do-not-print-me" not in done.stderr + done.stdout
+    assert sandbox.options.client_secret not in done.stderr
+    records = [orjson.loads(line) for line in done.stdout.splitlines()]
+    assert any(message["type"] == "RECORD" for message in records)
+
+
+def test_settings_meltano_and_the_sdk_pass_are_known(sandbox, tmp_path):
+    """A sync with the SDK's built-in settings (stream maps, flattening, BATCH messages) and
+    every setting the tap declares: no warning."""
+    batches = tmp_path / "batches"
+    batches.mkdir()
+    config = {**sandbox.tap_config(start_date="2024-03-10", end_date="2024-03-10"),
+              "stream_maps": {"users": {"user_id": "__NULL__"}}, "stream_map_config": {},
+              "flattening_enabled": True, "flattening_max_depth": 1,
+              "batch_config": {"encoding": {"format": "jsonl", "compression": "gzip"},
+                               "storage": {"root": f"file://{batches}"}},
+              "time_period": "MONTH_TO_DATE", "lookback_days": 0, "countries": ["SE"],
+              "max_workers": 2, "end_days_back": 1, "ads_sync_mode": "ALL_ACCOUNTS",
+              "ads_timeframe_months": "SIX", "ads_lookback_days": 1, "ads_accounts": []}
+    config.pop("start_date")  # with time_period and end_date both set, one must go
+    done = run(tmp_path, config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert warnings_of(done.stderr) == []
+    users = [m["record"] for m in map(orjson.loads, done.stdout.splitlines())
+             if m["type"] == "RECORD" and m["stream"] == "users"]
+    assert users and all("user_id" not in r for r in users)  # the stream map applied
+
+
+def test_check_succeeds_with_good_credentials(sandbox, tmp_path):
+    done = run(tmp_path, sandbox.tap_config(), "--check")
+    assert done.returncode == 0, done.stderr[-3000:]
+    [line] = done.stdout.splitlines()
+    assert line.startswith("tap-spotify-bulk: check: Bulk API ok (licensor gyrostream: 1 ")
+    assert "Ads API ok (" in line
+    # two tokens and the two first listings, nothing extracted
+    log = sandbox.request_log
+    assert [entry["kind"] for entry in log] == ["token", "bulk_listing", "token", "ads"], log
+    assert log[1]["path"].endswith("/gyrostream/enhanced/streams")
+    assert log[3]["path"].endswith("/businesses")
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"client_secret": "wrong-secret"}, "Bulk API credentials were rejected"),
+    ({"ads_refresh_token": "wrong-token"}, "refresh token was rejected"),
+    ({"licensor": "someone-else"}, "licensor `someone-else`"),
+])
+def test_check_fails_in_one_line_with_bad_credentials(sandbox, tmp_path, change, named):
+    done = run(tmp_path, sandbox.tap_config(**change), "--check")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert done.stdout == ""
+    errors = [line for line in done.stderr.splitlines() if "tap-spotify-bulk: error:" in line]
+    assert len(errors) == 1 and named in errors[0], done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    for value in change.values():
+        assert value not in done.stderr or value == change.get("licensor")
+
+
+def test_check_without_credentials_says_what_to_set(tmp_path):
+    done = run(tmp_path, {}, "--check")
+    assert done.returncode == 1
+    assert "nothing to check: set `client_id`" in done.stderr
+
+
+REPORT = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
+          "fields": ["IMPRESSIONS"]}
+
+
+def catalog_selecting(tmp_path: Path, config: dict, streams: set[str]) -> str:
+    """The tap's discovered catalog with only `streams` selected."""
+    discovered = run(tmp_path, config, "--discover")
+    assert discovered.returncode == 0, discovered.stderr[-2000:]
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    return str(path)
+
+
+def test_credentials_are_required_only_for_the_selected_api(sandbox, tmp_path):
+    """Ads reports configured without a refresh token are fine while only a Bulk stream is
+    selected; selecting the Ads stream makes the same config a one-line error."""
+    config = {**sandbox.tap_config(start_date="2024-03-09", end_date="2024-03-10",
+                                   ads_report_list=[REPORT])}
+    config.pop("ads_refresh_token")
+    only_bulk = catalog_selecting(tmp_path, config, {"users"})
+    done = run(tmp_path, config, "--catalog", only_bulk)
+    assert done.returncode == 0, done.stderr[-3000:]
+    streams = {orjson.loads(line).get("stream") for line in done.stdout.splitlines()}
+    assert "users" in streams and "campaign_day" not in streams
+
+    with_ads = catalog_selecting(tmp_path, config, {"users", "campaign_day"})
+    done = run(tmp_path, config, "--catalog", with_ads)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()  # checked before the SDK logs anything
+    assert "`ads_refresh_token` is required when Ads API reports are selected" in line
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"time_period": "LAST_YEAR"}, "`time_period` must be one of LAST_7_DAYS"),
+    ({"time_period": "LAST_MONTH"}, "`time_period` has no effect when both"),
+    ({"ads_lookback_days": "5"}, "`ads_lookback_days` must be an integer >= 0, got '5'."),
+    ({"lookback_days": "5"}, "`lookback_days` must be an integer >= 0, got '5'."),
+    ({"max_workers": 0}, "`max_workers` must be an integer >= 1, got 0."),
+])
+def test_new_and_unified_checks_are_one_line_before_any_request(sandbox, tmp_path, change,
+                                                                  named):
+    done = run(tmp_path, sandbox.tap_config(**change))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith("tap-spotify-bulk: error: ") and named in line, line
+    assert sandbox.request_log == []
