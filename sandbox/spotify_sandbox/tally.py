@@ -61,13 +61,25 @@ LINE_FIELDS: dict[str, dict[str, str]] = {
                "duration_ms": INTEGER, "release_date": STRING},
 }
 _AGGREGATED_BASE = ("licensor", "report_date", "track_href", "track_isrc")
+# SPEC §4.5: the genders and age groups of the aggregated report; the summary carries a
+# streams total per known one (column name: the key, "-" as "_", "+" as "_plus").
+GENDERS = ("male", "female", "neutral", "unknown")
+AGE_GROUPS = ("0-17", "18-22", "23-27", "28-34", "35-44", "45-59", "60+", "unknown")
+GENDER_COLUMNS = {gender: "streams_gender_" + gender for gender in GENDERS}
+AGE_COLUMNS = {age: "streams_age_" + age.replace("-", "_").replace("+", "_plus")
+               for age in AGE_GROUPS}
+SUMMARY_DEMOGRAPHICS = (*GENDER_COLUMNS.values(), *AGE_COLUMNS.values(), "country_count",
+                        "demographics")
+# Object columns: a target may hand them back as JSON text.
+OBJECT_FIELDS = frozenset({"extra", "demographics"})
 
 # Every output column of each Bulk stream (api-contract §5.1), all of them fingerprinted.
 BULK_FIELDS: dict[str, tuple[str, ...]] = {
     **{name: tuple(dict.fromkeys(("licensor", *BULK_PRIMARY_KEYS[name], *fields, "extra")))
        for name, fields in LINE_FIELDS.items()},
     "aggregated_streams_summary": (*_AGGREGATED_BASE, "track_name", "album_name",
-                                   "album_href", "streams", "skips", "saves", "extra"),
+                                   "album_href", "streams", "skips", "saves",
+                                   *SUMMARY_DEMOGRAPHICS, "extra"),
     "aggregated_streams_count": (*_AGGREGATED_BASE, "country", "gender", "age_group",
                                  "streams"),
     "aggregated_streams_skips": (*_AGGREGATED_BASE, "country", "skips"),
@@ -167,7 +179,7 @@ class Tally:
         self.metrics = tuple(metrics)
         self.closed = closed
         self._known = frozenset(self.fields) | NOT_IN_TRUTH_FIELDS
-        self._object_at = self.fields.index("extra") if "extra" in self.fields else None
+        self._objects_at = [i for i, f in enumerate(self.fields) if f in OBJECT_FIELDS]
         self.count = 0
         self.checksum = 0
         self.sums: dict[str, float] = dict.fromkeys(self.metrics, 0.0)
@@ -183,8 +195,8 @@ class Tally:
     def add(self, record: Mapping[str, t.Any]) -> None:
         self.count += 1
         values = [record.get(f) for f in self.fields]
-        if self._object_at is not None:
-            values[self._object_at] = _loaded_object(values[self._object_at])
+        for at in self._objects_at:
+            values[at] = _loaded_object(values[at])
         if self.closed:
             values += [(k, record[k]) for k in sorted(record) if k not in self._known
                        and record[k] is not None and not k.startswith(LOADER_PREFIX)]

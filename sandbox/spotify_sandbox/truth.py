@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from spotify_sandbox.tally import BULK_FIELDS, LINE_FIELDS, MASK64, Tally
+from spotify_sandbox.tally import (
+    AGE_COLUMNS,
+    BULK_FIELDS,
+    GENDER_COLUMNS,
+    LINE_FIELDS,
+    MASK64,
+    SUMMARY_DEMOGRAPHICS,
+    Tally,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -136,6 +144,44 @@ def _block_total(line: dict, name: str) -> int | None:
     return total
 
 
+def _demographic_columns(line: dict) -> dict[str, Any]:
+    """The summary's demographic columns, from the Count rows the line gives: per known
+    gender and age group the sum of its leaves (a null leaf adds nothing, a leaf of another
+    type makes that sum null); the countries of the streams block; every leaf nested as
+    {country: {gender: {age group: value as served}}}. All null without a streams block."""
+    block = line.get("streams")
+    if not isinstance(block, dict):
+        return dict.fromkeys(SUMMARY_DEMOGRAPHICS)
+    leaves: list[tuple[str, str, str, Any]] = []
+    countries = [(country, entry) for country, entry
+                 in _object(block.get("country")).items() if isinstance(entry, dict)]
+    for country, entry in countries:
+        for gender, g_entry in _object(entry.get("gender")).items():
+            leaves += [(country, gender, age_group, value) for age_group, value
+                       in _object(_object(g_entry).get("age")).items()]
+
+    def total(values: list[Any]) -> int | None:
+        present = [value for value in values if value is not None]
+        if any(type(value) is not int for value in present):
+            return None
+        return sum(present)
+
+    nested: dict[str, dict[str, dict[str, Any]]] = {}
+    by_gender: dict[str, list[Any]] = {}
+    by_age: dict[str, list[Any]] = {}
+    for country, gender, age_group, value in leaves:
+        nested.setdefault(country, {}).setdefault(gender, {})[age_group] = value
+        by_gender.setdefault(gender, []).append(value)
+        by_age.setdefault(age_group, []).append(value)
+    return {
+        **{column: total(by_gender.get(gender, []))
+           for gender, column in GENDER_COLUMNS.items()},
+        **{column: total(by_age.get(age, [])) for age, column in AGE_COLUMNS.items()},
+        "country_count": len(countries),
+        "demographics": nested,
+    }
+
+
 def aggregated_records(line: dict, base: dict[str, Any],
                        row_number: int) -> dict[str, list[dict[str, Any]]]:
     """The four aggregated output shapes of one aggregatedstreams line."""
@@ -149,7 +195,7 @@ def aggregated_records(line: dict, base: dict[str, Any],
         **key, "track_name": _text(track.get("name")), "album_name": _text(album.get("name")),
         "album_href": _text(album.get("href")), "streams": _block_total(line, "streams"),
         "skips": _block_total(line, "skips"), "saves": _block_total(line, "saves"),
-        "extra": undocumented(line, _AGGREGATED_SHAPE) or None,
+        **_demographic_columns(line), "extra": undocumented(line, _AGGREGATED_SHAPE) or None,
     })
 
     def countries(name: str) -> Iterable[tuple[str, dict]]:

@@ -3,8 +3,9 @@
 Shapes (see the common record rules):
 
 * summary: one per line: track/album metadata, streams/skips/saves totals (sum of the
-  per-country `total`s; null when the block is absent), and in `extra` every key the
-  contract does not know, at any depth, under its own path (nothing is dropped);
+  per-country `total`s; null when the block is absent), the demographics of the streams
+  block (`demographics`), and in `extra` every key the contract does not know, at any
+  depth, under its own path (nothing is dropped);
 * count: one per `streams.country[CC].gender[G].age[A]` leaf;
 * skips: one per `skips.country[CC]` (its `total`);
 * saves: one per `saves.country[CC].product[P]`.
@@ -113,6 +114,59 @@ def unknown_parts(value: dict[str, t.Any], shape: dict[str, t.Any]) -> dict[str,
     return unknown
 
 
+# SPEC §4.5: the genders and age groups the report knows, each a typed summary column.
+# Other keys still count in `streams`, in `demographics` and as Count rows.
+GENDERS = ("male", "female", "neutral", "unknown")
+AGE_GROUPS = ("0-17", "18-22", "23-27", "28-34", "35-44", "45-59", "60+", "unknown")
+GENDER_COLUMNS = {gender: f"streams_gender_{gender}" for gender in GENDERS}
+AGE_COLUMNS = {age: "streams_age_" + age.replace("-", "_").replace("+", "_plus")
+               for age in AGE_GROUPS}
+NO_DEMOGRAPHICS: Record = {**dict.fromkeys(GENDER_COLUMNS.values()),
+                           **dict.fromkeys(AGE_COLUMNS.values()),
+                           "country_count": None, "demographics": None}
+
+
+def demographics(line: dict[str, t.Any]) -> Record:
+    """The summary's demographic columns: stream totals per known gender and age group, the
+    number of countries, and `demographics` ({country: {gender: {age group: value}}}).
+
+    The totals add up exactly the leaves the Count stream emits as rows (a null leaf adds
+    nothing; one that is not an integer makes the gender and age totals it belongs to
+    null). `demographics` holds every leaf with its value as in the file, and no level that
+    has none below it. All null when the line has no streams block.
+    """
+    block = line.get("streams")
+    if not isinstance(block, dict):
+        return NO_DEMOGRAPHICS
+    by_gender: dict[str, int | None] = dict.fromkeys(GENDERS, 0)
+    by_age: dict[str, int | None] = dict.fromkeys(AGE_GROUPS, 0)
+    nested: dict[str, t.Any] = {}
+    countries = 0
+    for country, entry in _obj(block.get("country")).items():
+        if not isinstance(entry, dict):
+            continue
+        countries += 1
+        genders: dict[str, t.Any] = {}
+        for gender, g_entry in _obj(entry.get("gender")).items():
+            ages = _obj(_obj(g_entry).get("age"))
+            if not ages:
+                continue
+            genders[gender] = ages
+            for age_group, value in ages.items():
+                if value is None:
+                    continue
+                number = _int(value)
+                if gender in by_gender and (known := by_gender[gender]) is not None:
+                    by_gender[gender] = None if number is None else known + number
+                if age_group in by_age and (known := by_age[age_group]) is not None:
+                    by_age[age_group] = None if number is None else known + number
+        if genders:
+            nested[country] = genders
+    return {**{GENDER_COLUMNS[g]: n for g, n in by_gender.items()},
+            **{AGE_COLUMNS[a]: n for a, n in by_age.items()},
+            "country_count": countries, "demographics": nested}
+
+
 def summary(line: dict[str, t.Any], base: Record) -> Iterator[Record]:
     track = _obj(line.get("trackv2"))
     album = _obj(line.get("album"))
@@ -126,6 +180,7 @@ def summary(line: dict[str, t.Any], base: Record) -> Iterator[Record]:
         "streams": _total(line, "streams"),
         "skips": _total(line, "skips"),
         "saves": _total(line, "saves"),
+        **demographics(line),
         "extra": extra or None,
     }
 

@@ -40,6 +40,8 @@ def events() -> list[tuple]:
     return rows
 
 
+DEMOGRAPHICS = '{"SE": {"female": {"18-22": 60}, "male": {"60+": 40}}}'
+
 MANIFEST = [("streams", "2024-03-01", "*", L1), ("streams", "2024-03-01", "*", L2),
             ("streams", "2024-03-02", "*", L1), ("streams", "2024-03-04", "SE", L1),
             ("streams", "2024-03-04", "NO", L1), ("streams", "2024-03-04", "SE", L3)] + [
@@ -62,9 +64,13 @@ TABLES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
                [("g", "2024-03-01", 1, "t1", "ISRC1", "One", "Ann", "Lbl", L2),
                 ("g", "2024-03-01", 2, "t2", "ISRC2", "Two", "Bo", "Lbl", L1)]),
     "aggregated_streams_summary": (
-        (*AGGREGATED, "track_name", "album_name", "streams", "skips", "saves", "load_id"),
-        [("g", "2024-03-01", "h1", "ISRC1", "One", "Al", 100, 10, 5, L2),
-         ("g", "2024-03-01", "h2", "ISRC2", "Two", "Al", 500, 5, 1, L1)]),  # track removed
+        (*AGGREGATED, "track_name", "album_name", "streams", "skips", "saves",
+         "streams_gender_female", "streams_age_60_plus", "country_count", "demographics",
+         "load_id"),
+        [("g", "2024-03-01", "h1", "ISRC1", "One", "Al", 100, 10, 5, 60, 40, 1, DEMOGRAPHICS,
+          L2),
+         ("g", "2024-03-01", "h2", "ISRC2", "Two", "Al", 500, 5, 1, 0, 500, 1,
+          '{"SE": {"male": {"60+": 500}}}', L1)]),  # track removed
     "aggregated_streams_count": (
         (*AGGREGATED, "country", "gender", "age_group", "streams", "load_id"),
         [("g", "2024-03-01", "h1", "ISRC1", "SE", "female", "18-22", 60, L2),
@@ -83,6 +89,8 @@ TABLES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
 }
 TYPES = {"row_number": "BIGINT", "ms_played": "BIGINT", "birth_year": "BIGINT",
          "streams": "BIGINT", "skips": "BIGINT", "saves": "BIGINT", "impressions": "BIGINT",
+         "streams_gender_female": "BIGINT", "streams_age_60_plus": "BIGINT",
+         "country_count": "BIGINT",
          "clicks": "BIGINT", "spend": "DOUBLE", "completion": "BOOLEAN", "report_date": "DATE"}
 
 
@@ -126,6 +134,11 @@ def test_current_models_and_marts_on_hand_made_tables(
         assert query("SELECT user_id FROM spotify.current_users ORDER BY 1") == [("u1",), ("u2",)]
         assert query("SELECT track_href FROM spotify.current_aggregated_streams_count "
                      "GROUP BY 1") == [("h1",)]
+        # The summary's demographic columns pass through the current model.
+        assert query("SELECT track_href, streams_gender_female, streams_age_60_plus, "
+                     "country_count, demographics FROM "
+                     "spotify.current_aggregated_streams_summary") == [
+            ("h1", 60, 40, 1, DEMOGRAPHICS)]
         assert query("SELECT stream_events, listeners, streams, skips, saves, skip_rate, "
                      "save_rate FROM spotify.mart_streams_daily WHERE report_date = "
                      "'2024-03-01'") == [(3, 3, 100, 10, 5, 0.1, 0.05)]

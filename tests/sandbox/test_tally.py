@@ -63,3 +63,16 @@ def test_every_line_field_and_extra_are_fingerprinted():
         "gender", "product", "device_type", "os", "extra"}
     assert len(BULK_FIELDS["streams"]) == 15 + 4  # 15 line fields, licensor/date/row/extra
     assert "extra" in BULK_FIELDS["aggregated_streams_summary"]
+
+
+def test_object_columns_tally_alike_as_objects_or_json_text():
+    """A target may hand `extra` and `demographics` back as JSON text."""
+    row = {"licensor": "l", "report_date": "2024-03-07", "track_href": "t", "streams": 5,
+           "country_count": 1, "demographics": {"SE": {"male": {"60+": 5}}},
+           "extra": {"x": [1]}}
+    as_text = {**row, "demographics": '{"SE": {"male": {"60+": 5}}}', "extra": '{"x": [1]}'}
+
+    tallies = [Tally.for_bulk_stream("aggregated_streams_summary").add_all([r]).summary()
+               for r in (row, as_text, {**row, "demographics": {"SE": {"male": {"60+": 4}}}})]
+    assert tallies[0] == tallies[1]
+    assert tallies[0]["checksum"] != tallies[2]["checksum"]

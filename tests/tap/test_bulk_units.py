@@ -224,10 +224,18 @@ def test_summary():
         "track_name": "Song", "album_name": "Album",
         "album_href": "https://open.spotify.com/album/def",
         "streams": 6, "skips": 4, "saves": 3, "extra": {"mystery": 1},
+        "streams_gender_male": 3, "streams_gender_female": 2, "streams_gender_neutral": 0,
+        "streams_gender_unknown": 0, "streams_age_0_17": 2, "streams_age_18_22": 2,
+        "streams_age_23_27": 0, "streams_age_28_34": 0, "streams_age_35_44": 0,
+        "streams_age_45_59": 0, "streams_age_60_plus": 1, "streams_age_unknown": 0,
+        "country_count": 2,
+        "demographics": {"SE": {"male": {"18-22": 2, "60+": 1}, "female": {"0-17": 2}}},
     }
+    jsonschema.validate(record, _schema(aggregated.SUMMARY))
     (bare,) = _fan(aggregated.SUMMARY, {"trackv2": {"href": "h"}})
     assert (bare["streams"], bare["skips"], bare["saves"], bare["extra"]) == (
         None, None, None, None)
+    assert all(bare[column] is None for column in aggregated.NO_DEMOGRAPHICS)
 
 
 def test_count_skips_saves():
