@@ -47,10 +47,9 @@ def aggregate_rows(client: AdsClient, account: str, spec: ReportSpec, *,
     seen: set[str] = set()
     while True:
         body = client.get_json(f"/ad_accounts/{account}/aggregate_reports", params, what=what)
-        rows, token = body.get("rows") or [], body.get("continuation_token")
-        del body
+        rows = body.get("rows") or []
         yield from (row for row in rows if isinstance(row, dict))
-        del rows  # one parsed page in memory at a time: not this one while reading the next
+        token = body.get("continuation_token")
         if not token:
             return
         if token in seen:
