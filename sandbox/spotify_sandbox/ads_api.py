@@ -247,13 +247,7 @@ class AdsApi:
             params, offset = state["p"], state["o"]
         else:
             params, offset = self._aggregate_params(query), 0
-        now = self.now()
-        first = _parse(params["report_start"]) if params["report_start"] else None
-        last = _parse(params["report_end"]) if params["report_end"] else None
-        grouped = self.world.report_rows(
-            account_id, params["entity_type"], params["granularity"], params["fields"],
-            first=first, last=last, now=now, parent=params["include_parent_entity"])
-        page, next_offset = self._page(grouped, offset, params["limit"])
+        page, next_offset = self._page(account_id, params, offset, self.now())
         next_token = None
         if next_offset is not None:
             next_token = self._encode({"a": account_id, "p": params, "o": next_offset})
@@ -267,16 +261,22 @@ class AdsApi:
                 "report_start": params["report_start"], "report_end": params["report_end"],
                 "rows": page, "warnings": warnings}
 
-    def _page(self, grouped: list[list[dict]], offset: int,
-              limit: int) -> tuple[list[dict], int | None]:
+    def _page(self, account_id: str, params: dict, offset: int,
+              now: dt.datetime) -> tuple[list[dict], int | None]:
         """One page from `offset`: `limit` entities (with all their rows) or `limit` rows."""
-        if self.page_unit == "entity":
-            chosen = grouped[offset:offset + limit]
-            end = offset + limit
-            return [row for rows in chosen for row in rows], (
-                end if end < len(grouped) else None)
-        flat = [row for rows in grouped for row in rows]
+        first = _parse(params["report_start"]) if params["report_start"] else None
+        last = _parse(params["report_end"]) if params["report_end"] else None
+        limit = params["limit"]
+        select = slice(offset, offset + limit) if self.page_unit == "entity" else None
+        grouped = self.world.report_rows(
+            account_id, params["entity_type"], params["granularity"], params["fields"],
+            first=first, last=last, now=now, parent=params["include_parent_entity"],
+            select=select)
         end = offset + limit
+        if self.page_unit == "entity":
+            total = len(self.world.entities(account_id, params["entity_type"]))
+            return [row for rows in grouped for row in rows], (end if end < total else None)
+        flat = [row for rows in grouped for row in rows]
         return flat[offset:end], (end if end < len(flat) else None)
 
     def _aggregate_params(self, query: dict[str, list[str]]) -> dict:  # noqa: PLR0912

@@ -105,6 +105,9 @@ class AdsWorldOptions:
     insufficient_rate: float = 0.25  # ad sets whose insight reports answer 422
     absent_rate: float = 0.03  # (entity, bucket, field) stats left out of `stats`
     zero_day_rate: float = 0.08  # buckets without delivery
+    # > 0: every campaign flies from `flight_days` days before `today` to 30 days after, so
+    # each entity has a row for every day of a report range within that span (size tests).
+    flight_days: int = 0
 
 
 class AdsWorld:
@@ -178,7 +181,10 @@ class AdsWorld:
 
     def _campaign(self, account_id: str, index: int) -> Entity:
         entity_id = make_id(self.seed, "campaign", account_id, index)
-        if index == 0:  # one campaign per account always runs around today
+        if self.options.flight_days > 0:
+            first = self.today - dt.timedelta(days=self.options.flight_days)
+            length = self.options.flight_days + 31
+        elif index == 0:  # one campaign per account always runs around today
             first = self.today - dt.timedelta(days=40)
             length = 70
         else:
@@ -258,11 +264,12 @@ class AdsWorld:
 
     def report_rows(self, account_id: str, kind: str, granularity: str, fields: list[str],
                     *, first: dt.datetime | None, last: dt.datetime | None, now: dt.datetime,
-                    parent: bool) -> list[list[dict]]:
-        """Aggregate report rows grouped per entity, in entity order."""
+                    parent: bool, select: slice | None = None) -> list[list[dict]]:
+        """Aggregate report rows grouped per entity, in entity order (only the entities
+        `select`s, when given: one page costs what it returns)."""
         scale = DELIVERY_SCALE[kind]
         grouped = []
-        for entity in self.entities(account_id, kind):
+        for entity in self.entities(account_id, kind)[select or slice(None)]:
             base = {"entity_type": kind, "entity_id": entity.id, "entity_name": entity.name,
                     "entity_status": entity.status}
             if parent and entity.parent is not None:

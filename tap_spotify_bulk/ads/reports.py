@@ -47,9 +47,10 @@ def aggregate_rows(client: AdsClient, account: str, spec: ReportSpec, *,
     seen: set[str] = set()
     while True:
         body = client.get_json(f"/ad_accounts/{account}/aggregate_reports", params, what=what)
-        rows = body.get("rows") or []
+        rows, token = body.get("rows") or [], body.get("continuation_token")
+        del body
         yield from (row for row in rows if isinstance(row, dict))
-        token = body.get("continuation_token")
+        del rows  # one parsed page in memory at a time: not this one while reading the next
         if not token:
             return
         if token in seen:

@@ -7,8 +7,9 @@ SDK still owns catalog, selection, conformance, stream maps and state.
 
 State: DAY/HOUR streams bookmark `start_time` per ad account. Each window's rows are
 emitted sorted by (start_time, entity_id) so the bookmark only grows within a window and
-the state is resumable; `check_sorted` is off because a run re-reads `ads_lookback_days`
-before the bookmark on purpose.
+the state is resumable (the API serves them entity by entity: `spill.SortedWindow` sorts
+a window of any size in bounded memory); `check_sorted` is off because a run re-reads
+`ads_lookback_days` before the bookmark on purpose.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 
 from tap_spotify_bulk import bookmarks
-from tap_spotify_bulk.ads import listing, reports, settings, windows
+from tap_spotify_bulk.ads import listing, reports, settings, spill, windows
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
+from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
@@ -105,13 +107,21 @@ class AdsReportStream(Stream):
             progress = Progress(self.name, len(planned), ProgressMetric.ADS_WINDOWS,
                                 "window", ad_account_id=account)
             for first, last in planned:
-                rows = {}  # (start_time, entity_id) -> record: overlapping pages count once
-                for row in reports.aggregate_rows(self.shared.client, account, self.spec,
-                                                  start=first, end=last):
-                    record = reports.aggregate_record(self.spec, account, row)
-                    rows[str(record["start_time"]), str(record["entity_id"])] = record
-                yield from (rows[k] for k in sorted(rows))
-                progress.step(f"{windows.iso(first)}..{windows.iso(last)}", len(rows))
+                yield from self._window_records(account, first, last, progress)
+
+    def _window_records(self, account: str, first: dt.date | dt.datetime,
+                        last: dt.date | dt.datetime, progress: Progress) -> Iterable[dict]:
+        """One DAY/HOUR window sorted by (start_time, entity_id), each key once (pages may
+        overlap: the last served wins); held on disk past `spill.SPILL_BYTES`."""
+        span = f"{windows.iso(first)}..{windows.iso(last)}"
+        what = f"Ads {self.name} report for ad account {account} {span}"
+        with spill.SortedWindow(bulk_settings.temp_dir(self.config), what) as window:
+            for row in reports.aggregate_rows(self.shared.client, account, self.spec,
+                                              start=first, end=last):
+                record = reports.aggregate_record(self.spec, account, row)
+                window.add((str(record["start_time"]), str(record["entity_id"])), record)
+            yield from window.records()
+            progress.step(span, window.emitted)
 
     def _insight_records(self, account: str) -> Iterable[dict]:
         client = self.shared.client
