@@ -13,6 +13,7 @@ import gzip
 import random
 import resource
 import signal
+import time
 
 import orjson
 import pytest
@@ -60,12 +61,20 @@ def test_kill_9_at_20_points_leaves_no_temporary_file(sandbox_factory, tmp_path)
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = clean_env({"TMPDIR": str(temp)})
+    # An uninterrupted run first: time-based kills fall inside its duration, so they land
+    # inside a run however fast the machine is.
+    started = time.monotonic()
+    whole = run_watched([*command(), *write_inputs(tmp_path / "inputs", config, None)], env, temp)
+    duration = time.monotonic() - started
+    assert whole.returncode == 0, whole.stderr[-3000:]
     rng = random.Random(SEED)
-    outputs, state, kills, holding = [], None, 0, 0
+    outputs, state, kills, holding, runs = [], None, 0, 0, 0
     while kills < KILLS:
+        runs += 1
+        assert runs <= 4 * KILLS, f"only {kills} of {KILLS} kills landed inside a run"
         argv = [*command(), *write_inputs(tmp_path / "inputs", config, state)]
         if kills % 2:
-            run = run_until_killed(argv, env, seconds=rng.uniform(1.0, 3.0))
+            run = run_until_killed(argv, env, seconds=rng.uniform(0.1, 0.9) * duration)
         else:
             run = run_until_killed(argv, env, lines=rng.randint(1, 1500))
         outputs.append(run.output)
