@@ -65,6 +65,7 @@ def test_kill_9_at_20_random_points_and_resume(sandbox_factory, tmp_path: Path, 
     kill_points: list[str] = []
     finished_cycles = 0
     while len(kill_points) < KILLS:
+        assert len(outputs) < 10 * KILLS, f"only {len(kill_points)} of {KILLS} kills landed"
         if len(kill_points) % 2 == 0:
             limit = {"lines": rng.randint(1, max(2, total_records // 4))}
         else:
