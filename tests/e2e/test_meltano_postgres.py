@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import typing as t
 
 import psycopg
@@ -20,6 +19,7 @@ from helpers.meltano import (
     pg_connect_kwargs,
     plugin_env,
     postgres_rows,
+    requested_days,
     target_postgres_env,
 )
 
@@ -31,17 +31,7 @@ FIRST_END = dt.date(2024, 3, 4)
 END = dt.date(2024, 3, 6)
 LOOKBACK = 3
 COUNTRIES = ("SE", "NO", "DE", "US", "BR")
-DATA_FILE = re.compile(r"/enhanced/[a-z_0-9]+/(\d{4})/(\d{2})/(\d{2})(/[A-Z]{2})?/?$")
 
-
-def requested_days(request_log: list[dict[str, t.Any]]) -> set[dt.date]:
-    """Report days whose data files (or per-day listings) the tap asked for."""
-    days = set()
-    for entry in request_log:
-        match = DATA_FILE.search(entry["path"].split("?")[0])
-        if match:
-            days.add(dt.date(*map(int, match.groups()[:3])))
-    return days
 
 
 def landed_problems(postgres: dict[str, str], schema: str,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import typing as t
 import uuid
 from urllib.parse import quote
@@ -25,6 +24,7 @@ from helpers.meltano import (
     pg_connect_kwargs,
     plugin_env,
     postgres_rows,
+    requested_days,
     target_postgres_env,
 )
 
@@ -40,7 +40,6 @@ BULK_STATE_ID = "prod:tap-spotify-bulk-licensor-to-target-postgres"
 ADS_STATE_ID = "prod:tap-spotify-bulk-ads-to-target-postgres"
 ADS_REPORT = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
               "fields": ["IMPRESSIONS", "SPEND"]}
-DATA_FILE = re.compile(r"/enhanced/[a-z_0-9]+/(\d{4})/(\d{2})/(\d{2})(/[A-Z]{2})?/?$")
 
 
 @pytest.fixture
@@ -68,15 +67,6 @@ def saved_states(postgres: dict[str, str], schema: str) -> dict[str, dict[str, t
         rows = conn.execute(f'SELECT state_id, completed_state FROM "{schema}".state').fetchall()
     return {state_id: (json.loads(s) if isinstance(s, str) else s) for state_id, s in rows}
 
-
-def requested_days(request_log: list[dict[str, t.Any]]) -> set[dt.date]:
-    """Report days whose Bulk data files (or per-day listings) were asked for."""
-    days = set()
-    for entry in request_log:
-        match = DATA_FILE.search(entry["path"].split("?")[0])
-        if match:
-            days.add(dt.date(*map(int, match.groups()[:3])))
-    return days
 
 
 def test_state_in_postgres_is_read_by_the_next_run_and_jobs_keep_their_own_state(

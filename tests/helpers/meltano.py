@@ -11,8 +11,10 @@ each test uses its own state-id suffix.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import typing as t
@@ -193,3 +195,17 @@ def compare_bulk(truth: Mapping[str, Mapping[str, t.Any]],
         if landed != expected or dupes:
             problems[stream] = {"landed": landed, "expected": expected, "duplicate_keys": dupes}
     return problems
+
+
+DATA_FILE = re.compile(r"/enhanced/[a-z_0-9]+/(\d{4})/(\d{2})/(\d{2})(/[A-Z]{2})?/?$")
+
+
+def requested_days(request_log: list[dict[str, t.Any]]) -> set[dt.date]:
+    """Report days whose Bulk data files (or per-day listings) the tap asked for, from the
+    sandbox's request log."""
+    days = set()
+    for entry in request_log:
+        match = DATA_FILE.search(entry["path"].split("?")[0])
+        if match:
+            days.add(dt.date(*map(int, match.groups()[:3])))
+    return days
