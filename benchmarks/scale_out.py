@@ -145,7 +145,7 @@ def summarize(runs: list[dict[str, t.Any]], kind: str, levels: list[int],
     summary: dict[str, dict[str, t.Any]] = {}
     for level in levels:
         mine = [r for r in runs if r["kind"] == kind and r["parallel"] == level]
-        wall = statistics.median(r["wall_s"] for r in mine)
+        wall = round(statistics.median(r["wall_s"] for r in mine), 2)
         cpu = {k: round(statistics.median(r["cpu_s"][k] for r in mine), 2)
                for k in mine[0]["cpu_s"]}
         summary[str(level)] = {"wall_s": wall, "records_per_s": round(mine[0]["records"] / wall),
