@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import statistics
 import sys
@@ -140,8 +141,9 @@ def run_extract(tap: SpotifyTap, days: list[str], expected: dict[str, int], mete
 
 
 def summarize(runs: list[dict[str, t.Any]], kind: str, levels: list[int],
-              cores: int) -> dict[str, dict[str, t.Any]]:
-    """Medians per level, the ratio to the first level and the CPU ceiling."""
+              cores: int, days: int) -> dict[str, dict[str, t.Any]]:
+    """Medians per level, the ratio to the first level, the CPU ceiling, and the ratio
+    that `days` slices of equal length in rounds of `level` allow."""
     summary: dict[str, dict[str, t.Any]] = {}
     for level in levels:
         mine = [r for r in runs if r["kind"] == kind and r["parallel"] == level]
@@ -151,10 +153,16 @@ def summarize(runs: list[dict[str, t.Any]], kind: str, levels: list[int],
         summary[str(level)] = {"wall_s": wall, "records_per_s": round(mine[0]["records"] / wall),
                                "cpu_s": cpu, **ceiling(cpu, PIPELINE[kind], wall, cores),
                                "machine": ceiling(cpu, cpu.keys(), wall, cores)}
+        if kind == "extract":  # a day's tap: how much longer it takes when others run
+            summary[str(level)]["tap_day_wall_s"] = round(statistics.median(
+                w for r in mine for w in r["tap_day_wall_s"]), 2)
     base = summary[str(levels[0])]["wall_s"]
     for row in summary.values():
         row["speedup"] = round(base / row["wall_s"], 2)
         row["cores_allow_speedup"] = round(base / row["ceiling_s"], 2)
+    for level in levels:
+        summary[str(level)]["rounds_allow_speedup"] = round(
+            days / math.ceil(days / level) / (days / math.ceil(days / levels[0])), 2)
     return summary
 
 
@@ -164,7 +172,8 @@ def print_table(kind: str, summary: dict[str, dict[str, t.Any]], cores: int) -> 
               "tap+target CPU s" if end_to_end else "tap CPU s",
               *(["PostgreSQL CPU s"] if end_to_end else []),
               "Dagster+sandbox CPU s" if end_to_end else "counter+sandbox CPU s",
-              f"{cores}-core ceiling s", "of ceiling", "cores allow vs 1"]
+              f"{cores}-core ceiling s", "of ceiling", "cores allow vs 1",
+              *([] if end_to_end else ["a day's tap wall s"])]
     rows = []
     for level, row in summary.items():
         cpu = row["cpu_s"]
@@ -172,7 +181,8 @@ def print_table(kind: str, summary: dict[str, dict[str, t.Any]], cores: int) -> 
                      f"{row['speedup']:.2f}", f"{cpu['children']:.1f}",
                      *([f"{cpu['postgres']:.1f}"] if end_to_end else []),
                      f"{cpu['own'] + cpu['sandbox']:.1f}", f"{row['ceiling_s']:.1f}",
-                     f"{row['of_ceiling']:.2f}", f"{row['cores_allow_speedup']:.2f}"))
+                     f"{row['of_ceiling']:.2f}", f"{row['cores_allow_speedup']:.2f}",
+                     *([] if end_to_end else [f"{row['tap_day_wall_s']:.2f}"])))
     title = "End to end (tap | target-postgres, one Dagster run)" if end_to_end \
         else "Extraction only (each day's tap, stdout counted)"
     print(f"\n{title}\n{harness.table(rows, header)}", flush=True)
@@ -265,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, t.Any] = {}
     for kind in ("end_to_end", "extract"):
         if any(r["kind"] == kind for r in runs):
-            report[kind] = summarize(runs, kind, levels, cores)
+            report[kind] = summarize(runs, kind, levels, cores, args.days)
             print_table(kind, report[kind], cores)
     single = [r for r in runs if r["kind"] == "extract" and r["parallel"] == 1]
     tap_day = {"wall_s": statistics.median(w for r in single for w in r["tap_day_wall_s"]),
