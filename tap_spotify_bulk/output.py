@@ -87,7 +87,7 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
             binary = getattr(out, "buffer", None)
             if binary is not None:
                 out.flush()  # text written by others first, to keep the order
-                binary.write(bytes(self.buffer))
+                binary.write(self.buffer)  # no copy: a signal meanwhile waits (`flushing`)
                 binary.flush()
             else:  # e.g. an io.StringIO installed by a test harness
                 out.write(self.buffer.decode())

@@ -13,8 +13,9 @@ and spliced at once (`batch_splicer`): the same records, without parsing into di
 
 from __future__ import annotations
 
+import itertools
 import logging
-import re
+import operator
 import typing as t
 
 import msgspec
@@ -40,7 +41,7 @@ _SIGNATURE_CACHE_LIMIT = 4096
 # orjson reads integers up to 64 bits; msgspec's bounds stop at int64 (a larger integer
 # only makes its batch go line by line).
 _INT64 = t.Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-_EMPTY_OBJECT = re.compile(rb"\{\s*\}")  # a line `{}` has no text to append columns to
+_QUOTES = itertools.repeat(b'"')  # every object with a key holds a quote; `{ }` none
 
 
 def allowed_types(prop: Mapping[str, t.Any]) -> frozenset[type]:
@@ -135,14 +136,15 @@ class LineShape:
                                 "load_id": load_id})
         head = b"," + columns[1:-1] + b',"row_number":'
         end = b',"extra":null}'
+        # (decoder, text after each line's own, whether a line may be an empty object)
         if not self.partition_country:
-            checks = [(self._decoder(None), head)]
+            checks = [(self._decoder(None), head, True)]
         elif country is None:
             checks = []
         else:  # lines that all carry the partition's country, or lines that all lack it
-            checks = [(self._decoder(country), head),
-                      (self._decoder(None), b',"country":' + orjson.dumps(country) + head)]
-        checks = [(decoder, lead) for decoder, lead in checks if decoder is not None]
+            checks = [(self._decoder(country), head, False),
+                      (self._decoder(None), b',"country":' + orjson.dumps(country) + head, True)]
+        checks = [check for check in checks if check[0] is not None]
         errors = (msgspec.DecodeError, msgspec.ValidationError)
 
         def splice_many(lines: list[bytes], first_row: int) -> list[bytes] | None:
@@ -151,13 +153,13 @@ class LineShape:
             if not lines:
                 return []
             array = b"[" + b",".join(lines) + b"]"
-            if _EMPTY_OBJECT.search(array):
-                return None
-            for decoder, lead in checks:
+            for decoder, lead, may_be_empty in checks:
                 try:
                     decoder.decode(array)
                 except errors:
                     continue
+                if may_be_empty and not all(map(operator.contains, lines, _QUOTES)):
+                    return None  # an empty object has no text to append the columns to
                 return [b"%b%b%d%b" % (line.rstrip()[:-1], lead, row, end)
                         for row, line in enumerate(lines, first_row)]
             return None
