@@ -13,9 +13,11 @@ and spliced at once (`batch_splicer`): the same records, without parsing into di
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import operator
+import re
 import typing as t
 
 import msgspec
@@ -42,6 +44,9 @@ _SIGNATURE_CACHE_LIMIT = 4096
 # only makes its batch go line by line).
 _INT64 = t.Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _QUOTES = itertools.repeat(b'"')  # every object with a key holds a quote; `{ }` none
+# Beyond 1.8e308 (309 digits and more) orjson refuses an integer; msgspec reads one nested
+# in an object or array value (`Any`) as a Python int.
+_HUGE_INTEGER = re.compile(rb"[0-9]{309}")
 
 
 def allowed_types(prop: Mapping[str, t.Any]) -> frozenset[type]:
@@ -127,11 +132,15 @@ class LineShape:
         non-blank one) -> the records' JSON texts, exactly as `splicer` makes them, or None
         when some line of the batch needs `splicer`/`builder` one by one.
 
-        One msgspec decode of the whole batch (in C) checks what `splicer` checks per line:
-        valid JSON objects, every key known, every value of an allowed type, and the
-        partition's `country` on every line or on none. msgspec refuses a superset of what
-        orjson refuses (lone surrogates, bad UTF-8, integers beyond int64), so a batch it
-        accepts is one `splicer` would splice line by line."""
+        msgspec decodes each line on its own (a C loop, no Python per line) and checks what
+        `splicer` checks: one JSON object and nothing else on the line, every key known,
+        every value of an allowed type, and the partition's `country` on every line or on
+        none. msgspec refuses a superset of what orjson refuses (lone surrogates, bad UTF-8,
+        integers beyond int64 in a known field, deeper nesting), except integers too large
+        for a double inside an object or array value: a batch with a digit run that long
+        goes line by line. So a batch it accepts is one `splicer` would splice line by
+        line. (Lines are not decoded as one joined JSON array: a string or an array can
+        run on from one line into the next there, and a line can hold two objects.)"""
         columns = orjson.dumps({"licensor": licensor, "report_date": report_date,
                                 "load_id": load_id})
         head = b"," + columns[1:-1] + b',"row_number":'
@@ -144,22 +153,24 @@ class LineShape:
         else:  # lines that all carry the partition's country, or lines that all lack it
             checks = [(self._decoder(country), head, False),
                       (self._decoder(None), b',"country":' + orjson.dumps(country) + head, True)]
-        checks = [check for check in checks if check[0] is not None]
-        errors = (msgspec.DecodeError, msgspec.ValidationError)
+        checks = [(check[0].decode, *check[1:]) for check in checks if check[0] is not None]
+        errors = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+        nested = any(dict in allowed or list in allowed for allowed in self.types.values())
 
         def splice_many(lines: list[bytes], first_row: int) -> list[bytes] | None:
             if b"" in lines:
                 lines = [line for line in lines if line]
             if not lines:
                 return []
-            array = b"[" + b",".join(lines) + b"]"
-            for decoder, lead, may_be_empty in checks:
+            for decode, lead, may_be_empty in checks:
                 try:
-                    decoder.decode(array)
+                    collections.deque(map(decode, lines), maxlen=0)
                 except errors:
                     continue
                 if may_be_empty and not all(map(operator.contains, lines, _QUOTES)):
                     return None  # an empty object has no text to append the columns to
+                if nested and any(map(_HUGE_INTEGER.search, lines)):
+                    return None  # orjson refuses it where msgspec does not
                 return [b"%b%b%d%b" % (line.rstrip()[:-1], lead, row, end)
                         for row, line in enumerate(lines, first_row)]
             return None
@@ -167,7 +178,7 @@ class LineShape:
         return splice_many
 
     def _decoder(self, country: str | None) -> msgspec.json.Decoder | None:
-        """A msgspec decoder of a JSON array of clean lines: the known fields, each optional
+        """A msgspec decoder of one clean line: the known fields, each optional
         and of its allowed types, nothing else; `country` required and equal to the given
         one, or (None) absent. None when some field allows no type msgspec can check."""
         if country in self._decoders:
@@ -188,7 +199,7 @@ class LineShape:
                                           in enumerate(fields)],
                                  rename={f"f{i}": name for i, (name, _, _) in enumerate(fields)},
                                  forbid_unknown_fields=True, gc=False)
-        decoder = msgspec.json.Decoder(list[line])
+        decoder = msgspec.json.Decoder(line)
         self._decoders[country] = decoder
         return decoder
 
