@@ -7,8 +7,8 @@ A known key holding a value of the wrong type becomes null, and its raw value is
 `extra` under the same key (one warning per file); unknown keys go to `extra`.
 
 When the way out takes JSON text, a clean line is written as its own text with the added
-columns appended (`splicer`), and a batch of clean lines is checked by one msgspec decode
-and spliced at once (`batch_splicer`): the same records, without parsing into dicts.
+columns appended (`splicer`), and a batch of clean lines is checked by msgspec in one C
+loop and spliced at once (`batch_splicer`): the same records, without parsing into dicts.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Lines spliced a batch at once write exactly the records that typing each line would.
 
-The fast way out reads a batch of lines with one msgspec decode and appends the added
-columns to each line's own text (`LineShape.batch_splicer`); any batch with a line that is
-not already its record (a wrong type, an unknown key, another country, text orjson refuses)
-goes line by line. Here files mixing clean lines with every kind of odd line are emitted
-both through the fast way out and through the SDK-shaped record path (`builder` +
-serialisation), and the RECORD messages must be the same JSON, keys in the same order.
+The fast way out checks a batch of lines with msgspec, each line on its own, and appends the
+added columns to each line's own text (`LineShape.batch_splicer`); any batch with a line
+that is not already its record (a wrong type, an unknown key, another country, text orjson
+refuses, not one object on its own) goes line by line. Here files mixing clean lines with
+every kind of odd line are emitted both through the fast way out and through the SDK-shaped
+record path (`builder` + serialisation), and the RECORD messages (and BATCH-mode files)
+must be the same JSON, keys in the same order, or the file must fail with the same error.
 """
 
 from __future__ import annotations
