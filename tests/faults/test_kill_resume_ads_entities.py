@@ -12,7 +12,9 @@ Checked after every kill:
   bookmark in the STATE to resume from, the records of that account emitted since the
   last start from empty state, upserted on `id`, equal that account's truth whole (an
   account's list is read newest first, so a bookmark means the list was read to the end),
-  and the bookmark is the newest `updated_at` among them.
+  and the bookmark is the newest `updated_at` among them;
+* an account whose list the run had finished (it went on to the next account) has its
+  bookmark in that STATE: a kill loses at most the account being read.
 
 Each round starts from empty state and ends with a run to the end (as does a run that
 ends before its kill point): the outputs of that cycle (its killed runs and the last run),
@@ -176,6 +178,10 @@ def test_kill_9_after_n_records_of_each_entity_stream_and_resume(sandbox_factory
             rows = records_of(cycle, name, account)
             assert landed(name, rows) == truth_by_account[name, account], (name, account)
             assert mark == max(r["updated_at"] for r in rows), (name, account)
+        for name in INCREMENTAL:  # an account the run moved past is committed
+            seen = list(dict.fromkeys(r["ad_account_id"] for r in done.output.records[name]))
+            for account in seen[:-1]:
+                assert (name, account) in marks, f"{name}: {account} done, not in the STATE"
         kill_points.append(f"{stream} after {n} (bookmarks: {len(marks)})")
 
     assert final is not None
