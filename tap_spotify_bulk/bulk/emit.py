@@ -15,7 +15,7 @@ import typing as t
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_spotify_bulk.bulk import aggregated
-from tap_spotify_bulk.bulk.files import read_lines, read_records
+from tap_spotify_bulk.bulk.files import line_batches, parse_lines, read_lines
 from tap_spotify_bulk.bulk.records import LineShape
 
 if t.TYPE_CHECKING:
@@ -38,7 +38,8 @@ class Emitter(t.Protocol):
 class LineEmitter:
     """One record per non-blank line, typed by the stream's schema (`records.LineShape`).
     A line that already is its record's JSON but for the added columns is written as
-    its own text with those appended (`LineShape.splicer`), when the way out takes text."""
+    its own text with those appended, when the way out takes text: a batch of such lines
+    at once (`LineShape.batch_splicer`), else line by line (`LineShape.splicer`)."""
 
     def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None:
         self.licensor = licensor
@@ -51,26 +52,33 @@ class LineEmitter:
             return
         (target,) = targets
         target.sink.start_file()
-        build = self.shape.builder(licensor=self.licensor, report_date=job.day.isoformat(),
-                                   load_id=self.load_id, country=job.country,
-                                   path=job.relative)
+        where = job.relative
+        names = {"licensor": self.licensor, "report_date": job.day.isoformat(),
+                 "load_id": self.load_id, "country": job.country}
+        build = self.shape.builder(**names, path=where)
         write = target.sink.write
-        write_text = target.sink.write_text
+        write_text, write_texts = target.sink.write_text, target.sink.write_texts
         rows = 0
         try:
-            if write_text is None:
-                for rows, line in read_lines(path, job.relative):
+            if write_text is None or write_texts is None:
+                for rows, line in read_lines(path, where):
                     write(build(line, rows))
             else:
-                splice = self.shape.splicer(licensor=self.licensor,
-                                            report_date=job.day.isoformat(),
-                                            load_id=self.load_id, country=job.country)
-                for rows, text, line in read_records(path, job.relative):
-                    body = splice(text, line, rows)
-                    if body is None:
-                        write(build(line, rows))
-                    else:
-                        write_text(body)
+                splice_many = self.shape.batch_splicer(**names)
+                splice = self.shape.splicer(**names)
+                for line_no, lines in line_batches(path, where):
+                    texts = splice_many(lines, rows + 1)
+                    if texts is not None:
+                        write_texts(texts)
+                        rows += len(texts)
+                        continue
+                    for text, line in parse_lines(lines, line_no, where):
+                        rows += 1
+                        body = splice(text, line, rows)
+                        if body is None:
+                            write(build(line, rows))
+                        else:
+                            write_text(body)
         except ABORTED:
             target.stopped = True
             rows -= 1  # the line that hit the limit was not written
