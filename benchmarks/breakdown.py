@@ -15,8 +15,8 @@ tap's read of it, each run adding one stage to the one before:
              (`output.FastRecords`, `output.BufferedWriter`)
   splice     instead of build + serialise: the line's own text with the added columns
              appended (`records.LineShape.splicer`, `files.read_records`), into the buffer
-  batch      instead of parse + splice: batches of lines checked by one msgspec decode each
-             and spliced at once (`records.LineShape.batch_splicer`, `files.line_batches`);
+  batch      instead of parse + splice: batches of lines, each line checked by msgspec in
+             one C loop per batch, spliced at once (`records.LineShape.batch_splicer`, `files.line_batches`);
              batches with an odd line are skipped here (the emitter reads them line by line)
   emit       the tap's own per-file loop (`emit.LineEmitter.emit`), to compare with the sum
 

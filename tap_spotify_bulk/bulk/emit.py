@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import typing as t
 
+import orjson
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_spotify_bulk.bulk import aggregated
 from tap_spotify_bulk.bulk.files import line_batches, parse_lines, read_lines
 from tap_spotify_bulk.bulk.records import LineShape
+from tap_spotify_bulk.errors import DataError
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -82,6 +84,8 @@ class LineEmitter:
         except ABORTED:
             target.stopped = True
             rows -= 1  # the line that hit the limit was not written
+        except orjson.JSONEncodeError as exc:
+            raise unwritable(where, rows, exc) from None
         target.count(job.country, rows)
         LOGGER.info("%s: %s: %d records", target.stream.name, job.relative, rows)
 
@@ -114,6 +118,8 @@ class FanOutEmitter:
                 except ABORTED:
                     stopped.add(index)
                     targets[index].stopped = True
+                except orjson.JSONEncodeError as exc:
+                    raise unwritable(job.relative, lines, exc) from None
             if len(stopped) == len(pairs):
                 break
         for target, count in zip(targets, counts, strict=True):
@@ -121,3 +127,13 @@ class FanOutEmitter:
         LOGGER.info("aggregated streams: %s: %d lines, %s", job.relative, lines,
                     ", ".join(f"{t.stream.name} {c}" for t, c in zip(targets, counts,
                                                                       strict=True)))
+
+
+def unwritable(where: str, row: int, exc: Exception) -> DataError:
+    """A record JSON output cannot carry: a value the lenient parse read (an integer beyond
+    64 bits, nesting deeper than 255 levels) that no Singer target would take either."""
+    return DataError(
+        f"{where}: row {row} cannot be written as JSON ({exc}); the file's gzip is intact, so "
+        "the server sent it this way. Nothing of this date was committed to state; report it "
+        "to Spotify."
+    )
