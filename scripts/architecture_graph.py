@@ -127,9 +127,8 @@ def dot_source() -> str:
                       f'    label="{group}/"; style="rounded"; color="#999999";']
         for name in names:
             data = data_files(mods[name]) if mods[name].name == "__init__.py" else []
-            size = (f"{len(data)} data files" if data
-                    else f"{sum(1 for _ in mods[name].open())} lines")
-            lines.append(f'{indent}"{short(name)}" [label="{short(name)}\\n{size}"];')
+            label = f"{short(name)}\\n{len(data)} data files" if data else short(name)
+            lines.append(f'{indent}"{short(name)}" [label="{label}"];')
         if group:
             lines.append("  }")
     for (name, imported), typing_only in sorted(graph.items()):

@@ -87,7 +87,7 @@ class BufferedWriter(GenericSingerWriter[bytes, "Message"]):
             binary = getattr(out, "buffer", None)
             if binary is not None:
                 out.flush()  # text written by others first, to keep the order
-                binary.write(bytes(self.buffer))
+                binary.write(self.buffer)  # no copy: a signal meanwhile waits (`flushing`)
                 binary.flush()
             else:  # e.g. an io.StringIO installed by a test harness
                 out.write(self.buffer.decode())
@@ -143,6 +143,17 @@ class FastRecords:
         if len(buffer) >= FLUSH_AT:
             self._writer.flush()
 
+    def write_texts(self, texts: list[bytes]) -> None:
+        """`write_text` for many records at once."""
+        if not texts:
+            return
+        buffer = self._writer.buffer
+        buffer += self._prefix
+        buffer += (self._suffix + self._prefix).join(texts)
+        buffer += self._suffix
+        if len(buffer) >= FLUSH_AT:
+            self._writer.flush()
+
 
 class BatchRecords:
     """Writes one stream's records into JSON Lines batch files (BATCH mode, `batch_config`).
@@ -185,6 +196,19 @@ class BatchRecords:
             self._close_file()
         elif len(self._pending) >= FLUSH_AT:
             self._write_pending()
+
+    def write_texts(self, texts: list[bytes]) -> None:
+        """`write_text` for many records at once (files still close every `batch_size`)."""
+        while texts:
+            room = self.config.batch_size - self._count
+            part, texts = texts[:room], texts[room:]
+            self._pending += b"\n".join(part)
+            self._pending += b"\n"
+            self._count += len(part)
+            if self._count >= self.config.batch_size:
+                self._close_file()
+            elif len(self._pending) >= FLUSH_AT:
+                self._write_pending()
 
     def finish(self) -> list[str]:
         if self._count:
@@ -233,14 +257,16 @@ class BatchRecords:
 class RecordSink:
     """One stream's way out for one run: `write(record)`, `start_file()` before each file's
     records, `end_day()` after a date's last record (BATCH mode announces its files there,
-    before the date's STATE). `write_text(json)` takes a record already serialised, when
-    the way out can (fast RECORD lines, batch files); None otherwise."""
+    before the date's STATE). `write_text(json)` takes a record already serialised and
+    `write_texts([json, ...])` many at once, when the way out can (fast RECORD lines, batch
+    files); both None otherwise."""
 
     def __init__(self, stream: Stream) -> None:
         self.stream = stream
         self.batcher: BatchRecords | None = None
         self.write: Callable[[dict[str, t.Any]], None]
         self.write_text: Callable[[bytes], None] | None = None
+        self.write_texts: Callable[[list[bytes]], None] | None = None
         self.start_file: Callable[[], None] = _nothing
         limit = stream.ABORT_AT_RECORD_COUNT
         if limit is not None:  # dry runs and the SDK test suite: the SDK's path, counted
@@ -251,9 +277,11 @@ class RecordSink:
         elif (batch := batch_config(stream)) is not None:
             self.batcher = BatchRecords(batch, sdk_seam.tap_of(stream).name, stream.name)
             self.write, self.write_text = self.batcher.write, self.batcher.write_text
+            self.write_texts = self.batcher.write_texts
         else:
             fast = FastRecords(sdk_seam.message_writer(stream), stream.name)  # type: ignore[arg-type]
-            self.write, self.write_text = fast.write, fast.write_text
+            self.write, self.write_text, self.write_texts = (fast.write, fast.write_text,
+                                                             fast.write_texts)
             self.start_file = fast.start_file
 
     def _write_limited(self, record: dict[str, t.Any]) -> None:

@@ -4,92 +4,39 @@ reporting rate limit, and the ground truth a correct tap emits.
 The server core validates the Ads bearer token and applies generic faults, then hands
 every request under `/ads/v3/` to `AdsApi.handle`. Report data comes from `AdsWorld`
 (pure functions of the seed), so `truth` recomputes exactly what the API serves.
+
+Request checks and error bodies are `ads_requests`, report parameters and continuation
+tokens `ads_report_params`, the reporting rate limit `ads_rate_limit`, the entity lists
+`ads_entities`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import collections
 import datetime as dt
 import json
-import math
-import re
 import threading
 import time
 import typing as t
-import uuid
 from dataclasses import fields as dataclass_fields
 
-from spotify_sandbox.ads_data import (
-    ENTITY_TYPES,
-    INSIGHT_VALUES,
-    AdsWorld,
-    AdsWorldOptions,
-)
+from spotify_sandbox.ads_data import AdsWorld, AdsWorldOptions
 from spotify_sandbox.ads_entities import ENTITY_STREAMS, SORT_FIELDS, EntityLists
-from spotify_sandbox.ads_fields import API_FIELDS, INSIGHT_REFUSED
-from spotify_sandbox.ads_truth import (
-    HOUR_HISTORY,
-    ReportTruth,
-    as_moment,
-    default_hour_range,
+from spotify_sandbox.ads_rate_limit import RateLimiter
+from spotify_sandbox.ads_report_params import (
+    aggregate_params,
+    decode_token,
+    encode_token,
+    insight_params,
 )
+from spotify_sandbox.ads_requests import BadRequest, error_body, integer, moment, one
+from spotify_sandbox.ads_truth import ReportTruth, as_moment, default_hour_range
 from spotify_sandbox.routing import SandboxRequest, SandboxResponse
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
-MAX_DAY_SPAN = dt.timedelta(days=90)
-# Continuation tokens carry '+', '/' and '=' on purpose: the client must URL-encode them.
-TOKEN_PREFIX = "ct+"  # noqa: S105 (not a secret)
-TOKEN_SUFFIX = "/="  # noqa: S105
-_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-AGGREGATE_PARAMS = frozenset({"entity_type", "fields", "granularity", "report_start",
-                              "report_end", "include_parent_entity", "limit",
-                              "continuation_token"})
-INSIGHT_PARAMS = frozenset({"insight_dimension", "fields", "entity_ids", "entity_ids_type",
-                            "granularity"})
 REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports"})
-
-
-class BadRequest(Exception):  # noqa: N818 (an answer, not a failure of ours)
-    def __init__(self, message: str, code: str = "INVALID_ARGUMENT", status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-def error_body(status: int, message: str, code: str) -> SandboxResponse:
-    body = {"sp_trace_id": str(uuid.uuid4()), "messages": [message],
-            "error_codes": [{"code": code, "definition": message}]}
-    return SandboxResponse(status, json.dumps(body).encode())
-
-
-class RateLimiter:
-    """`limit` reporting requests per `window` seconds per token (sliding window)."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._sent: dict[str, collections.deque[float]] = collections.defaultdict(
-            collections.deque)
-
-    def admit(self, token: str) -> tuple[bool, dict[str, str]]:
-        """(allowed, X-RateLimit-* headers) for one request made with `token`."""
-        now = self._clock()
-        sent = self._sent[token]
-        while sent and sent[0] <= now - self.window:
-            sent.popleft()
-        allowed = len(sent) < self.limit
-        if allowed:
-            sent.append(now)
-        reset = sent[0] + self.window - now if sent else 0.0
-        headers = {"X-RateLimit-Limit": str(self.limit),
-                   "X-RateLimit-Remaining": str(max(self.limit - len(sent), 0)),
-                   "X-RateLimit-Reset": str(math.ceil(max(reset, 0.0)))}
-        return allowed, headers
 
 
 class AdsApi:
@@ -212,12 +159,12 @@ class AdsApi:
     def _listing(self, account_id: str, kind: str, query: dict[str, list[str]]) -> dict:
         """One offset page; with `list_overlap` N, pages after the first start N items
         early, as a list does when entities are added at its head while a client pages."""
-        limit = _int(query, "limit", 50, 1, 50)
-        offset = _int(query, "offset", 0, 0, 10**9)
-        sort_field = _one(query, "sort_field") or "CREATED_AT"
+        limit = integer(query, "limit", 50, 1, 50)
+        offset = integer(query, "offset", 0, 0, 10**9)
+        sort_field = one(query, "sort_field") or "CREATED_AT"
         if sort_field not in SORT_FIELDS[kind]:
             raise BadRequest(f"sort_field must be one of {', '.join(SORT_FIELDS[kind])}")
-        direction = _one(query, "sort_direction") or "DESC"
+        direction = one(query, "sort_direction") or "DESC"
         if direction not in {"ASC", "DESC"}:
             raise BadRequest("sort_direction must be ASC or DESC")
         if not self.sort_lists:  # a server that ignores the sort parameters
@@ -241,16 +188,16 @@ class AdsApi:
         warnings = []
         token = query.get("continuation_token")
         if token:
-            state = self._decode(token[0], account_id)
+            state = decode_token(token[0], account_id)
             if set(query) - {"continuation_token"}:
                 warnings.append("continuation_token was supplied: other parameters ignored")
             params, offset = state["p"], state["o"]
         else:
-            params, offset = self._aggregate_params(query), 0
+            params, offset = aggregate_params(query, self.now()), 0
         page, next_offset = self._page(account_id, params, offset, self.now())
         next_token = None
         if next_offset is not None:
-            next_token = self._encode({"a": account_id, "p": params, "o": next_offset})
+            next_token = encode_token({"a": account_id, "p": params, "o": next_offset})
         with self._lock:
             self.report_log.append({
                 "kind": "aggregate", "account": account_id, "continued": bool(token),
@@ -264,8 +211,8 @@ class AdsApi:
     def _page(self, account_id: str, params: dict, offset: int,
               now: dt.datetime) -> tuple[list[dict], int | None]:
         """One page from `offset`: `limit` entities (with all their rows) or `limit` rows."""
-        first = _parse(params["report_start"]) if params["report_start"] else None
-        last = _parse(params["report_end"]) if params["report_end"] else None
+        first = moment(params["report_start"]) if params["report_start"] else None
+        last = moment(params["report_end"]) if params["report_end"] else None
         limit = params["limit"]
         select = slice(offset, offset + limit) if self.page_unit == "entity" else None
         grouped = self.world.report_rows(
@@ -279,91 +226,13 @@ class AdsApi:
         flat = [row for rows in grouped for row in rows]
         return flat[offset:end], (end if end < len(flat) else None)
 
-    def _aggregate_params(self, query: dict[str, list[str]]) -> dict:  # noqa: PLR0912
-        unknown = sorted(set(query) - AGGREGATE_PARAMS)
-        if unknown:
-            raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
-        entity_type = _one(query, "entity_type")
-        if entity_type not in ENTITY_TYPES:
-            raise BadRequest(f"entity_type must be one of {', '.join(ENTITY_TYPES)}, "
-                             f"got {entity_type!r}")
-        fields = _fields(query)
-        granularity = _one(query, "granularity") or "LIFETIME"
-        if granularity not in {"LIFETIME", "DAY", "HOUR"}:
-            raise BadRequest(f"unknown granularity {granularity!r}")
-        limit = _int(query, "limit", 50, 1, 50)
-        parent_text = (_one(query, "include_parent_entity") or "false").lower()
-        if parent_text not in {"true", "false"}:
-            raise BadRequest("include_parent_entity must be true or false")
-        parent = parent_text == "true"
-        if parent and entity_type not in {"AD", "AD_SET"}:
-            raise BadRequest("include_parent_entity is only valid for AD and AD_SET")
-        start_text, end_text = _one(query, "report_start"), _one(query, "report_end")
-        start = _parse(start_text) if start_text else None
-        end = _parse(end_text) if end_text else None
-        for moment, name in ((start, "report_start"), (end, "report_end")):
-            if moment is not None and (moment.minute or moment.second):
-                raise BadRequest(f"{name} must be expressed in whole hours")
-        if granularity != "LIFETIME" and (start is None or end is None):
-            raise BadRequest(f"report_start and report_end are required for {granularity}")
-        if start is not None and end is not None:
-            if end < start:
-                raise BadRequest("report_end is before report_start")
-            if granularity in {"DAY", "LIFETIME"} and end - start > MAX_DAY_SPAN:
-                raise BadRequest("report_start and report_end must be within 90 days")
-        if granularity == "DAY" and (start.hour or end.hour):
-            raise BadRequest("DAY reports need UTC midnight report_start and report_end")
-        if granularity == "HOUR":
-            current = self.now().replace(minute=0, second=0, microsecond=0)
-            if start < current - HOUR_HISTORY or end > current:
-                raise BadRequest("HOUR reports must lie within the last 14 days")
-        if granularity == "LIFETIME":
-            start_text = end_text = None  # lifetime totals: the range is not used here
-        return {"entity_type": entity_type, "fields": fields, "granularity": granularity,
-                "limit": limit, "include_parent_entity": parent,
-                "report_start": start_text, "report_end": end_text}
-
-    @staticmethod
-    def _encode(state: dict) -> str:
-        text = base64.b64encode(json.dumps(state, sort_keys=True).encode()).decode()
-        return f"{TOKEN_PREFIX}{text}{TOKEN_SUFFIX}"
-
-    @staticmethod
-    def _decode(token: str, account_id: str) -> dict:
-        try:
-            if not (token.startswith(TOKEN_PREFIX) and token.endswith(TOKEN_SUFFIX)):
-                raise ValueError
-            inner = token[len(TOKEN_PREFIX):-len(TOKEN_SUFFIX)]
-            state = json.loads(base64.b64decode(inner, validate=True))
-        except (ValueError, binascii.Error):
-            raise BadRequest("invalid continuation_token (was it URL-encoded?)") from None
-        if state.get("a") != account_id:
-            raise BadRequest("continuation_token belongs to another ad account")
-        return state
-
     # ---- insight reports -------------------------------------------------------------
 
     def _insight(self, account_id: str, query: dict[str, list[str]]) -> dict:
-        unknown = sorted(set(query) - INSIGHT_PARAMS)
-        if unknown:
-            raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
-        dimension = _one(query, "insight_dimension")
-        if dimension not in INSIGHT_VALUES:
-            raise BadRequest(f"unsupported insight_dimension {dimension!r}")
-        if (_one(query, "granularity") or "LIFETIME") != "LIFETIME":
-            raise BadRequest("insight reports are LIFETIME only")
-        fields = _fields(query)
-        refused = [f for f in fields if f in INSIGHT_REFUSED]
-        if refused:
-            raise BadRequest(f"field(s) not allowed in insight reports: {', '.join(refused)}")
-        ids = query.get("entity_ids") or []
-        if len(ids) != 1:
-            raise BadRequest("insight reports take exactly one entity id")
-        if _one(query, "entity_ids_type") != "AD_SET":
-            raise BadRequest("entity_ids_type must be AD_SET")
-        ad_set = self.world.find(account_id, "AD_SET", ids[0])
+        dimension, fields, ad_set_id = insight_params(query)
+        ad_set = self.world.find(account_id, "AD_SET", ad_set_id)
         if ad_set is None:
-            raise BadRequest(f"ad set {ids[0]} not found", "NOT_FOUND", 404)
+            raise BadRequest(f"ad set {ad_set_id} not found", "NOT_FOUND", 404)
         with self._lock:
             self.report_log.append({"kind": "insight", "account": account_id,
                                     "dimension": dimension, "ad_set": ad_set.id})
@@ -386,44 +255,3 @@ class AdsApi:
 
     default_hour_range = staticmethod(default_hour_range)
 
-
-# ---- helpers -------------------------------------------------------------------------
-
-
-def _one(query: dict[str, list[str]], name: str) -> str | None:
-    values = query.get(name) or []
-    if len(values) > 1:
-        raise BadRequest(f"{name} given more than once")
-    return values[0] if values else None
-
-
-def _int(query: dict[str, list[str]], name: str, default: int, lo: int, hi: int) -> int:
-    text = _one(query, name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
-    if not lo <= value <= hi:
-        raise BadRequest(f"{name} must be between {lo} and {hi}")
-    return value
-
-
-def _fields(query: dict[str, list[str]]) -> list[str]:
-    fields = query.get("fields") or []
-    if not fields:
-        raise BadRequest("fields is required")
-    unknown = [f for f in fields if f not in API_FIELDS]
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
-    return list(dict.fromkeys(fields))
-
-
-def _parse(text: str) -> dt.datetime:
-    if not _TIME.match(text):
-        raise BadRequest(f"bad timestamp {text!r}: use YYYY-MM-DDTHH:MM:SSZ")
-    try:
-        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    except ValueError:
-        raise BadRequest(f"bad timestamp {text!r}") from None

@@ -7,7 +7,9 @@ is keyed by `id` alone; every record also carries `ad_account_id` (businesses ex
 * `campaigns`, `ad_sets`, `ads`: incremental on `updated_at`, bookmarked per ad account.
   The list is asked newest first and read only down to the bookmark (`listing`): one
   request per page of 50, none per entity. Records are emitted newest first, so progress
-  within an account is not resumable; the bookmark is committed once the account is done.
+  within an account is not resumable; the bookmark is committed once the account is done:
+  a STATE goes out before the next account is read (the SDK alone would wait for the end
+  of the stream, and a kill would lose every account read so far).
 * `businesses`, `ad_accounts`: full snapshots. Their lists are neither paged nor sortable,
   and account discovery reads them anyway, so a snapshot costs no extra request.
 
@@ -22,7 +24,7 @@ import typing as t
 
 from singer_sdk import Stream
 
-from tap_spotify_bulk import bookmarks
+from tap_spotify_bulk import bookmarks, sdk_seam
 from tap_spotify_bulk.ads import entity_fields, listing
 from tap_spotify_bulk.ads.windows import iso, parse_time
 
@@ -68,6 +70,8 @@ class AdsEntityStream(Stream):
                 item = {**self.shared.account_objects.get(account, {}), "id": account}
                 yield entity_fields.record(self.name, item, account, self._warned)
         elif context:
+            if sdk_seam.state_pending(self):  # commit the accounts already read
+                sdk_seam.write_state(self)
             account = context["ad_account_id"]
             since = self._bookmark(context)
             for item in listing.newest_first(self.shared.client, account, self.name, since):

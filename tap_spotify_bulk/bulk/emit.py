@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import typing as t
 
+import orjson
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_spotify_bulk.bulk import aggregated
-from tap_spotify_bulk.bulk.files import read_lines, read_records
+from tap_spotify_bulk.bulk.files import line_batches, parse_lines, read_lines
 from tap_spotify_bulk.bulk.records import LineShape
+from tap_spotify_bulk.errors import DataError
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -38,7 +40,8 @@ class Emitter(t.Protocol):
 class LineEmitter:
     """One record per non-blank line, typed by the stream's schema (`records.LineShape`).
     A line that already is its record's JSON but for the added columns is written as
-    its own text with those appended (`LineShape.splicer`), when the way out takes text."""
+    its own text with those appended, when the way out takes text: a batch of such lines
+    at once (`LineShape.batch_splicer`), else line by line (`LineShape.splicer`)."""
 
     def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None:
         self.licensor = licensor
@@ -51,29 +54,38 @@ class LineEmitter:
             return
         (target,) = targets
         target.sink.start_file()
-        build = self.shape.builder(licensor=self.licensor, report_date=job.day.isoformat(),
-                                   load_id=self.load_id, country=job.country,
-                                   path=job.relative)
+        where = job.relative
+        names = {"licensor": self.licensor, "report_date": job.day.isoformat(),
+                 "load_id": self.load_id, "country": job.country}
+        build = self.shape.builder(**names, path=where)
         write = target.sink.write
-        write_text = target.sink.write_text
+        write_text, write_texts = target.sink.write_text, target.sink.write_texts
         rows = 0
         try:
-            if write_text is None:
-                for rows, line in read_lines(path, job.relative):
+            if write_text is None or write_texts is None:
+                for rows, line in read_lines(path, where):
                     write(build(line, rows))
             else:
-                splice = self.shape.splicer(licensor=self.licensor,
-                                            report_date=job.day.isoformat(),
-                                            load_id=self.load_id, country=job.country)
-                for rows, text, line in read_records(path, job.relative):
-                    body = splice(text, line, rows)
-                    if body is None:
-                        write(build(line, rows))
-                    else:
-                        write_text(body)
+                splice_many = self.shape.batch_splicer(**names)
+                splice = self.shape.splicer(**names)
+                for line_no, lines in line_batches(path, where):
+                    texts = splice_many(lines, rows + 1)
+                    if texts is not None:
+                        write_texts(texts)
+                        rows += len(texts)
+                        continue
+                    for text, line in parse_lines(lines, line_no, where):
+                        rows += 1
+                        body = splice(text, line, rows)
+                        if body is None:
+                            write(build(line, rows))
+                        else:
+                            write_text(body)
         except ABORTED:
             target.stopped = True
             rows -= 1  # the line that hit the limit was not written
+        except orjson.JSONEncodeError as exc:
+            raise unwritable(where, rows, exc) from None
         target.count(job.country, rows)
         LOGGER.info("%s: %s: %d records", target.stream.name, job.relative, rows)
 
@@ -106,6 +118,8 @@ class FanOutEmitter:
                 except ABORTED:
                     stopped.add(index)
                     targets[index].stopped = True
+                except orjson.JSONEncodeError as exc:
+                    raise unwritable(job.relative, lines, exc) from None
             if len(stopped) == len(pairs):
                 break
         for target, count in zip(targets, counts, strict=True):
@@ -113,3 +127,13 @@ class FanOutEmitter:
         LOGGER.info("aggregated streams: %s: %d lines, %s", job.relative, lines,
                     ", ".join(f"{t.stream.name} {c}" for t, c in zip(targets, counts,
                                                                       strict=True)))
+
+
+def unwritable(where: str, row: int, exc: Exception) -> DataError:
+    """A record JSON output cannot carry: a value the lenient parse read (an integer beyond
+    64 bits, nesting deeper than 255 levels) that no Singer target would take either."""
+    return DataError(
+        f"{where}: row {row} cannot be written as JSON ({exc}); the file's gzip is intact, so "
+        "the server sent it this way. Nothing of this date was committed to state; report it "
+        "to Spotify."
+    )

@@ -34,6 +34,7 @@ if t.TYPE_CHECKING:
 
 READ_CHUNK = 1 << 17  # compressed bytes per read (and per inflate step)
 INFLATE_CHUNK = 1 << 19  # at most this many decompressed bytes at a time
+LINE_BATCH = 256  # lines per batch (`line_batches`); a batch with an odd line goes line by line
 GZIP_WBITS = 31  # zlib: expect a gzip header and trailer
 GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM=deflate (RFC 1952)
 _INFLATE_ERRORS = (zlib.error, _zlib.error)
@@ -228,32 +229,50 @@ def read_records(
     `where` names the file in errors (e.g. "streams/2024/03/07/SE"). A line that is not a
     JSON object fails the run with its line number (1-based, counting every line).
     """
-    loads = orjson.loads
     row = 0
-    line_no = 0
+    for line_no, lines in line_batches(path, where):
+        for text, value in parse_lines(lines, line_no, where):
+            row += 1
+            yield row, text, value
+
+
+def line_batches(path: Path | SpooledFile, where: str,
+                 size: int = LINE_BATCH) -> Iterator[tuple[int, list[bytes]]]:
+    """The lines of a verified gzip NDJSON file in batches of at most `size`, blank ones
+    included, each with the line number of its first line (1-based)."""
+    line_no = 1
     pending = b""
     try:
         # A final b"\n" ends a last line that has no newline of its own.
         for data in itertools.chain(_inflate(path), (b"\n",)):
             lines = (pending + data).split(b"\n") if pending else data.split(b"\n")
             pending = lines.pop()
-            for line in lines:
-                line_no += 1
-                if not line or line.isspace():
-                    continue
-                try:
-                    value = loads(line)
-                    text: bytes | None = line
-                except orjson.JSONDecodeError:
-                    value = _parse(line, where, line_no)
-                    text = None
-                if type(value) is not dict:
-                    raise _bad_line(where, line_no, "is not a JSON object")
-                row += 1
-                yield row, text, value
+            for start in range(0, len(lines), size):
+                batch = lines[start:start + size] if len(lines) > size else lines
+                yield line_no, batch
+                line_no += len(batch)
     except CorruptGzip as exc:  # verified before, so only if the file changed under us
         msg = f"{where}: {exc} while reading"
         raise DataError(msg) from exc
+
+
+def parse_lines(lines: list[bytes], line_no: int,
+                where: str) -> Iterator[tuple[bytes | None, dict[str, t.Any]]]:
+    """(text, object) for each non-blank line of a batch whose first line is `line_no`; the
+    text is None when only the lenient parse could read the line."""
+    loads = orjson.loads
+    for offset, line in enumerate(lines):
+        if not line or line.isspace():
+            continue
+        try:
+            value = loads(line)
+            text: bytes | None = line
+        except orjson.JSONDecodeError:
+            value = _parse(line, where, line_no + offset)
+            text = None
+        if type(value) is not dict:
+            raise _bad_line(where, line_no + offset, "is not a JSON object")
+        yield text, value
 
 
 def _bad_line(where: str, line_no: int, problem: str) -> DataError:

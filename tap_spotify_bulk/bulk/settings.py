@@ -148,6 +148,12 @@ def validate(config: Mapping[str, t.Any], *, bulk_selected: bool) -> None:
         msg = f"`start_date` ({start}) is after `end_date` ({end})."
         raise ConfigError(msg)
     window(config)  # relative, preset or mixed dates: start after end is caught here
+    batch = config.get("batch_config")
+    size = batch.get("batch_size", 1) if isinstance(batch, dict) else 1
+    if type(size) is not int or size < 1:
+        msg = f"`batch_config`: `batch_size` must be a whole number of records, at least 1 " \
+              f"({size!r})."
+        raise ConfigError(msg)
 
 
 def window(config: Mapping[str, t.Any], today: dt.date | None = None) -> dates.Window:

@@ -84,6 +84,9 @@ BAD_CONFIGS: list[tuple[str, dict[str, t.Any], str]] = [
      "ads_report_list"),
     ("insight refuses SPEND", {"ads_report_list": [{**INSIGHT, "fields": ["SPEND"]}]},
      "ads_report_list"),
+    ("batch_size zero", {"batch_config": {"encoding": {"format": "jsonl"},
+                                          "storage": {"root": "file:///tmp"}, "batch_size": 0}},
+     "batch_config"),
     ("reports without refresh token", {"ads_report_list": report(),
                                        "ads_refresh_token": DROP}, "ads_refresh_token"),
 ]

@@ -7,7 +7,8 @@ Each case is handled as the README documents, never silently dropped:
   one warning per file and key;
 * a huge line -> kept whole;
 * an empty (but valid) gzip file -> no records, the date completes;
-* an invalid JSON line, a line that is not an object, a body that is not gzip, an empty
+* an invalid JSON line, a line that is not an object, a value no JSON output can carry (an
+  integer beyond 64 bits, nesting deeper than 255 levels), a body that is not gzip, an empty
   body, a listing that is not an array of `{"uri": ...}` objects -> the run fails with one
   clear error naming the file (and line), and no STATE covers that date.
 
@@ -134,6 +135,11 @@ FAILING_FILES = {
     "line_not_an_object": (lines(b'{"user_id": "a"}', b"", b'["user_id", "b"]'),
                            r"users/2024/03/02: line 3 is not a JSON object"),
     "null_line": (lines(b"null"), r"users/2024/03/02: line 1 is not a JSON object"),
+    "integer_beyond_64_bits": (lines(b'{"user_id": "a"}',
+                                     b'{"user_id": "b", "x": 1%s}' % (b"0" * 400)),
+                               r"users/2024/03/02: row 2 cannot be written as JSON"),
+    "nested_too_deep": (lines(b'{"user_id": "a", "x": %s}' % (b"[" * 300 + b"]" * 300)),
+                        r"users/2024/03/02: row 1 cannot be written as JSON"),
     "not_gzip_at_all": (b'{"user_id": "a"}\n', r"users/2024/03/02: corrupt gzip"),
     "empty_body": (b"", r"users/2024/03/02: corrupt gzip .*empty"),
     "truncated_for_good": (lines(b'{"user_id": "a"}' * 200)[:40],

@@ -5,8 +5,8 @@ tracebacks), at any log level.
 Every run helper scans its own output already (see `helpers.run` and `helpers.secrets`:
 the secrets each test passes in, the Basic credentials of every id:secret pair, right or
 wrong, and every Authorization header the sandbox received); the tests here push the
-worst case: both APIs at once, a hostile server, rotating refresh tokens, debug logging
-and debug tracebacks.
+worst case: both APIs at once (every stream, the Ads entity lists included), a hostile
+server, rotating refresh tokens, debug logging and debug tracebacks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers.run import run_cli
+from helpers.run import catalog, run_cli
 from helpers.secrets import (
     assert_no_secrets,
     basic,
@@ -45,13 +45,16 @@ def test_both_apis_hostile_server_rotation_and_debug_logging(sandbox_factory, tm
                          latency_ms=5, faults=faults, **unique_credentials())
     config = sb.tap_config(ads_report_list=[DAY_CAMPAIGN, LIFETIME_AD],
                            ads_timeframe_months="THREE", lookback_days=1)
-    run = run_cli(tmp_path, config, sandbox=sb, timeout=300,
+    every_stream = [entry["tap_stream_id"] for entry in catalog(config, ())["streams"]]
+    run = run_cli(tmp_path, config, streams=every_stream, sandbox=sb, timeout=300,
                   env={"LOGLEVEL": "DEBUG", "TAP_SPOTIFY_BULK_DEBUG": "1"})
     assert run.returncode == 0, run.stderr[-3000:]
     output = run.output
     assert output.records["streams"]
     assert output.records["campaign_day"]
     assert output.records["ad_lifetime"]
+    for entity in ("businesses", "ad_accounts", "campaigns", "ad_sets", "ads"):
+        assert output.records[entity], entity  # not selected by default: selected here
     assert "DEBUG" in run.stderr  # debug logging really was on
     assert len(sb.app.tokens.refresh_tokens) >= 2  # the refresh token rotated
     assert sb.stats["faults_total"] > 0

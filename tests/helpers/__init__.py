@@ -6,6 +6,7 @@
   or until killed (`run_until_killed`), with the one catalog-selection helper (`catalog`);
 * `helpers.secrets`: credentials to scan for and the scanner every run helper applies;
 * `helpers.ads`: Ads report keys, windows asked and the tally of what landed;
+* `helpers.ads_contract`: the Ads contract suite's reshaped sandbox answers and truth;
 * `helpers.meltano`: the repository's Meltano project against a sandbox, and what landed
   in PostgreSQL, DuckDB or JSONL.
 """

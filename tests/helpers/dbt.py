@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import typing as t
 
+import yaml
 from spotify_sandbox.tally import BULK_FIELDS
 
-from helpers.meltano import postgres_rows
+from helpers.meltano import REPO, postgres_rows
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,3 +45,13 @@ def current_rows_duckdb(conn: t.Any, schema: str, stream: str) -> list[dict[str,
 def current_rows_postgres(conn: t.Any, schema: str, stream: str) -> list[dict[str, t.Any]]:
     return postgres_rows(conn, schema, f"current_{stream}", tally_columns(stream)) or []
 
+
+
+def described_columns() -> dict[str, dict[str, str]]:
+    """{model: {column: description}} of the described columns in transform/'s schema yml."""
+    models: dict[str, dict[str, str]] = {}
+    for path in sorted((REPO / "transform" / "models").rglob("*.yml")):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
+            models[model["name"]] = {c["name"]: c["description"] for c in model.get("columns", [])
+                                     if str(c.get("description") or "").strip()}
+    return models

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers.ads import landed, repeated_keys, run_ads
-from test_contract_ads import reshape
+from helpers.ads_contract import reshape
 
 from tap_spotify_bulk.ads import spill, windows
 from tap_spotify_bulk.errors import TapError

@@ -8,15 +8,24 @@
   rewrite (stale rows of a shorter file, a dropped country, removed tracks) fall out. Rows
   without an applicable manifest row (a first read still in progress) are kept: nothing is
   lost while a read is interrupted. Load ids sort in time order as text.
+
+  The model is enabled only when its stream is listed in the `bulk_streams` variable
+  (macros/bulk_streams.sql). Without the manifest (`bulk_loads` not listed: not selected in
+  the tap), no read is known to be complete and every raw row is kept, stale rows of restated
+  days included.
 #}
 {% macro current_rows(stream, country_partitioned=false) %}
+{{ config(enabled=bulk_loaded(stream)) }}
+{%- if not bulk_loaded('bulk_loads') %}
+select * from {{ loaded_source(stream) }}
+{%- else %}
 with raw as (
-    select * from {{ source('spotify', stream) }}
+    select * from {{ loaded_source(stream) }}
 ),
 
 manifest as (
     select report_date, country_scope, max(load_id) as load_id
-    from {{ source('spotify', 'bulk_loads') }}
+    from {{ loaded_source('bulk_loads') }}
     where stream = '{{ stream }}'
     group by report_date, country_scope
 ),
@@ -44,4 +53,5 @@ left join latest
     on latest.report_date = raw.report_date
     {% if country_partitioned %}and latest.country = raw.country{% endif %}
 where latest.load_id is null or raw.load_id >= latest.load_id
+{%- endif %}
 {% endmacro %}

@@ -8,13 +8,17 @@ group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
 
-{# Every row comes from a read that the manifest (bulk_loads) records for its stream and day. #}
+{#
+  Every row comes from a read that the manifest (bulk_loads) records for its stream and day.
+  Disabled when the manifest is not loaded (see the `bulk_streams` variable).
+#}
 {% test loaded_per_manifest(model, stream) %}
+{{ config(enabled=bulk_loaded('bulk_loads')) }}
 select r.report_date, r.load_id
 from {{ model }} as r
 where not exists (
     select 1
-    from {{ source('spotify', 'bulk_loads') }} as m
+    from {{ loaded_source('bulk_loads') }} as m
     where m.stream = '{{ stream }}'
         and m.report_date = r.report_date
         and m.load_id = r.load_id

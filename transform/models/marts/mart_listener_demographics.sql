@@ -1,7 +1,10 @@
 {#
   Listener demographics per report day x country x gender x age group: streams from the
   aggregated report, active users from the users report (age group from birth year).
+  Enabled when both streams are loaded (the `bulk_streams` variable).
 #}
+{{ config(enabled=bulk_loaded('aggregated_streams_count', 'users')) }}
+
 with facts as (
     select
         cast(report_date as date) as report_date, country, gender, age_group,

@@ -3,7 +3,11 @@
   streams report, aggregated streams, skips and saves from the aggregated report, and the
   skip and save rates (per aggregated stream). One long union, then one group by: every
   fact lands in exactly one row, so totals reconcile with the current_* models.
+  Enabled when all four streams it reads are loaded (the `bulk_streams` variable).
 #}
+{{ config(enabled=bulk_loaded('streams', 'aggregated_streams_count',
+                              'aggregated_streams_skips', 'aggregated_streams_saves')) }}
+
 with facts as (
     select
         report_date, isrc, country, 1 as stream_events, user_id, ms_played,

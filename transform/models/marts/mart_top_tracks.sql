@@ -1,7 +1,10 @@
 {#
   The most streamed tracks of each report day (aggregated report), with their metadata from
   the tracks report (joined on ISRC) and rank; the first `top_tracks_per_day` per day.
+  Enabled when both streams are loaded (the `bulk_streams` variable).
 #}
+{{ config(enabled=bulk_loaded('tracks', 'aggregated_streams_summary')) }}
+
 with tracks as (
     select
         cast(report_date as date) as report_date,
