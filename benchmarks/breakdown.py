@@ -16,8 +16,9 @@ tap's read of it, each run adding one stage to the one before:
   splice     instead of build + serialise: the line's own text with the added columns
              appended (`records.LineShape.splicer`, `files.read_records`), into the buffer
   batch      instead of parse + splice: batches of lines, each line checked by msgspec in
-             one C loop per batch, spliced at once (`records.LineShape.batch_splicer`, `files.line_batches`);
-             batches with an odd line are skipped here (the emitter reads them line by line)
+             one C loop per batch, spliced at once (`records.LineShape.batch_splicer`,
+             `files.line_batches`); batches with an odd line are skipped here (the emitter
+             reads them line by line)
   emit       the tap's own per-file loop (`emit.LineEmitter.emit`), to compare with the sum
 
 Each stage's cost is the difference to the previous line; figures are per million lines.
