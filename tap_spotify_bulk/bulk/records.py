@@ -49,6 +49,14 @@ _QUOTES = itertools.repeat(b'"')  # every object with a key holds a quote; `{ }`
 _HUGE_INTEGER = re.compile(rb"[0-9]{309}")
 
 
+def _appended(licensor: str, report_date: str, load_id: str) -> tuple[bytes, bytes]:
+    """The text a spliced record appends to its line's own (without the closing brace):
+    the added columns up to `row_number`'s value, and what follows that value."""
+    columns = orjson.dumps({"licensor": licensor, "report_date": report_date,
+                            "load_id": load_id})
+    return b"," + columns[1:-1] + b',"row_number":', b',"extra":null}'
+
+
 def allowed_types(prop: Mapping[str, t.Any]) -> frozenset[type]:
     """Python types a JSON Schema property accepts (exact types: bool is not an integer)."""
     json_types = prop.get("type", [])
@@ -99,10 +107,7 @@ class LineShape:
         verdicts = self._verdicts
         judge = self._judge
         partition_country = self.partition_country
-        columns = orjson.dumps({"licensor": licensor, "report_date": report_date,
-                                "load_id": load_id})
-        head = b"," + columns[1:-1] + b',"row_number":'
-        end = b',"extra":null}'
+        head, end = _appended(licensor, report_date, load_id)
         add_country = b',"country":' + orjson.dumps(country)
 
         def splice(text: bytes | None, line: dict[str, t.Any], row_number: int) -> bytes | None:
@@ -141,10 +146,7 @@ class LineShape:
         goes line by line. So a batch it accepts is one `splicer` would splice line by
         line. (Lines are not decoded as one joined JSON array: a string or an array can
         run on from one line into the next there, and a line can hold two objects.)"""
-        columns = orjson.dumps({"licensor": licensor, "report_date": report_date,
-                                "load_id": load_id})
-        head = b"," + columns[1:-1] + b',"row_number":'
-        end = b',"extra":null}'
+        head, end = _appended(licensor, report_date, load_id)
         # (decoder, text after each line's own, whether a line may be an empty object)
         if not self.partition_country:
             checks = [(self._decoder(None), head, True)]
