@@ -12,6 +12,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,10 @@ class _Server(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
+
+    def open_connections(self) -> int:
+        with self._open_lock:
+            return len(self._open)
 
     def close_connections(self) -> None:
         with self._open_lock:
@@ -255,6 +260,18 @@ class Sandbox:
     @property
     def request_log(self) -> list[dict[str, Any]]:
         return self.app.stats.log()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no connection is open: every request has been answered (or its client
+        is gone) and logged. After a client is killed, a request it sent may still be in
+        hand; call this before reading or clearing the logs for the next client."""
+        assert self._server is not None, "the sandbox is not started"
+        deadline = time.monotonic() + timeout
+        while self._server.open_connections():
+            if time.monotonic() > deadline:
+                msg = f"the sandbox still had open connections after {timeout} s"
+                raise TimeoutError(msg)
+            time.sleep(0.01)
 
     def reset_counters(self) -> None:
         """Forget the request log, counters and fault attempts (faults fire again)."""

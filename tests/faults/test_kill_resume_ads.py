@@ -99,6 +99,7 @@ def test_kill_9_inside_the_day_report_and_resume(sandbox_factory, tmp_path: Path
     completed_cycles = 0
     while len(kill_points) < KILLS:
         k = rng.randint(1, 4)
+        sb.wait_idle()  # a request of the killed run may still be in hand: logged first
         sb.ads_api.report_log.clear()
         run = run_until_killed([*argv, *write_inputs(tmp_path, config, state, REPORTS)],
                                env, when=after_day_states(k, state))
@@ -129,6 +130,7 @@ def test_kill_9_inside_the_day_report_and_resume(sandbox_factory, tmp_path: Path
         kill_points.append(f"after DAY STATE {k} ({len(run.output.records['campaign_day'])} "
                            f"DAY rows, bookmarks {sorted(str(d) for d in marks.values())})")
 
+    sb.wait_idle()
     sb.ads_api.report_log.clear()
     final = run_until_killed([*argv, *write_inputs(tmp_path, config, state, REPORTS)], env,
                              timeout=180)

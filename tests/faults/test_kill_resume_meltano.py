@@ -109,6 +109,7 @@ def test_meltano_run_killed_at_random_points_then_resumed(sandbox_factory, melta
         marks = sorted(set(saved_bookmarks(meltano_project, suffix).values())) or ["none"]
         kills.append(f"{after:.1f}s (saved bookmarks {marks[0]}..{marks[-1]})")
     # The resumed run starts from the saved bookmarks, not from scratch.
+    sb.wait_idle()  # requests of the killed runs may still be in hand
     sb.reset_counters()
     killed, code, log = meltano_run_killed(meltano_project, env_until(END), suffix)
     logs.append(log)
