@@ -30,17 +30,11 @@ if t.TYPE_CHECKING:
 
 
 def day_tap_command(tap: SpotifyTap, day: str, work: Path) -> list[str]:
-    """The tap command of one partition, with the config and catalog `bulk.run_day` gives."""
-    from tap_spotify_bulk_dagster.bulk import tap_catalog  # noqa: PLC0415
-    from tap_spotify_bulk_dagster.catalog import select  # noqa: PLC0415
-    from tap_spotify_bulk_dagster.resources import write_private  # noqa: PLC0415
-    from tap_spotify_bulk_dagster.streams import BULK_STREAMS, LOADS_STREAM  # noqa: PLC0415
+    """The tap command of one partition of every Bulk stream, as the code location runs it."""
+    from tap_spotify_bulk_dagster.bulk import day_tap_command as slice_command  # noqa: PLC0415
+    from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: PLC0415
 
-    config = tap.bulk_day_config(day)
-    catalog = select(tap_catalog(tap, config), [*BULK_STREAMS, LOADS_STREAM])
-    return [*tap.command(),
-            "--config", str(write_private(work / "tap.json", config)),
-            "--catalog", str(write_private(work / "catalog.json", catalog))]
+    return slice_command(tap, day, list(BULK_STREAMS), work)
 
 
 def count_records(stream: t.IO[bytes], keep: t.IO[bytes] | None = None) -> dict[str, int]:

@@ -54,18 +54,24 @@ def create_tables(tap: SpotifyTap, warehouse: PostgresWarehouse,
         return warehouse.ensure_tables(tables, schema_messages(catalog, tables), Path(tmp))
 
 
+def day_tap_command(tap: SpotifyTap, day: str, streams: list[str], work: Path) -> list[str]:
+    """The tap command of one day's slice: its config and a catalog selecting `streams` and
+    their manifest, written into `work`."""
+    config = tap.bulk_day_config(day)
+    catalog = select(tap_catalog(tap, config), [*streams, LOADS_STREAM])
+    return [*tap.command(),
+            "--config", str(write_private(work / "tap.json", config)),
+            "--catalog", str(write_private(work / "catalog.json", catalog))]
+
+
 def run_day(tap: SpotifyTap, warehouse: PostgresWarehouse, day: str,
             streams: list[str], group: PipeGroup | None = None) -> DayOutcome:
     """Load `day` of `streams` (and their manifest records) into the warehouse; raises
     SliceFailedError on failure."""
-    config = tap.bulk_day_config(day)
-    catalog = select(tap_catalog(tap, config), [*streams, LOADS_STREAM])
     with tempfile.TemporaryDirectory(prefix=f"spotify-{day}-") as tmp:
         work = Path(tmp)
-        tap_command = [*tap.command(),
-                       "--config", str(write_private(work / "tap.json", config)),
-                       "--catalog", str(write_private(work / "catalog.json", catalog))]
-        result = run_pipe(tap_command, warehouse.target_command(work), work, group=group)
+        result = run_pipe(day_tap_command(tap, day, streams, work),
+                          warehouse.target_command(work), work, group=group)
     if not result.ok:
         raise SliceFailedError(f"{day}: {result.failure()}")
     log = TapLog.parse(result.tap_log)
