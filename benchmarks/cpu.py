@@ -31,14 +31,11 @@ def postgres_cpu_s() -> float:
     plus the exited backends their postmaster has reaped (its children's time)."""
     tick = os.sysconf("SC_CLK_TCK")
     procs = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            head, rest = stat.read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        if head.endswith("(postgres"):
-            fields = rest.split()
-            procs[int(stat.parent.name)] = (int(fields[1]), [int(f) for f in fields[11:15]])
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        stat = harness.proc_stat(path)
+        if stat is not None and stat[0] == "postgres":
+            fields = stat[1]
+            procs[int(path.parent.name)] = (int(fields[1]), [int(f) for f in fields[11:15]])
     total = 0.0
     for ppid, (utime, stime, cutime, cstime) in procs.values():
         total += utime + stime

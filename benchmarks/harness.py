@@ -161,12 +161,22 @@ def sandbox(workdir: Path, *, start: dt.date, end: dt.date, scale: int,
         log.close()
 
 
-def process_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + sys) a running process has used so far; None when unknown."""
+def proc_stat(path: Path) -> tuple[str, list[str]] | None:
+    """A `/proc/<pid>/stat` file as (command name, the fields after it: state, ppid, ...,
+    utime at index 11, stime, cutime, cstime); None when the process is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        head, rest = path.read_text().rsplit(")", 1)
     except OSError:
         return None
+    return head.partition("(")[2], rest.split()
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + sys) a running process has used so far; None when unknown."""
+    stat = proc_stat(Path(f"/proc/{pid}/stat"))
+    if stat is None:
+        return None
+    fields = stat[1]
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
