@@ -191,11 +191,7 @@ class BatchRecords:
         """`write` for a record already serialised (JSON, no newline)."""
         self._pending += text
         self._pending += b"\n"
-        self._count += 1
-        if self._count >= self.config.batch_size:
-            self._close_file()
-        elif len(self._pending) >= FLUSH_AT:
-            self._write_pending()
+        self._added(1)
 
     def write_texts(self, texts: list[bytes]) -> None:
         """`write_text` for many records at once (files still close every `batch_size`)."""
@@ -204,11 +200,16 @@ class BatchRecords:
             part, texts = texts[:room], texts[room:]
             self._pending += b"\n".join(part)
             self._pending += b"\n"
-            self._count += len(part)
-            if self._count >= self.config.batch_size:
-                self._close_file()
-            elif len(self._pending) >= FLUSH_AT:
-                self._write_pending()
+            self._added(len(part))
+
+    def _added(self, records: int) -> None:
+        """Count records just appended: close the file at `batch_size`, else write out a
+        full buffer."""
+        self._count += records
+        if self._count >= self.config.batch_size:
+            self._close_file()
+        elif len(self._pending) >= FLUSH_AT:
+            self._write_pending()
 
     def finish(self) -> list[str]:
         if self._count:
