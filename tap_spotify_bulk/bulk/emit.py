@@ -16,15 +16,15 @@ import orjson
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_spotify_bulk.bulk import aggregated
-from tap_spotify_bulk.bulk.files import line_batches, parse_lines, read_lines
+from tap_spotify_bulk.bulk.files import line_batches, parse_lines, read_lines, sent_this_way
 from tap_spotify_bulk.bulk.records import LineShape
-from tap_spotify_bulk.errors import DataError
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from tap_spotify_bulk.bulk.pipeline import FileJob
     from tap_spotify_bulk.bulk.sync import ReportStream, Target
+    from tap_spotify_bulk.errors import DataError
 
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
 ABORTED = (AbortedSyncFailedException, AbortedSyncPausedException)
@@ -132,8 +132,4 @@ class FanOutEmitter:
 def unwritable(where: str, row: int, exc: Exception) -> DataError:
     """A record JSON output cannot carry: a value the lenient parse read (an integer beyond
     64 bits, nesting deeper than 255 levels) that no Singer target would take either."""
-    return DataError(
-        f"{where}: row {row} cannot be written as JSON ({exc}); the file's gzip is intact, so "
-        "the server sent it this way. Nothing of this date was committed to state; report it "
-        "to Spotify."
-    )
+    return sent_this_way(f"{where}: row {row} cannot be written as JSON ({exc})")

@@ -276,7 +276,12 @@ def parse_lines(lines: list[bytes], line_no: int,
 
 
 def _bad_line(where: str, line_no: int, problem: str) -> DataError:
+    return sent_this_way(f"{where}: line {line_no} {problem}")
+
+
+def sent_this_way(problem: str) -> DataError:
+    """A problem in the content of a verified file: downloading it again would not help."""
     return DataError(
-        f"{where}: line {line_no} {problem}; the file's gzip is intact, so the server sent "
-        "it this way. Nothing of this date was committed to state; report it to Spotify."
+        f"{problem}; the file's gzip is intact, so the server sent it this way. Nothing of "
+        "this date was committed to state; report it to Spotify."
     )
