@@ -15,7 +15,11 @@ import re
 import typing as t
 
 from singer_sdk import Stream, Tap
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    ConfigValidationError,
+)
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.plugin_base import PluginBase
 
@@ -27,6 +31,10 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.singerlib.encoding.base import GenericSingerWriter
+
+# The SDK's way of stopping a stream at its dry-run record limit (`--test`, `max_records`):
+# record writers catch these to stop that stream alone.
+ABORTED = (AbortedSyncFailedException, AbortedSyncPausedException)
 
 # (class, member, its parameter names): what this module relies on.
 PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...]], ...] = (

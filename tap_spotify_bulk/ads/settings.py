@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import windows
-from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
-from tap_spotify_bulk.bulk.settings import CLIENT_ID, CLIENT_SECRET
-from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
-from tap_spotify_bulk.setting import Setting
+from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, Setting
+from tap_spotify_bulk.stream_names import ADS_ENTITIES, BULK_TABLES
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -101,8 +99,8 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         msg = f"{where}: `table` must be lower case letters, digits and _, got {table!r}."
         raise ConfigError(msg)
     where = f"`ads_report_list` table {table!r}"
-    if table in BULK_STREAM_NAMES or table in ENTITY_STREAM_NAMES:
-        api = "a Bulk API" if table in BULK_STREAM_NAMES else "an Ads entity"
+    if table in BULK_TABLES or table in ADS_ENTITIES:
+        api = "a Bulk API" if table in BULK_TABLES else "an Ads entity"
         msg = f"{where}: the name is taken by {api} stream; choose another."
         raise ConfigError(msg)
     dimension = str(item.get("dimension") or "").upper()

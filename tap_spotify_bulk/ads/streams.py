@@ -7,7 +7,7 @@ SDK still owns catalog, selection, conformance, stream maps and state.
 
 State: DAY/HOUR streams bookmark `start_time` per ad account. Each window's rows are
 emitted sorted by (start_time, entity_id) so the bookmark only grows within a window and
-the state is resumable (the API serves them entity by entity: `spill.SortedWindow` sorts
+the state is resumable (the API serves them entity by entity: `sorted_window.SortedWindow` sorts
 a window of any size in bounded memory); `check_sorted` is off because a run re-reads
 `ads_lookback_days` before the bookmark on purpose.
 """
@@ -21,11 +21,10 @@ import typing as t
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_spotify_bulk import bookmarks
-from tap_spotify_bulk.ads import listing, reports, settings, spill, windows
+from tap_spotify_bulk import bookmarks, setting
+from tap_spotify_bulk.ads import listing, reports, settings, sorted_window, windows
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
-from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
@@ -112,10 +111,10 @@ class AdsReportStream(Stream):
     def _window_records(self, account: str, first: dt.date | dt.datetime,
                         last: dt.date | dt.datetime, progress: Progress) -> Iterable[dict]:
         """One DAY/HOUR window sorted by (start_time, entity_id), each key once (pages may
-        overlap: the last served wins); held on disk past `spill.SPILL_BYTES`."""
+        overlap: the last served wins); held on disk past `sorted_window.SPILL_BYTES`."""
         span = f"{windows.iso(first)}..{windows.iso(last)}"
         what = f"Ads {self.name} report for ad account {account} {span}"
-        with spill.SortedWindow(bulk_settings.temp_dir(self.config), what) as window:
+        with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
             for row in reports.aggregate_rows(self.shared.client, account, self.spec,
                                               start=first, end=last):
                 record = reports.aggregate_record(self.spec, account, row)

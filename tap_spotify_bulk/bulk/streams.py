@@ -30,7 +30,7 @@ from tap_spotify_bulk.bulk.runtime import BulkRuntime
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
-    from tap_spotify_bulk.bulk.emit import Emitter
+    from tap_spotify_bulk.bulk.day_read import Emitter
 
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
 SCHEMAS = SchemaDirectory(schema_files)
