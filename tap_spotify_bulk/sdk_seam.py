@@ -84,6 +84,17 @@ def write_state(stream: Stream) -> None:
     stream.state_manager.is_flushed = True
 
 
+def mark_state_changed(stream: Stream) -> None:
+    """The stream's state was changed outside the SDK's record path: STATE is owed."""
+    stream.state_manager.is_flushed = False
+
+
+def configured_batch(stream: Stream) -> BatchConfig | None:
+    """The `batch_config` setting as the SDK reads it, even for a stream (a Bulk report)
+    that answers None to the SDK so that its records take the tap's own way out."""
+    return Stream.get_batch_config(stream, stream.config)
+
+
 def state_pending(stream: Stream) -> bool:
     return not stream.state_manager.is_flushed
 

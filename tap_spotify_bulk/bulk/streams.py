@@ -110,7 +110,7 @@ class ReportStream(BulkStream):
         state = self.stream_state
         state["replication_key"] = self.replication_key
         state["replication_key_value"] = day.isoformat()
-        self.state_manager.is_flushed = False
+        sdk_seam.mark_state_changed(self)
 
     def read(self) -> None:
         sync.sync_report(self)
