@@ -10,7 +10,7 @@ included; some buckets deliver nothing (all stats 0); now and then a requested f
 absent from `stats`; conversion counts below 5 (and above 0) read -5. Setting `version`
 restates the last 14 days (and lifetime/insight totals) as late attribution would.
 
-Late attribution on command: `credit_late_conversions(day)` credits more conversions and
+Late attribution on command: `credit_late_conversions(day, now)` credits more conversions and
 revenue to a past day of every ad that has a conversion pixel (and of the ad sets, campaigns
 and accounts above them), as Spotify does up to about 30 days after the day: that day's DAY
 and HOUR rows and the lifetime and insight totals of those entities grow; nothing else moves.
