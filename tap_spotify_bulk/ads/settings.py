@@ -225,9 +225,13 @@ ADS_START_DATE = Setting(
     "reports.", group=_GROUP, parse=_not_in_future)
 ADS_LOOKBACK_DAYS = Setting(
     "ads_lookback_days", "integer", "Ads Lookback Days",
-    "DAY/HOUR report days read again before the bookmark on every run. Spotify restates "
-    "streaming metrics for 14 days and conversions for 30 days: raise this (e.g. 14 or 30) "
-    "to pick those restatements up.", group=_GROUP, default=3)
+    "Days of DAY and HOUR reports read again on every run, counted back from today, so "
+    "that figures Spotify credits late (conversions up to about 30 days after the day, "
+    "streaming metrics 14 days) replace the ones read before; a run also reads from its "
+    "bookmark on when that is earlier. The default, 90, re-reads the last 90 days of DAY "
+    "reports (one request per report and ad account, plus pages) and the 14 days of HOUR "
+    "reports the API serves. Lower it to read less; 0 reads from the bookmark on.",
+    group=_GROUP, default=windows.DEFAULT_REREAD_DAYS)
 
 SETTINGS: tuple[Setting, ...] = (
     ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN, ADS_API_URL, ADS_SYNC_MODE,
