@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import typing as t
 
+import click
 from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 
@@ -47,6 +48,26 @@ class TapSpotifyBulk(SeamTap):
     message_writer_class = BufferedWriter
 
     config_jsonschema = th.PropertiesList(*(s.property() for s in SETTINGS)).to_dict()
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command line, with the tap's own entries in `--help`: `--check` and
+        `ads-login` (both run by `tap_spotify_bulk.cli` before this command is reached)."""
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name == "test" and isinstance(param, click.Option):
+                param.help = ("The SDK's dry run: sync one record of each selected stream "
+                              "(--test=schema: print the schemas). To try the credentials, "
+                              "use --check.")
+        command.params.append(click.Option(
+            ["--check"], is_flag=True, expose_value=False,
+            help="Try the credentials and the first listing of each configured API without "
+                 "extracting anything: one line, exit 0 when they work, 1 when not."))
+        command.epilog = (
+            "\b\nMore commands:\n"
+            "  tap-spotify-bulk --config FILE ads-login  get an Ads refresh token (OAuth)\n"
+            "  tap-spotify-bulk ads-login --help         its options")
+        return command
 
     def discover_streams(self) -> list:
         return [*bulk_streams(self), *ads_streams(self)]

@@ -244,3 +244,14 @@ def test_the_closest_name_of_every_setting_typo_is_that_setting():
             assert closest(typo, known) == name, typo
     assert closest("zzz_no_such_thing", known) is None
     assert did_you_mean("zzz_no_such_thing", known) == ""
+
+
+def test_help_lists_check_and_ads_login():
+    done = subprocess.run([COMMAND, "--help"], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    options = {line.split()[0] for line in done.stdout.splitlines()
+               if line.startswith("  --")}
+    assert {"--check", "--test", "--discover", "--config"} <= options, done.stdout
+    assert "tap-spotify-bulk --config FILE ads-login" in done.stdout
+    assert "--check" in done.stdout.split("--test", 1)[1]  # --test points at --check
