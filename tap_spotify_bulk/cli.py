@@ -63,6 +63,15 @@ def read_input_file(path: str, option: str) -> dict:
     raise ConfigError(msg)
 
 
+def config_files(paths: list[str]) -> dict:
+    """The `--config` files merged in order, as the SDK merges them (`ENV` is not a file)."""
+    config: dict = {}
+    for path in paths:
+        if path != "ENV":
+            config.update(read_input_file(path, "--config"))
+    return config
+
+
 def preflight(argv: list[str]) -> argparse.Namespace:
     """Check the input files and, for a sync, the configuration; raise `TapError` naming
     the first problem. Returns the options read.
@@ -79,10 +88,7 @@ def preflight(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--state")
     parser.add_argument("--check", action="store_true")
     args, _ = parser.parse_known_args(argv)
-    config: dict = {}
-    for path in args.config:
-        if path != "ENV":
-            config.update(read_input_file(path, "--config"))
+    config = config_files(args.config)
     catalog = read_input_file(args.catalog, "--catalog") if args.catalog else None
     if args.state:
         read_input_file(args.state, "--state")
@@ -103,7 +109,7 @@ def run_check(args: argparse.Namespace) -> None:
     and exit 1. Unknown settings are named in that line, not logged apart."""
     notes: list[str] = []
     try:
-        tap = TapSpotifyBulk(config=[p for p in args.config if p != "ENV"] or None,
+        tap = TapSpotifyBulk(config=config_files(args.config),
                              parse_env_config="ENV" in args.config, setup_mapper=False,
                              validate_config=False)  # `check` runs the settings' checks
         notes = unknown_settings(tap.config)
