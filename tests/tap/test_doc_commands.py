@@ -212,3 +212,13 @@ def test_meltano_invoke_commands_run_in_the_project(meltano_project, sandbox):
     for command in invoked:
         done = meltano_project.meltano(*command.words[1:], env=env)
         assert "tap-spotify-bulk: check: Bulk API ok" in done.stdout + done.stderr, str(command)
+
+
+def test_the_readme_names_the_sandbox_start_command_once():
+    starts = [c for c in COMMANDS if c.where.startswith("README.md:")
+              and c.words[0] == "tap-spotify-bulk-sandbox"]
+    assert len(starts) == 1, [str(c) for c in starts]
+    config = starts[0].words[starts[0].words.index("--config-out") + 1]
+    checks = [c for c in tap_commands() if c.where.startswith("README.md:")
+              and "--check" in c.words and config in c.words]
+    assert checks, "the README's check does not use the config the sandbox writes"
