@@ -293,6 +293,6 @@ def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
         setting.value(config)
     if sync_mode(config) == "SPECIFIC_ACCOUNTS" and not accounts(config):
         msg = "`ads_accounts` must list at least one ad account id with SPECIFIC_ACCOUNTS."
-        raise ConfigError(msg)
+        raise MissingSettingError(msg, ADS_ACCOUNTS.name)
     if ads_selected:  # a report or entity stream is selected
         credentials(config)

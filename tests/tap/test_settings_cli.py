@@ -255,3 +255,22 @@ def test_help_lists_check_and_ads_login():
     assert {"--check", "--test", "--discover", "--config"} <= options, done.stdout
     assert "tap-spotify-bulk --config FILE ads-login" in done.stdout
     assert "--check" in done.stdout.split("--test", 1)[1]  # --test points at --check
+
+
+def test_ads_login_and_specific_accounts_name_a_misspelt_key(tmp_path):
+    done = run(tmp_path, {"ads_client_id": "x", "ads_client_secrt": "do-not-print-me"},
+               "ads-login", "--no-browser", "--output", "stdout")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("tap-spotify-bulk: error: `ads_client_secret` is needed for "
+                           "ads-login") and line.endswith(
+        "`ads_client_secrt` is set: did you mean `ads_client_secret`?"), line
+    assert "do-not-print-me" not in done.stderr + done.stdout
+    config = {"ads_sync_mode": "SPECIFIC_ACCOUNTS", "ads_acounts": ["a"],
+              "ads_refresh_token": "t"}
+    done = run(tmp_path, config, "--check")
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.endswith("`ads_accounts` must list at least one ad account id with "
+                         "SPECIFIC_ACCOUNTS; `ads_acounts` is set: did you mean "
+                         "`ads_accounts`?"), line
