@@ -155,6 +155,8 @@ def config_setting(words: tuple[str, ...]) -> tuple[str, str | None] | None:
     args = [w for w in words[1:] if not w.startswith("-")]
     if args[:1] != ["config"] or len(args) < 3 or args[1] not in {"set", "list", "unset"}:
         return None
+    if args[2].startswith("<"):  # a placeholder: `meltano config list <plugin>`
+        return None
     return args[2], (args[3] if args[1] != "list" and len(args) > 3 else None)
 
 
