@@ -24,10 +24,16 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     return by_folded[found[0]] if found else None
 
 
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """` (did you mean `X`?)` for the closest known name, or "" when there is none."""
+def suggestion(name: str, known: Iterable[str], otherwise: str = "") -> str:
+    """"did you mean `X`?" for the closest known name, else `otherwise`."""
     match = closest(name, known)
-    return f" (did you mean `{match}`?)" if match else ""
+    return f"did you mean `{match}`?" if match else otherwise
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """" (did you mean `X`?)" for the closest known name, or "" when there is none."""
+    text = suggestion(name, known)
+    return f" ({text})" if text else ""
 
 
 class TapError(Exception):

@@ -27,7 +27,7 @@ from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
 from tap_spotify_bulk.ads.streams import ads_streams
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES, BulkStream, bulk_streams
-from tap_spotify_bulk.errors import ConfigError, MissingSettingError, closest
+from tap_spotify_bulk.errors import ConfigError, MissingSettingError, closest, suggestion
 from tap_spotify_bulk.output import BufferedWriter
 from tap_spotify_bulk.sdk_seam import SeamTap, config_error
 from tap_spotify_bulk.setting import TOKEN_URL, Setting
@@ -105,10 +105,8 @@ class TapSpotifyBulk(SeamTap):
         for entry in self.input_catalog.streams:
             name = entry.tap_stream_id
             if name not in offered and entry.metadata.resolve_selection().get((), False):
-                match = closest(name, offered)
-                hint = f"did you mean `{match}`?" if match else "it is skipped."
                 self.logger.warning("the catalog selects stream `%s`, which the tap does not "
-                                    "offer; %s", name, hint)
+                                    "offer; %s", name, suggestion(name, offered, "it is skipped."))
 
     def sync_all(self) -> None:
         self.warn_unknown_streams()
@@ -189,12 +187,8 @@ def unknown_settings(config: Mapping[str, t.Any]) -> list[str]:
     """One note per setting the tap does not know, with the closest known name. Only names
     are given, never values (a misspelt secret stays secret)."""
     known = TapSpotifyBulk.known_settings()
-    notes = []
-    for name in sorted(set(config) - known):
-        match = closest(name, known)
-        hint = f"did you mean `{match}`?" if match else "it is ignored."
-        notes.append(f"unknown setting `{name}`; {hint}")
-    return notes
+    return [f"unknown setting `{name}`; {suggestion(name, known, 'it is ignored.')}"
+            for name in sorted(set(config) - known)]
 
 
 __all__ = ["SETTINGS", "TapSpotifyBulk", "config_error", "unknown_settings", "validate_config",
