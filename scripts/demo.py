@@ -3,7 +3,9 @@ dbt-duckdb:build` -> the sandbox restates a day -> a second run from state -> th
 and the dbt `current_*` models next to the sandbox's ground truth, and a few mart rows.
 
 The sandbox runs in this process (a thread); Meltano, the tap, the target and dbt run as
-child processes that reach it over 127.0.0.1, exactly as they would reach Spotify.
+child processes that reach it over 127.0.0.1, exactly as they would reach Spotify. Their
+output goes to `output/demo.log` (`--verbose`: to the terminal), so the screen shows one
+line per step and ends with the summary: what landed next to the truth, and the verdict.
 """
 
 from __future__ import annotations
@@ -23,16 +25,32 @@ from spotify_sandbox.tally import BULK_TALLY_FIELDS, Tally
 
 REPO = Path(__file__).resolve().parents[1]
 DATABASE = REPO / "output" / "warehouse.duckdb"
+LOG = REPO / "output" / "demo.log"
 SCHEMA = "spotify"
 BIN = Path(sys.executable).parent
 PIPELINE = ("tap-spotify-bulk", "target-duckdb", "dbt-duckdb:build")
 
 
-def meltano(*args: str, env: dict[str, str]) -> None:
-    """Run meltano with its output on this terminal; stop the demo if it fails."""
-    done = subprocess.run([str(BIN / "meltano"), *args], cwd=REPO, env=env, check=False)  # noqa: S603
+def meltano(*args: str, env: dict[str, str], verbose: bool) -> float:
+    """Run meltano, its output appended to `LOG` (or on this terminal with `verbose`), and
+    return its wall time; stop the demo, with the log's tail, if it fails."""
+    command = f"meltano {' '.join(args)}"
+    print(f"demo: {command} ...", flush=True)
+    began = time.monotonic()
+    if verbose:
+        done = subprocess.run([str(BIN / "meltano"), *args], cwd=REPO, env=env, check=False)  # noqa: S603
+    else:
+        with LOG.open("a", encoding="utf-8") as log:
+            log.write(f"\n==== {command}\n")
+            log.flush()
+            done = subprocess.run([str(BIN / "meltano"), *args], cwd=REPO, env=env,  # noqa: S603
+                                  stdout=log, stderr=subprocess.STDOUT, check=False)
     if done.returncode != 0:
-        sys.exit(f"demo: `meltano {' '.join(args)}` failed with exit code {done.returncode}")
+        if not verbose:
+            print("\n".join(LOG.read_text(encoding="utf-8").splitlines()[-30:]))
+        where = "" if verbose else f" (the whole output: {LOG.relative_to(REPO)})"
+        sys.exit(f"demo: `{command}` failed with exit code {done.returncode}{where}")
+    return time.monotonic() - began
 
 
 def landed(conn: duckdb.DuckDBPyConnection, stream: str, table: str) -> dict | None:
@@ -52,9 +70,10 @@ def landed(conn: duckdb.DuckDBPyConnection, stream: str, table: str) -> dict | N
     return tally.summary()
 
 
-def truth_check(truth: dict[str, dict]) -> int:
-    """Print raw table and current_ model counts next to the truth; failures of current_*."""
-    print(f"  {'stream':<28} {'raw rows':>9} {'current_':>9} {'truth':>9}  current_ = truth")
+def truth_check(truth: dict[str, dict]) -> tuple[list[str], int]:
+    """Raw table and current_ model counts next to the truth (lines of a table), and the
+    number of current_* models that differ from it."""
+    lines = [f"  {'stream':<28} {'raw rows':>9} {'current_':>9} {'truth':>9}  current_ = truth"]
     failures = 0
     with duckdb.connect(str(DATABASE), read_only=True) as conn:
         for stream, expected in truth.items():
@@ -62,9 +81,10 @@ def truth_check(truth: dict[str, dict]) -> int:
             current = landed(conn, stream, f"current_{stream}")
             ok = current == expected
             failures += not ok
-            print(f"  {stream:<28} {raw['count']:>9} {(current or {'count': 0})['count']:>9} "
-                  f"{expected['count']:>9}  {'yes' if ok else 'NO (count, checksum or sums)'}")
-    return failures
+            lines.append(f"  {stream:<28} {raw['count']:>9} "
+                         f"{(current or {'count': 0})['count']:>9} {expected['count']:>9}  "
+                         f"{'yes' if ok else 'NO (count, checksum or sums)'}")
+    return lines, failures
 
 
 def show_marts(day: dt.date) -> None:
@@ -91,6 +111,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-restate", action="store_true",
                         help="skip the restated day and the second run")
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"Meltano's and dbt's output on the terminal, not in "
+                        f"{LOG.relative_to(REPO)}")
     args = parser.parse_args()
 
     start = dt.date(2024, 3, 1)
@@ -99,10 +122,15 @@ def main() -> int:
                              empty_day_rate=0.0)
     DATABASE.parent.mkdir(exist_ok=True)
     DATABASE.unlink(missing_ok=True)  # a fresh warehouse, loaded with --full-refresh below
+    LOG.write_text("", encoding="utf-8")
+    summary: list[str] = []
 
     with Sandbox(options) as sb:
         print(f"demo: sandbox on {sb.base_url}, serving {start} .. {end} "
               f"({len(options.countries)} countries, {args.scale} stream events a day)")
+        if not args.verbose:
+            print(f"demo: Meltano's and dbt's output goes to {LOG.relative_to(REPO)} "
+                  "(scripts/demo --verbose shows it here)")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_SPOTIFY_BULK_")}
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         for name, value in sb.tap_config(lookback_days=3).items():
@@ -111,28 +139,32 @@ def main() -> int:
         env["TARGET_DUCKDB_PATH"] = str(DATABASE)
         env["TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA"] = SCHEMA
 
-        meltano("install", env=env)
-        began = time.monotonic()
-        meltano("run", "--full-refresh", *PIPELINE, env=env)
-        seconds = time.monotonic() - began
-        print(f"\ndemo: `meltano run {' '.join(PIPELINE)}` took {seconds:.1f} s; landed in "
-              f"{DATABASE.relative_to(REPO)} (schema {SCHEMA}):\n")
-        failures = truth_check(sb.bulk_truth())
+        verbose = args.verbose
+        meltano("install", env=env, verbose=verbose)
+        seconds = meltano("run", "--full-refresh", *PIPELINE, env=env, verbose=verbose)
+        lines, failures = truth_check(sb.bulk_truth())
+        summary += [f"demo: `meltano run {' '.join(PIPELINE)}` took {seconds:.1f} s; landed in "
+                    f"{DATABASE.relative_to(REPO)} (schema {SCHEMA}):", "", *lines]
         if not args.no_restate:
             restated = end - dt.timedelta(days=1)
             sb.restate(restated)
-            print(f"\ndemo: Spotify corrects {restated} (shorter files, a country gone, tracks "
-                  f"removed, new values); a second run reads the lookback window again:\n")
-            meltano("run", *PIPELINE, env=env)
-            print("\ndemo: the raw tables keep the corrected day's stale rows; the current_* "
-                  "models hold exactly the latest complete read:\n")
-            failures += truth_check(sb.bulk_truth())
+            print(f"demo: Spotify corrects {restated} (shorter files, a country gone, tracks "
+                  f"removed, new values); a second run reads the lookback window again")
+            meltano("run", *PIPELINE, env=env, verbose=verbose)
+            lines, restated_failures = truth_check(sb.bulk_truth())
+            failures += restated_failures
+            summary += ["", "demo: after the correction, the raw tables keep the corrected "
+                        "day's stale rows; the current_* models hold exactly the latest "
+                        "complete read:", "", *lines]
 
     show_marts(end - dt.timedelta(days=1))
-    print("demo: " + ("every current_* model matches the truth." if not failures
-                      else f"{failures} current_* model(s) differ from the truth."))
+    print("\n" + "\n".join(summary) + "\n")
     print(f"demo: explore it with: {BIN / 'python'} -c \"import duckdb; "
           f"print(duckdb.connect('{DATABASE.relative_to(REPO)}').sql('SHOW ALL TABLES'))\"")
+    if not verbose:
+        print(f"demo: Meltano's and dbt's output: {LOG.relative_to(REPO)}")
+    print("demo: " + ("every current_* model matches the truth." if not failures
+                      else f"{failures} current_* model(s) differ from the truth."))
     return 1 if failures else 0
 
 

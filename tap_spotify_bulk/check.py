@@ -45,8 +45,6 @@ def check(config: Mapping[str, t.Any]) -> str:
         msg = ("nothing to check: set `client_id`, `client_secret` and `licensor` (Bulk API) "
                "or `ads_refresh_token` (Ads API).")
         raise ConfigError(msg)
-    validate_settings(config, bulk_selected=bulk, ads_selected=False)
-    if ads:
-        ads_settings.credentials(config)  # the Ads keys, or the Bulk ones they default to
+    validate_settings(config, bulk_selected=bulk, ads_selected=ads)
     results = ([_bulk(config)] if bulk else []) + ([_ads(config)] if ads else [])
     return "; ".join(results)

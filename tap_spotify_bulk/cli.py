@@ -28,7 +28,7 @@ from tap_spotify_bulk.ads import login
 from tap_spotify_bulk.check import check
 from tap_spotify_bulk.config_files import merged_config, read_input_file
 from tap_spotify_bulk.errors import ConfigError, TapError
-from tap_spotify_bulk.tap import TapSpotifyBulk, config_error, validate_config
+from tap_spotify_bulk.tap import TapSpotifyBulk, config_error, unknown_settings, validate_config
 
 DEBUG_ENV = "TAP_SPOTIFY_BULK_DEBUG"
 _NOT_A_SYNC = ("--discover", "--about", "--version", "--help", "--test", "--check")
@@ -69,17 +69,27 @@ def preflight(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def with_notes(message: str, notes: list[str]) -> str:
+    """`message` and the notes on unknown settings it does not already name, as one line."""
+    fresh = [note for note in notes if note.split("`")[1] not in message]
+    return "; ".join([message.rstrip("."), *fresh]) if fresh else message
+
+
 def run_check(args: argparse.Namespace) -> None:
-    """`--check`: the connectivity check's one line on stdout; any failure exits 1."""
+    """`--check`: the connectivity check's one line on stdout, any failure one line on stderr
+    and exit 1. Unknown settings are named in that line, not logged apart."""
+    notes: list[str] = []
     try:
-        tap = TapSpotifyBulk(config=[p for p in args.config if p != "ENV"] or None,
-                             parse_env_config="ENV" in args.config, setup_mapper=False)
+        tap = TapSpotifyBulk(config=merged_config(args.config),
+                             parse_env_config="ENV" in args.config, setup_mapper=False,
+                             validate_config=False)  # `check` runs the settings' checks
+        notes = unknown_settings(tap.config)
         line = check(tap.config)
     except TapError as exc:
-        _fail(str(exc), 1)
+        _fail(with_notes(str(exc), notes), 1)
     except ConfigValidationError as exc:
-        _fail(str(config_error(exc)), 1)
-    sys.stdout.write(f"{TapSpotifyBulk.name}: check: {line}\n")
+        _fail(with_notes(str(config_error(exc)), notes), 1)
+    sys.stdout.write(f"{TapSpotifyBulk.name}: check: {with_notes(line, notes)}\n")
 
 
 def main() -> None:

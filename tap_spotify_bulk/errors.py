@@ -3,9 +3,37 @@
 Every fatal condition the user can fix (configuration, credentials, access) or must know
 about (an API that keeps failing, a file that stays corrupt) is raised as a `TapError`.
 The CLI prints `str(error)` on one line and exits non-zero; messages never hold secrets.
+A name the tap does not know (a setting, a stream, an Ads field) is answered with the
+closest one it does (`closest`, `did_you_mean`).
 """
 
 from __future__ import annotations
+
+import difflib
+import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to a misspelt `name` (case-insensitive), None when none is
+    close enough to be a typo."""
+    by_folded = {option.casefold(): option for option in known}
+    found = difflib.get_close_matches(name.casefold(), sorted(by_folded), n=1, cutoff=0.6)
+    return by_folded[found[0]] if found else None
+
+
+def suggestion(name: str, known: Iterable[str], otherwise: str = "") -> str:
+    """"did you mean `X`?" for the closest known name, else `otherwise`."""
+    match = closest(name, known)
+    return f"did you mean `{match}`?" if match else otherwise
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """" (did you mean `X`?)" for the closest known name, or "" when there is none."""
+    text = suggestion(name, known)
+    return f" ({text})" if text else ""
 
 
 class TapError(Exception):
@@ -18,6 +46,16 @@ class ConfigError(TapError):
     """A setting is missing or malformed; raised before any request is sent."""
 
     exit_code = 2
+
+
+class MissingSettingError(ConfigError):
+    """A required setting is not set. `settings` names it (or the settings any one of
+    which would do), so the caller that knows the configuration can point at a misspelt
+    key (`client_secrett` for `client_secret`)."""
+
+    def __init__(self, message: str, *settings: str) -> None:
+        super().__init__(message)
+        self.settings = settings
 
 
 class AuthError(TapError):

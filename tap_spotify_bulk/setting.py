@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 from singer_sdk import typing as th
 
 from tap_spotify_bulk.auth import DEFAULT_TOKEN_URL
-from tap_spotify_bulk.errors import ConfigError
+from tap_spotify_bulk.errors import ConfigError, did_you_mean
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -152,7 +152,9 @@ class Setting:
 
 def _option(value: t.Any, setting: Setting) -> str:
     if value not in setting.options:
-        msg = f"`{setting.name}` must be one of {', '.join(setting.options)}, got {value!r}."
+        hint = did_you_mean(value, setting.options) if isinstance(value, str) else ""
+        msg = (f"`{setting.name}` must be one of {', '.join(setting.options)}, got "
+               f"{value!r}{hint}.")
         raise ConfigError(msg)
     return value
 

@@ -6,16 +6,18 @@ is keyed by `id` alone; every record also carries `ad_account_id` (businesses ex
 
 * `campaigns`, `ad_sets`, `ads`: incremental on `updated_at`, bookmarked per ad account.
   The list is asked newest first and read only down to the bookmark (`listing`): one
-  request per page of 50, none per entity. Records are emitted newest first, so progress
-  within an account is not resumable; the bookmark is committed once the account is done:
-  a STATE goes out before the next account is read (the SDK alone would wait for the end
-  of the stream, and a kill would lose every account read so far).
+  request per page of 50, none per entity. An account's items are then emitted oldest
+  first (sorted in bounded memory by `sorted_window.SortedWindow`), so the stream is sorted as the
+  SDK expects: the bookmark only grows and any STATE is resumable. A STATE also goes out
+  before the next account is read (the SDK alone would wait for the end of the stream, and
+  a kill would lose every account read so far).
 * `businesses`, `ad_accounts`: full snapshots. Their lists are neither paged nor sortable,
   and account discovery reads them anyway, so a snapshot costs no extra request.
 
-The streams are not selected by default (a catalog or Meltano `select` turns them on), so
-configurations that extract Bulk reports only are unchanged; when selected they need the
-Ads credentials.
+The streams are offered once `ads_refresh_token` is set (`ads_streams`) and are marked not
+selected by default: a tap run without a catalog leaves them out, while Meltano, which
+selects every discovered stream unless `select:` says otherwise, extracts them. When
+selected they need the Ads credentials.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import typing as t
 
 from singer_sdk import Stream
 
-from tap_spotify_bulk import bookmarks, sdk_seam, stream_names
-from tap_spotify_bulk.ads import entity_fields, listing
+from tap_spotify_bulk import bookmarks, sdk_seam, setting, stream_names
+from tap_spotify_bulk.ads import entity_fields, listing, sorted_window
 from tap_spotify_bulk.ads.windows import iso, parse_time
 
 if t.TYPE_CHECKING:
@@ -44,7 +46,9 @@ class AdsEntityStream(Stream):
     """One Ads entity list."""
 
     selected_by_default = False
-    is_sorted = False  # newest first within an account (see the module docstring)
+    is_sorted = True  # oldest first within an account (see the module docstring)
+    # An `updated_at` the API words differently from the bookmark must not fail the run.
+    check_sorted = False
     bookmark_parser = staticmethod(parse_time)
 
     def __init__(self, tap: Tap, name: str, shared: AdsContext) -> None:
@@ -72,10 +76,16 @@ class AdsEntityStream(Stream):
         elif context:
             if sdk_seam.state_pending(self):  # commit the accounts already read
                 sdk_seam.write_state(self)
-            account = context["ad_account_id"]
-            since = self._bookmark(context)
+            yield from self._oldest_first(context["ad_account_id"], self._bookmark(context))
+
+    def _oldest_first(self, account: str, since: str | None) -> Iterable[dict]:
+        """The account's items updated at or after `since`, in (`updated_at`, `id`) order."""
+        what = f"Ads {self.name} list of ad account {account}"
+        with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
             for item in listing.newest_first(self.shared.client, account, self.name, since):
-                yield entity_fields.record(self.name, item, account, self._warned)
+                record = entity_fields.record(self.name, item, account, self._warned)
+                window.add((str(record.get("updated_at") or ""), str(record["id"])), record)
+            yield from window.records()
 
     def _bookmark(self, context: Mapping[str, t.Any]) -> str | None:
         """The account's `updated_at` bookmark as `YYYY-MM-DDTHH:MM:SSZ`, or None."""

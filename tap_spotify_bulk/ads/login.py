@@ -29,8 +29,9 @@ import requests
 
 from tap_spotify_bulk import http
 from tap_spotify_bulk.config_files import merged_config
-from tap_spotify_bulk.errors import AuthError, ConfigError
+from tap_spotify_bulk.errors import AuthError, ConfigError, MissingSettingError
 from tap_spotify_bulk.setting import token_url as configured_token_url
+from tap_spotify_bulk.tap import misspelt_keys
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -97,7 +98,9 @@ def credentials(config: Mapping[str, t.Any], client_id: str | None) -> tuple[str
         if not value:
             msg = (f"`{setting}` is needed for {COMMAND}: set it in the tap's config (or "
                    f"{ENV_PREFIX}{setting.upper()}).")
-            raise ConfigError(msg)
+            fallback = setting.removeprefix("ads_")
+            hint = misspelt_keys(config, (setting, fallback))
+            raise MissingSettingError(f"{msg[:-1]}; {hint}" if hint else msg, setting, fallback)
     return found[0], found[1]
 
 

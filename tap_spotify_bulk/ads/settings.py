@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import windows
-from tap_spotify_bulk.errors import ConfigError
+from tap_spotify_bulk.errors import ConfigError, MissingSettingError, did_you_mean
 from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, Setting
 from tap_spotify_bulk.stream_names import ADS_ENTITIES, BULK_TABLES
 
@@ -90,9 +90,11 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
     if not isinstance(item, dict):
         msg = f"{where} must be an object with table, dimension, granularity and fields."
         raise ConfigError(msg)
-    unknown = sorted(set(item) - {"table", "dimension", "granularity", "fields"})
+    keys = ("table", "dimension", "granularity", "fields")
+    unknown = sorted(set(item) - set(keys))
     if unknown:
-        msg = f"{where} has unknown key(s) {', '.join(unknown)}."
+        named = ", ".join(f"{key}{did_you_mean(key, keys)}" for key in unknown)
+        msg = f"{where} has unknown key(s) {named}."
         raise ConfigError(msg)
     table = item.get("table")
     if not isinstance(table, str) or not _TABLE.match(table):
@@ -105,12 +107,14 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         raise ConfigError(msg)
     dimension = str(item.get("dimension") or "").upper()
     if dimension not in ENTITY_DIMENSIONS + INSIGHT_DIMENSIONS:
-        msg = (f"{where}: unknown dimension {item.get('dimension')!r} (use one of "
-               f"{', '.join(ENTITY_DIMENSIONS + INSIGHT_DIMENSIONS)}).")
+        known = ENTITY_DIMENSIONS + INSIGHT_DIMENSIONS
+        msg = (f"{where}: unknown dimension {item.get('dimension')!r}"
+               f"{did_you_mean(dimension, known)} (use one of {', '.join(known)}).")
         raise ConfigError(msg)
     granularity = str(item.get("granularity") or "LIFETIME").upper()
     if granularity not in GRANULARITIES:
-        msg = f"{where}: unknown granularity {item.get('granularity')!r} (DAY, HOUR, LIFETIME)."
+        msg = (f"{where}: unknown granularity {item.get('granularity')!r}"
+               f"{did_you_mean(granularity, GRANULARITIES)} (DAY, HOUR, LIFETIME).")
         raise ConfigError(msg)
     if dimension in INSIGHT_DIMENSIONS and granularity != "LIFETIME":
         msg = f"{where}: insight dimension {dimension} only supports LIFETIME granularity."
@@ -123,7 +127,7 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
     for raw in raw_fields:
         field = str(raw).upper() if isinstance(raw, str) else ""
         if field not in REPORT_FIELDS:
-            msg = f"{where}: unknown field {raw!r}."
+            msg = f"{where}: unknown field {raw!r}{did_you_mean(field, REPORT_FIELDS)}."
             raise ConfigError(msg)
         if field in fields:
             msg = f"{where}: field {field} is listed twice."
@@ -280,7 +284,7 @@ def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
             also = f" (or `{fallback.name}`)" if fallback else ""
             msg = (f"`{setting.name}`{also} is required when Ads API reports are selected (the "
                    "Ads entity streams need it too).")
-            raise ConfigError(msg)
+            raise MissingSettingError(msg, *(s.name for s in (setting, fallback) if s))
         values.append(value)
     return values[0], values[1], values[2]
 
@@ -291,6 +295,6 @@ def validate(config: Mapping[str, t.Any], *, ads_selected: bool) -> None:
         setting.value(config)
     if sync_mode(config) == "SPECIFIC_ACCOUNTS" and not accounts(config):
         msg = "`ads_accounts` must list at least one ad account id with SPECIFIC_ACCOUNTS."
-        raise ConfigError(msg)
+        raise MissingSettingError(msg, ADS_ACCOUNTS.name)
     if ads_selected:  # a report or entity stream is selected
         credentials(config)

@@ -14,7 +14,7 @@ import typing as t
 
 from tap_spotify_bulk.bulk import countries as country_codes
 from tap_spotify_bulk.bulk import dates
-from tap_spotify_bulk.errors import ConfigError
+from tap_spotify_bulk.errors import ConfigError, MissingSettingError
 from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, TEMP_DIR, Setting
 
 if t.TYPE_CHECKING:
@@ -118,7 +118,7 @@ def validate(config: Mapping[str, t.Any], *, bulk_selected: bool) -> None:
         for setting in CREDENTIALS:
             if not setting.value(config):
                 msg = f"`{setting.name}` is required when a Bulk API stream is selected."
-                raise ConfigError(msg)
+                raise MissingSettingError(msg, setting.name)
     for setting in SETTINGS:
         setting.value(config)
     start, end = START_DATE.value(config), END_DATE.value(config)

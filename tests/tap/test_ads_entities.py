@@ -221,3 +221,22 @@ def test_entity_streams_are_offered_only_with_an_ads_refresh_token(sandbox):
     entities = {"businesses", "ad_accounts", "campaigns", "ad_sets", "ads"}
     assert not entities & {entry["tap_stream_id"] for entry in bulk_only["streams"]}
     assert entities <= {entry["tap_stream_id"] for entry in with_token["streams"]}
+
+
+def test_entity_streams_are_sorted_as_the_sdk_expects(sandbox_factory, caplog):
+    """Each account's campaigns, ad sets and ads come oldest first (by `updated_at`, then
+    `id`), so the SDK takes the streams as sorted: no "assumed to be unsorted" warning, no
+    progress markers in the state, and a bookmark that only grows within an account."""
+    sb = sandbox_factory(ads={"now": NOW, "campaigns_per_account": 12,
+                              "ad_sets_per_campaign": 3, "ads_per_ad_set": 2,
+                              "list_overlap": 1})
+    with caplog.at_level("WARNING"):
+        records, state = sync(sb.tap_config())
+    assert "unsorted" not in caplog.text
+    assert "progress_markers" not in json.dumps(state)
+    for stream in ("campaigns", "ad_sets", "ads"):
+        assert records[stream], stream
+        for account in sb.ads_api.world.account_ids:
+            keys = [(r["updated_at"], r["id"]) for r in records[stream]
+                    if r["ad_account_id"] == account]
+            assert keys == sorted(keys), (stream, account)

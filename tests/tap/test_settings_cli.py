@@ -11,6 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tap_spotify_bulk.errors import closest, did_you_mean
+from tap_spotify_bulk.tap import TapSpotifyBulk
+
 COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
 
 
@@ -154,3 +157,120 @@ def test_new_and_unified_checks_are_one_line_before_any_request(sandbox, tmp_pat
     [line] = done.stderr.splitlines()
     assert line.startswith("tap-spotify-bulk: error: ") and named in line, line
     assert sandbox.request_log == []
+
+
+@pytest.mark.parametrize(("typo", "value", "missing"), [
+    ("client_secrett", "do-not-print-me", "client_secret"),
+    ("licenser", "gyrostream", "licensor"),
+])
+def test_a_misspelt_required_setting_is_named_in_the_one_line(sandbox, tmp_path, typo, value,
+                                                              missing):
+    config = sandbox.tap_config()
+    config.pop(missing)
+    config[typo] = value
+    done = run(tmp_path, config)
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line == (f"tap-spotify-bulk: error: `{missing}` is required when a Bulk API stream "
+                    f"is selected; `{typo}` is set: did you mean `{missing}`?")
+    assert "do-not-print-me" not in done.stderr
+    checked = run(tmp_path, config, "--check")
+    assert checked.returncode == 1
+    [line] = checked.stderr.splitlines()
+    assert f"`{typo}` is set: did you mean `{missing}`?" in line
+    assert sandbox.request_log == []
+
+
+def test_a_misspelt_ads_token_is_named_when_ads_streams_are_selected(sandbox, tmp_path):
+    config = sandbox.tap_config(ads_report_list=[REPORT])
+    config["ads_refresh_tokn"] = config.pop("ads_refresh_token")
+    catalog = catalog_selecting(tmp_path, config, {"campaign_day"})
+    done = run(tmp_path, config, "--catalog", catalog)
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert "`ads_refresh_token` is required" in line
+    assert line.endswith("`ads_refresh_tokn` is set: did you mean `ads_refresh_token`?")
+    assert "sandbox-refresh-token" not in done.stderr
+
+
+def test_check_names_unknown_settings_in_its_one_line(sandbox, tmp_path):
+    done = run(tmp_path, {**sandbox.tap_config(), "lookback_day": 2}, "--check")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""
+    [line] = done.stdout.splitlines()
+    assert line.endswith("; unknown setting `lookback_day`; did you mean `lookback_days`?")
+
+
+def test_an_unknown_selected_stream_is_named_in_one_warning(sandbox, tmp_path):
+    config = sandbox.tap_config(start_date="2024-03-09", end_date="2024-03-09")
+    path = Path(catalog_selecting(tmp_path, config, set()))
+    catalog = json.loads(path.read_text())
+    for name in ("trackz", "qqqqqqqq"):
+        catalog["streams"].append({"tap_stream_id": name, "stream": name, "schema": {},
+                                   "metadata": [{"breadcrumb": [],
+                                                 "metadata": {"selected": True}}]})
+    path.write_text(json.dumps(catalog))
+    done = run(tmp_path, config, "--catalog", str(path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    named = [line for line in done.stderr.splitlines() if "does not offer" in line]
+    assert len(named) == 2, done.stderr[-3000:]
+    assert named[0].endswith("the catalog selects stream `trackz`, which the tap does not "
+                             "offer; did you mean `tracks`?")
+    assert named[1].endswith("stream `qqqqqqqq`, which the tap does not offer; it is skipped.")
+    assert not any(orjson.loads(line)["type"] == "RECORD" for line in done.stdout.splitlines())
+
+
+@pytest.mark.parametrize(("report", "named"), [
+    ({**REPORT, "dimension": "CAMPANG"}, "unknown dimension 'CAMPANG' (did you mean `CAMPAIGN`?)"),
+    ({**REPORT, "fields": ["impresions"]}, "unknown field 'impresions' (did you mean "
+     "`IMPRESSIONS`?)"),
+    ({**REPORT, "granularity": "DAYS"}, "unknown granularity 'DAYS' (did you mean `DAY`?)"),
+    ({**REPORT, "field": ["CLICKS"]}, "unknown key(s) field (did you mean `fields`?)"),
+])
+def test_ads_report_names_get_the_closest_known_one(tmp_path, report, named):
+    done = run(tmp_path, {"ads_report_list": [report]})
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("tap-spotify-bulk: error: `ads_report_list`") and named in line, line
+
+
+def test_the_closest_name_of_every_setting_typo_is_that_setting():
+    """Property over every known setting (the tap's and the SDK's): a name missing its last
+    letter, with one letter too many or in upper case is answered with the setting itself;
+    and a name far from all of them with none."""
+    known = TapSpotifyBulk.known_settings()
+    for name in known:
+        for typo in (name[:-1], f"{name}s", name.upper(), name):
+            assert closest(typo, known) == name, typo
+    assert closest("zzz_no_such_thing", known) is None
+    assert did_you_mean("zzz_no_such_thing", known) == ""
+
+
+def test_help_lists_check_and_ads_login():
+    done = subprocess.run([COMMAND, "--help"], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    options = {line.split()[0] for line in done.stdout.splitlines()
+               if line.startswith("  --")}
+    assert {"--check", "--test", "--discover", "--config"} <= options, done.stdout
+    assert "tap-spotify-bulk --config FILE ads-login" in done.stdout
+    assert "--check" in done.stdout.split("--test", 1)[1]  # --test points at --check
+
+
+def test_ads_login_and_specific_accounts_name_a_misspelt_key(tmp_path):
+    done = run(tmp_path, {"ads_client_id": "x", "ads_client_secrt": "do-not-print-me"},
+               "ads-login", "--no-browser", "--output", "stdout")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith("tap-spotify-bulk: error: `ads_client_secret` is needed for "
+                           "ads-login") and line.endswith(
+        "`ads_client_secrt` is set: did you mean `ads_client_secret`?"), line
+    assert "do-not-print-me" not in done.stderr + done.stdout
+    config = {"ads_sync_mode": "SPECIFIC_ACCOUNTS", "ads_acounts": ["a"],
+              "ads_refresh_token": "t"}
+    done = run(tmp_path, config, "--check")
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.endswith("`ads_accounts` must list at least one ad account id with "
+                         "SPECIFIC_ACCOUNTS; `ads_acounts` is set: did you mean "
+                         "`ads_accounts`?"), line
