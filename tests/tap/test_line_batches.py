@@ -120,16 +120,25 @@ def test_fast_way_out_writes_what_the_record_path_writes(tmp_path, partition_cou
     assert fast.count(b"\n") == sum(1 for line in lines if line.strip())
 
 
-def test_clean_batches_are_spliced_at_once_and_odd_ones_are_not():
+def test_clean_lines_are_spliced_at_once_and_odd_ones_are_left_in_place():
     shape = LineShape(SCHEMA, partition_country=True)
     splice_many = shape.batch_splicer(licensor="l", report_date="d", load_id="x", country="SE")
     splice = shape.splicer(licensor="l", report_date="d", load_id="x", country="SE")
     with_country = [line for line in CLEAN if b'"country"' in line]
-    assert splice_many([*with_country, b""], 7) == [
-        splice(line, orjson.loads(line), row) for row, line in enumerate(with_country, 7)]
+    assert splice_many([*with_country, b""], 7) == ([
+        splice(line, orjson.loads(line), row) for row, line in enumerate(with_country, 7)], [])
+    first, third = (splice(CLEAN[0], orjson.loads(CLEAN[0]), row) for row in (1, 3))
     for odd in ODD:
-        if odd.strip():
-            assert splice_many([CLEAN[0], odd], 1) is None, odd
+        if not odd.strip():
+            continue
+        ((text, line),) = files.parse_lines([odd], 2, "x")
+        texts, places = splice_many([CLEAN[0], odd, CLEAN[0]], 1)
+        if places:  # left for the line-by-line way, between the lines around it
+            assert (texts, places) == ([first, third], [(1, 1)]), odd
+        else:  # a line splice_many takes is one `splicer` writes the same
+            assert texts == [first, splice(text, line, 2), third], odd
+        if splice(text, line, 2) is None:
+            assert places, odd
 
 
 def test_invalid_utf8_fails_the_file_with_its_line_number(tmp_path):
@@ -199,10 +208,11 @@ def test_batches_the_line_parse_reads_otherwise_go_line_by_line():
                  b'{"flag":true,"meta":{"n":-' + b"9" * 309 + b"}}"):
         with pytest.raises(orjson.JSONDecodeError):
             orjson.loads(huge)
-        assert splice_many([CLEAN[1], huge], 1) is None
-    assert splice_many([CLEAN[1], b'{"flag":true,"tags":[1' + b"0" * 300 + b"]}"], 1)
+        assert splice_many([CLEAN[1], huge], 1)[1] == [(1, 1)]
+    assert splice_many([CLEAN[1], b'{"flag":true,"tags":[1' + b"0" * 300 + b"]}"], 1)[1] == []
     for lines in RUN_ON.values():
-        assert splice_many([CLEAN[1], *lines, CLEAN[1]], 1) is None
+        texts, odd = splice_many([CLEAN[1], *lines, CLEAN[1]], 1)
+        assert texts and odd and all(index in range(1, len(lines) + 1) for _, index in odd)
 
 
 # Pieces a seeded generator puts into clean files: JSON that is not quite JSON, whitespace
