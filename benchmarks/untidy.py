@@ -47,9 +47,9 @@ def _odd_type(rng: random.Random, line: dict[str, t.Any]) -> None:
 
 
 def untidy_line(rng: random.Random, text: bytes) -> bytes:
-    """The line, or (at the rates above) the line with one oddity."""
+    """The line, or (at the rates above) the line with one oddity; a blank line as it is."""
     draw = rng.random()
-    if draw >= MISSING_RATE + UNKNOWN_RATE + ODD_TYPE_RATE:
+    if draw >= MISSING_RATE + UNKNOWN_RATE + ODD_TYPE_RATE or not text.strip():
         return text
     line = orjson.loads(text)
     if draw < MISSING_RATE:
