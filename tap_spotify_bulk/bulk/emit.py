@@ -16,7 +16,13 @@ import orjson
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_spotify_bulk.bulk import aggregated
-from tap_spotify_bulk.bulk.files import line_batches, parse_lines, read_lines, sent_this_way
+from tap_spotify_bulk.bulk.files import (
+    LINE_BATCH,
+    line_batches,
+    parse_lines,
+    read_lines,
+    sent_this_way,
+)
 from tap_spotify_bulk.bulk.records import LineShape
 
 if t.TYPE_CHECKING:
@@ -44,6 +50,8 @@ class LineEmitter:
     batch at once (`LineShape.batch_splicer`), and each odd line on its own, in its place
     (`LineShape.splicer`, else `LineShape.builder`)."""
 
+    lines_per_batch = LINE_BATCH
+
     def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None:
         self.licensor = licensor
         self.load_id = load_id
@@ -69,7 +77,7 @@ class LineEmitter:
             else:
                 splice_many = self.shape.batch_splicer(**names)
                 splice = self.shape.splicer(**names)
-                for line_no, lines in line_batches(path, where):
+                for line_no, lines in line_batches(path, where, self.lines_per_batch):
                     texts, odd = splice_many(lines, rows + 1)
                     done = 0
                     for before, index in odd:  # each odd line between the texts around it
