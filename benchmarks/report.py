@@ -105,7 +105,8 @@ def startup(report: dict[str, t.Any]) -> list[str]:
 
 def main() -> int:
     parts = []
-    for name, render in (("latest.json", throughput), ("latency.json", latency),
+    for name, render in (("latest.json", throughput), ("throughput_untidy.json", throughput),
+                         ("latency.json", latency),
                          ("meltano_postgres.json", meltano),
                          ("meltano_postgres_settings.json", meltano),
                          ("startup.json", startup)):
