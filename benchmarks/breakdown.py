@@ -1,8 +1,10 @@
 """Where the tap's CPU time goes per million Streams lines, stage by stage.
 
-    python -m benchmarks.breakdown [--lines 300000] [--repeat 3]
+    python -m benchmarks.breakdown [--lines 300000] [--repeat 3] [--untidy SEED]
 
-Generates one Streams file with the sandbox's generator (no server), then times, in this
+Generates one Streams file with the sandbox's generator (no server; with `--untidy`, with
+the oddities of `benchmarks.untidy`: blank lines, missing optional keys, unknown keys, odd
+types), then times, in this
 process and in CPU seconds (`time.process_time`, median of `--repeat`), the stages of the
 tap's read of it, each run adding one stage to the one before:
 
@@ -16,9 +18,9 @@ tap's read of it, each run adding one stage to the one before:
   splice     instead of build + serialise: the line's own text with the added columns
              appended (`records.LineShape.splicer`, `files.read_records`), into the buffer
   batch      instead of parse + splice: batches of lines, each line checked by msgspec in
-             one C loop per batch, spliced at once (`records.LineShape.batch_splicer`,
-             `files.line_batches`); batches with an odd line are skipped here (the emitter
-             reads them line by line)
+             one C loop per run of clean lines, spliced at once
+             (`records.LineShape.batch_splicer`, `files.line_batches`); odd lines are
+             skipped here (the emitter reads each on its own)
   emit       the tap's own per-file loop (`emit.LineEmitter.emit`), to compare with the sum
 
 Each stage's cost is the difference to the previous line; figures are per million lines.
@@ -35,13 +37,16 @@ import sys
 import tempfile
 import time
 import typing as t
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import orjson
 from spotify_sandbox.bulk_data import BulkData
+from spotify_sandbox.bulk_lines import seeded
 from spotify_sandbox.options import SandboxOptions
 
+from benchmarks.untidy import untidy_chunks
 from tap_spotify_bulk.bulk import files
 from tap_spotify_bulk.bulk.emit import LineEmitter
 from tap_spotify_bulk.bulk.pipeline import FileJob
@@ -52,13 +57,19 @@ DAY = dt.date(2024, 3, 1)
 WHERE = "streams/2024/03/01/US"
 
 
-def generate(path: Path, lines: int) -> int:
-    """Write one Streams file of about `lines` lines; return its line count."""
+def generate(path: Path, lines: int, untidy_seed: int | None = None) -> int:
+    """Write one Streams file of about `lines` lines (untidy with a seed); return its
+    record count."""
     data = BulkData(SandboxOptions(start=DAY, end=DAY, scale=lines, countries=("US",),
                                    empty_day_rate=0.0))
+    text = data.line_chunks("streams", DAY, "US")
+    if untidy_seed is not None:
+        text = untidy_chunks(text, seeded(untidy_seed, "untidy", "streams", DAY, "US"))
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)  # as the sandbox serves it
     with path.open("wb") as out:
-        for chunk in data.gzip_chunks("streams", DAY, "US"):
-            out.write(chunk)
+        for chunk in text:
+            out.write(compressor.compress(chunk))
+        out.write(compressor.flush())
     return sum(1 for _ in files.read_lines(path, WHERE))
 
 
@@ -129,10 +140,9 @@ def stages(path: Path) -> dict[str, t.Callable[[], None]]:
                                           load_id="x", country="US")
         rows = 0
         for _, lines in files.line_batches(path, WHERE):
-            texts = splice_many(lines, rows + 1)
-            if texts is not None:  # (the emitter reads the other batches line by line)
-                fast.write_texts(texts)
-                rows += len(texts)
+            texts, odd = splice_many(lines, rows + 1)  # (the emitter reads `odd` on its own)
+            fast.write_texts(texts)
+            rows += len(texts) + len(odd)
         writer.flush()
 
     def emit() -> None:
@@ -155,12 +165,15 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=300_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--untidy", type=int, metavar="SEED",
+                        help="an untidy file (benchmarks.untidy), seeded")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-breakdown-") as tmp:
         path = Path(tmp) / "streams.gz"
-        count = generate(path, args.lines)
+        count = generate(path, args.lines, args.untidy)
         size = path.stat().st_size
-        print(f"one Streams file: {count:,} lines, {size / 1e6:.1f} MB gzip")
+        kind = "tidy" if args.untidy is None else f"untidy (seed {args.untidy})"
+        print(f"one {kind} Streams file: {count:,} lines, {size / 1e6:.1f} MB gzip")
         runs = stages(path)
         timings: dict[str, list[float]] = {name: [] for name in runs}
         with Path(os.devnull).open("w") as devnull, contextlib.redirect_stdout(devnull):

@@ -124,15 +124,19 @@ class SandboxRun:
 def sandbox(workdir: Path, *, start: dt.date, end: dt.date, scale: int,
             countries: Sequence[str] | None = None, latency_ms: float = 0.0,
             direct_files: bool = False, file_cache: Path | None = None,
-            extra: Sequence[str] = ()) -> Iterator[SandboxRun]:
+            untidy_seed: int | None = None, extra: Sequence[str] = ()) -> Iterator[SandboxRun]:
     """`tap-spotify-bulk-sandbox` on a free port, every day with data; stopped at the end.
 
     With `file_cache`, `benchmarks.cached_sandbox` keeps each generated file there and
-    serves it from disk on later requests."""
+    serves it from disk on later requests; with `untidy_seed`, it serves untidy event
+    files (`benchmarks.untidy`)."""
     config_path = workdir / f"config-{scale}-{start}-{end}.json"
     config_path.unlink(missing_ok=True)
-    program = [PYTHON, "-m", "benchmarks.cached_sandbox", "--file-cache", str(file_cache)] \
-        if file_cache else SANDBOX
+    program = SANDBOX
+    if file_cache or untidy_seed is not None:
+        program = [PYTHON, "-m", "benchmarks.cached_sandbox"]
+        program += ["--file-cache", str(file_cache)] if file_cache else []
+        program += ["--untidy", str(untidy_seed)] if untidy_seed is not None else []
     cmd = [*program, "--start", start.isoformat(), "--end", end.isoformat(),
            "--scale", str(scale), "--empty-day-rate", "0", "--config-out", str(config_path),
            "--latency-ms", str(latency_ms), *extra]

@@ -36,12 +36,17 @@ def _when(report: dict[str, t.Any]) -> str:
 
 def throughput(report: dict[str, t.Any]) -> list[str]:
     out = [f"Throughput: {_when(report)}."]
-    data = report.get("throughput")
-    if data:
+    for key, kind in (("throughput", ""), ("throughput_untidy", "untidy ")):
+        data = report.get(key)
+        if not data:
+            continue
         runs = max(s["runs"] for s in data["summary"].values())
-        out.append(f"Streams report of {data['lines']:,} lines in {data['files']} files, "
-                   f"sandbox: {data.get('sandbox', 'live')}; medians of {runs} interleaved "
-                   "runs.")
+        if kind:
+            out.append("")
+        seed = f" (seed {data['untidy_seed']})" if data.get("untidy_seed") is not None else ""
+        out.append(f"Streams report, {kind or 'tidy '}files{seed}: {data['lines']:,} lines in "
+                   f"{data['files']} files, sandbox: {data.get('sandbox', 'live')}; medians of "
+                   f"{runs} interleaved runs.")
         rows = [[LABELS[m], f"{s['records_per_s']:,}", f"{s['wall_s']:.2f}", f"{s['cpu_s']:.2f}",
                  f"{s['records_per_cpu_s']:,}", f"{s['max_rss_mb']:.0f}"]
                 for m, s in data["summary"].items()]
@@ -53,8 +58,12 @@ def throughput(report: dict[str, t.Any]) -> list[str]:
                 for size, m in memory.items()]
         out += ["", table(rows, ["lines in one file", "tap peak RSS MB", "records/s"])]
     ratios = report.get("ratios", {})
+    pairs = report.get("pairs", {})
     if ratios:
-        out += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in ratios.items()) + "."]
+        out += ["", "Ratios (median of the interleaved pairs' ratios; the pairs in brackets): "
+                + ", ".join(f"{k} = {v}" + (f" ({', '.join(map(str, pairs[k]))})"
+                                            if k in pairs else "")
+                            for k, v in ratios.items()) + "."]
     checks = report.get("targets_met", {})
     if checks:
         out += ["", "| target | met |", "|---|---|"]
@@ -96,7 +105,8 @@ def startup(report: dict[str, t.Any]) -> list[str]:
 
 def main() -> int:
     parts = []
-    for name, render in (("latest.json", throughput), ("latency.json", latency),
+    for name, render in (("latest.json", throughput), ("throughput_untidy.json", throughput),
+                         ("latency.json", latency),
                          ("meltano_postgres.json", meltano),
                          ("meltano_postgres_settings.json", meltano),
                          ("startup.json", startup)):

@@ -15,7 +15,13 @@ import typing as t
 import orjson
 
 from tap_spotify_bulk.bulk import aggregated
-from tap_spotify_bulk.bulk.files import line_batches, parse_lines, read_lines, sent_this_way
+from tap_spotify_bulk.bulk.files import (
+    LINE_BATCH,
+    line_batches,
+    parse_lines,
+    read_lines,
+    sent_this_way,
+)
 from tap_spotify_bulk.bulk.records import LineShape
 from tap_spotify_bulk.sdk_seam import ABORTED
 
@@ -32,8 +38,11 @@ LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
 class LineEmitter:
     """One record per non-blank line, typed by the stream's schema (`records.LineShape`).
     A line that already is its record's JSON but for the added columns is written as
-    its own text with those appended, when the way out takes text: a batch of such lines
-    at once (`LineShape.batch_splicer`), else line by line (`LineShape.splicer`)."""
+    its own text with those appended, when the way out takes text: the clean lines of a
+    batch at once (`LineShape.batch_splicer`), and each odd line on its own, in its place
+    (`LineShape.splicer`, else `LineShape.builder`)."""
+
+    lines_per_batch = LINE_BATCH
 
     def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None:
         self.licensor = licensor
@@ -60,19 +69,23 @@ class LineEmitter:
             else:
                 splice_many = self.shape.batch_splicer(**names)
                 splice = self.shape.splicer(**names)
-                for line_no, lines in line_batches(path, where):
-                    texts = splice_many(lines, rows + 1)
-                    if texts is not None:
-                        write_texts(texts)
-                        rows += len(texts)
-                        continue
-                    for text, line in parse_lines(lines, line_no, where):
-                        rows += 1
-                        body = splice(text, line, rows)
-                        if body is None:
-                            write(build(line, rows))
-                        else:
-                            write_text(body)
+                for line_no, lines in line_batches(path, where, self.lines_per_batch):
+                    texts, odd = splice_many(lines, rows + 1)
+                    done = 0
+                    for before, index in odd:  # each odd line between the texts around it
+                        write_texts(texts[done:before])
+                        rows += before - done
+                        done = before
+                        for text, line in parse_lines(lines[index:index + 1], line_no + index,
+                                                      where):
+                            rows += 1
+                            body = splice(text, line, rows)
+                            if body is None:
+                                write(build(line, rows))
+                            else:
+                                write_text(body)
+                    write_texts(texts[done:] if done else texts)
+                    rows += len(texts) - done
         except ABORTED:
             target.stopped = True
             rows -= 1  # the line that hit the limit was not written

@@ -34,7 +34,7 @@ if t.TYPE_CHECKING:
 
 READ_CHUNK = 1 << 17  # compressed bytes per read (and per inflate step)
 INFLATE_CHUNK = 1 << 19  # at most this many decompressed bytes at a time
-LINE_BATCH = 256  # lines per batch (`line_batches`); a batch with an odd line goes line by line
+LINE_BATCH = 256  # lines per batch (`line_batches`), checked a run of clean lines at a time
 GZIP_WBITS = 31  # zlib: expect a gzip header and trailer
 GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM=deflate (RFC 1952)
 _INFLATE_ERRORS = (zlib.error, _zlib.error)

@@ -47,6 +47,9 @@ _QUOTES = itertools.repeat(b'"')  # every object with a key holds a quote; `{ }`
 # Beyond 1.8e308 (309 digits and more) orjson refuses an integer; msgspec reads one nested
 # in an object or array value (`Any`) as a Python int.
 _HUGE_INTEGER = re.compile(rb"[0-9]{309}")
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+# A batch spliced: the clean lines' record texts, and (texts before it, index) of each odd line
+Spliced = tuple[list[bytes], list[tuple[int, int]]]
 
 
 def _appended(licensor: str, report_date: str, load_id: str) -> tuple[bytes, bytes]:
@@ -131,53 +134,39 @@ class LineShape:
         return splice
 
     def batch_splicer(self, *, licensor: str, report_date: str, load_id: str,
-                      country: str | None) -> t.Callable[[list[bytes], int],
-                                                         list[bytes] | None]:
+                      country: str | None) -> BatchSplicer:
         """`splicer` for a batch of lines at once: a function (lines, row_number of the first
-        non-blank one) -> the records' JSON texts, exactly as `splicer` makes them, or None
-        when some line of the batch needs `splicer`/`builder` one by one.
+        non-blank one) -> (the records' JSON texts of the batch's clean lines, exactly as
+        `splicer` makes them, in order; the odd lines, each as (how many of those texts come
+        before it, its index in the batch)). An odd line is one `splicer`/`builder` must
+        read on its own: what they make of it goes between the texts around it. The texts
+        are numbered as if each odd line that is not blank were one record.
 
-        msgspec decodes each line on its own (a C loop, no Python per line) and checks what
-        `splicer` checks: one JSON object and nothing else on the line, every key known,
-        every value of an allowed type, and the partition's `country` on every line or on
-        none. msgspec refuses a superset of what orjson refuses (lone surrogates, bad UTF-8,
-        integers beyond int64 in a known field, deeper nesting), except integers too large
-        for a double inside an object or array value: a batch with a digit run that long
-        goes line by line. So a batch it accepts is one `splicer` would splice line by
-        line. (Lines are not decoded as one joined JSON array: a string or an array can
-        run on from one line into the next there, and a line can hold two objects.)"""
+        msgspec decodes each line on its own and checks what `splicer` checks: one JSON
+        object and nothing else on the line, every key known, every value of an allowed
+        type, and the partition's `country` on the line or no `country` at all. msgspec
+        refuses a superset of what orjson refuses (lone surrogates, bad UTF-8, integers
+        beyond int64 in a known field, deeper nesting), except integers too large for a
+        double inside an object or array value: a line with a digit run that long is odd.
+        So a line it accepts is one `splicer` would splice. (Lines are not decoded as one
+        joined JSON array: a string or an array can run on from one line into the next
+        there, and a line can hold two objects.)
+
+        The lines are decoded in runs, one C loop per run: a run ends at the first line the
+        decoder refuses, which then goes to another decoder (with or without `country`) or
+        is odd, and the next run starts after it. Blank lines are left out first."""
         head, end = _appended(licensor, report_date, load_id)
-        # (decoder, text after each line's own, whether a line may be an empty object)
         if not self.partition_country:
             checks = [(self._decoder(None), head, True)]
         elif country is None:
             checks = []
-        else:  # lines that all carry the partition's country, or lines that all lack it
+        else:  # lines that carry the partition's country, or lines that lack it
             checks = [(self._decoder(country), head, False),
                       (self._decoder(None), b',"country":' + orjson.dumps(country) + head, True)]
-        checks = [(check[0].decode, *check[1:]) for check in checks if check[0] is not None]
-        errors = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
         nested = any(dict in allowed or list in allowed for allowed in self.types.values())
-
-        def splice_many(lines: list[bytes], first_row: int) -> list[bytes] | None:
-            if b"" in lines:
-                lines = [line for line in lines if line]
-            if not lines:
-                return []
-            for decode, lead, may_be_empty in checks:
-                try:
-                    collections.deque(map(decode, lines), maxlen=0)
-                except errors:
-                    continue
-                if may_be_empty and not all(map(operator.contains, lines, _QUOTES)):
-                    return None  # an empty object has no text to append the columns to
-                if nested and any(map(_HUGE_INTEGER.search, lines)):
-                    return None  # orjson refuses it where msgspec does not
-                return [b"%b%b%d%b" % (line.rstrip()[:-1], lead, row, end)
-                        for row, line in enumerate(lines, first_row)]
-            return None
-
-        return splice_many
+        return BatchSplicer([_Check(decoder.decode, lead, may_be_empty)
+                             for decoder, lead, may_be_empty in checks if decoder is not None],
+                            end, nested=nested)
 
     def _decoder(self, country: str | None) -> msgspec.json.Decoder | None:
         """A msgspec decoder of one clean line: the known fields, each optional
@@ -256,6 +245,96 @@ class LineShape:
             return record
 
         return build
+
+
+class _Check(t.NamedTuple):
+    """One way a clean line is spliced: its decoder, and the text appended after the
+    line's own (before `row_number`'s value)."""
+
+    decode: t.Callable[[bytes], object]
+    lead: bytes
+    may_be_empty: bool  # whether the decoder takes an empty object
+
+
+class BatchSplicer:
+    """The function `LineShape.batch_splicer` returns: (lines, first row_number) ->
+    `Spliced`, the clean lines' texts and the odd lines' places."""
+
+    def __init__(self, checks: list[_Check], end: bytes, *, nested: bool) -> None:
+        self.checks = checks
+        self.end = end  # the text after `row_number`'s value
+        self.nested = nested  # some field takes an object or an array
+        self.latest = 0  # the check that took the latest run: tried first
+        # the order the checks are tried in, by the latest one
+        self.orders = [(first, *(i for i in range(len(checks)) if i != first))
+                       for first in range(len(checks))] or [()]
+
+    def __call__(self, lines: list[bytes], first_row: int) -> Spliced:
+        given = lines
+        if b"" in lines:
+            lines = list(filter(None, lines))
+        texts: list[bytes] = []
+        odd: list[tuple[int, int]] = []
+        end = self.end
+        total = len(lines)
+        start = 0
+        row = first_row
+        refused = -1
+        while start < total:
+            run, lead = self._clean_run(lines, start, refused)
+            if run is lines:
+                return [b"%b%b%d%b" % (line.rstrip()[:-1], lead, row, end)
+                        for row, line in enumerate(lines, first_row)], odd
+            if run:
+                texts += [b"%b%b%d%b" % (line.rstrip()[:-1], lead, number, end)
+                          for number, line in enumerate(run, row)]
+                start += len(run)
+                row += len(run)
+                refused = self.latest  # the line after the run, if any, is refused by it
+                continue
+            odd.append((len(texts), start))
+            if not lines[start].isspace():
+                row += 1  # a record, or an error that ends the file
+            start += 1
+            refused = -1
+        if odd and lines is not given:  # index in the batch, blank lines included
+            at = list(itertools.compress(range(len(given)), given))
+            odd = [(before, at[index]) for before, index in odd]
+        return texts, odd
+
+    def _clean_run(self, lines: list[bytes], start: int,
+                   refused: int) -> tuple[list[bytes], bytes]:
+        """The lines from `start` on that one check accepts, and the text it appends; none
+        when no check accepts the line at `start` (check number `refused` is known not to).
+        """
+        for index in self.orders[self.latest]:
+            if index == refused:
+                continue
+            decode, lead, may_be_empty = self.checks[index]
+            decoded = itertools.count()  # advanced once per line decoded without error
+            try:  # one C loop, up to the first line refused
+                collections.deque(zip(map(decode, itertools.islice(lines, start, None)),
+                                      decoded, strict=False), maxlen=0)
+                taken = len(lines) - start
+            except _DECODE_ERRORS:
+                taken = next(decoded)
+            if not taken:
+                continue
+            run = lines if taken == len(lines) else lines[start:start + taken]
+            if may_be_empty and not all(map(operator.contains, run, _QUOTES)):
+                # an empty object has no text to append the columns to
+                run = run[:_before_first(run, lambda line: b'"' not in line)]
+            if self.nested and any(map(_HUGE_INTEGER.search, run)):
+                run = run[:_before_first(run, _HUGE_INTEGER.search)]  # orjson refuses it
+            if run:
+                self.latest = index
+                return run, lead
+        return [], b""
+
+
+def _before_first(lines: list[bytes], odd: t.Callable[[bytes], object]) -> int:
+    """How many lines come before the first one that is `odd`."""
+    return next((index for index, line in enumerate(lines) if odd(line)), len(lines))
 
 
 def _msgspec_type(allowed: frozenset[type]) -> t.Any:
