@@ -39,6 +39,14 @@ class RefreshTokenKeeper(t.Protocol):
     def rotated(self, new: str) -> None:
         """Keep `new`, which the endpoint just rotated to (before it is relied on)."""
 
+    def rejected(self, token: str) -> str | None:
+        """The endpoint refused `token` (invalid_grant): another token to try once (the
+        configured one, when the kept one was refused), or None."""
+
+
+class RefreshTokenRejectedError(AuthError):
+    """The token endpoint answered invalid_grant to a refresh token."""
+
 
 class TokenClient:
     """Obtains, caches and refreshes access tokens from `token_url`.
@@ -110,7 +118,14 @@ class TokenClient:
             return
         with self._keeper.locked():
             self._refresh_token = self._keeper.latest(self._refresh_token)
-            self._request()
+            try:
+                self._request()
+            except RefreshTokenRejectedError:
+                fallback = self._keeper.rejected(self._refresh_token)
+                if fallback is None:
+                    raise
+                self._refresh_token = fallback
+                self._request()
 
     def _request(self) -> None:
         if self._refresh_token is not None:
@@ -166,7 +181,7 @@ class TokenClient:
                 f"check {creds}."
             )
         if error == "invalid_grant" and self._refresh_token is not None:
-            return AuthError(
+            return RefreshTokenRejectedError(
                 f"{self.api_name} refresh token was rejected (invalid_grant): it expired or "
                 "was revoked (Spotify refresh tokens expire 6 months after authorization). "
                 f"Re-authorize the app and update `{self._refresh_setting}`."
@@ -182,4 +197,5 @@ class TokenClient:
         )
 
 
-__all__ = ["DEFAULT_TOKEN_URL", "RefreshTokenKeeper", "TokenClient"]
+__all__ = ["DEFAULT_TOKEN_URL", "RefreshTokenKeeper", "RefreshTokenRejectedError",
+           "TokenClient"]

@@ -18,7 +18,9 @@ At start, the stored token is used when the configured one is the one it replace
 itself); a newly configured token (from `ads-login`, say) wins and starts a new entry. A
 rotated token is written before the token client hands out the access token that came with
 it, so a kill at any later moment keeps it. Each refresh happens under the lock after
-reading the store, so a tap never sends a token another tap has already rotated away.
+reading the store, so a tap never sends a token another tap has already rotated away. When
+the server refuses the stored token (a server that forgot a rotation), the configured token
+is tried once before the run stops.
 Tokens never appear in messages; only paths, ages and error names do.
 """
 
@@ -29,9 +31,10 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tap_spotify_bulk.errors import ConfigError, TapError
@@ -40,6 +43,7 @@ from tap_spotify_bulk.setting import Setting
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
+LOGGER = logging.getLogger("tap_spotify_bulk.ads")
 APP_DIRECTORY = "tap-spotify-bulk"
 STORE_FILE = "ads-refresh-tokens.json"
 OFF = "off"
@@ -89,7 +93,7 @@ def fingerprint(token: str) -> str:
 class Entry:
     """One Ads app's refresh token in the store."""
 
-    refresh_token: str
+    refresh_token: str = field(repr=False)  # never in a repr, a traceback or a debugger
     replaces: str  # fingerprint of the configured token this entry replaced (or is)
     authorized_at: dt.datetime  # UTC
     authorized_by: str  # BY_LOGIN: exact; BY_FIRST_USE: the tap's first use, a lower bound
@@ -205,13 +209,15 @@ class StoredRefreshToken:
     def __init__(self, store: TokenStore, configured: str,
                  clock: Callable[[], dt.datetime] = utc_now) -> None:
         self.store = store
-        self._configured = fingerprint(configured)
+        self._configured_token = configured
+        self._clock = clock
+        fingerprinted = fingerprint(configured)
         with store.locked():
             entry = store.read()
-            if entry is None or self._configured not in {
+            if entry is None or fingerprinted not in {
                     entry.replaces, fingerprint(entry.refresh_token)}:
                 # A newly configured token wins over the store and starts a new entry.
-                entry = Entry(configured, self._configured, clock(), BY_FIRST_USE)
+                entry = Entry(configured, fingerprinted, clock(), BY_FIRST_USE)
                 store.write(entry)
         self.entry = entry
 
@@ -236,6 +242,19 @@ class StoredRefreshToken:
         self.entry = Entry(new, self.entry.replaces, self.entry.authorized_at,
                            self.entry.authorized_by)
         self.store.write(self.entry)
+
+    def rejected(self, token: str) -> str | None:
+        """Under the lock: the endpoint refused `token` (invalid_grant). When it is not the
+        configured token (the server forgot a rotation: a restored or restarted server),
+        the configured token is tried once, as a new entry; otherwise None."""
+        if token == self._configured_token:
+            return None
+        LOGGER.warning("Ads token store: the stored refresh token was refused; trying the "
+                       "configured `ads_refresh_token`.")
+        self.entry = Entry(self._configured_token, fingerprint(self._configured_token),
+                           self._clock(), BY_FIRST_USE)
+        self.store.write(self.entry)
+        return self._configured_token
 
 
 def for_config(config: Mapping[str, t.Any], client_id: str,

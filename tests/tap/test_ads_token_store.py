@@ -124,6 +124,24 @@ def test_a_newly_configured_token_wins_over_the_stored_one(sb, tmp_path, state_h
     assert stale.output.records == {}
 
 
+def test_a_server_that_forgot_the_rotation_gets_the_configured_token_again(sb, tmp_path,
+                                                                          state_home):
+    """The stored token is refused (a restored or restarted server): the configured token
+    is tried once, with one warning line, and becomes the store's new entry."""
+    config = ads_config(sb)
+    assert sync(sb, tmp_path / "first", config).returncode == 0
+    root = state_home / "tap-spotify-bulk"
+    assert stored(root, config["ads_client_id"]).refresh_token != config["ads_refresh_token"]
+    sb.app.tokens.refresh_token = config["ads_refresh_token"]  # the rotation is forgotten
+    run = sync(sb, tmp_path / "second", config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len([line for line in run.stderr.splitlines()
+                if "stored refresh token was refused" in line]) == 1
+    entry = stored(root, config["ads_client_id"])
+    assert entry.refresh_token == sb.refresh_token != config["ads_refresh_token"]
+    assert entry.replaces == token_store.fingerprint(config["ads_refresh_token"])
+
+
 @pytest.mark.slow
 def test_without_the_store_the_second_run_stops_with_one_line(sb, tmp_path, state_home):
     """The failure the store exists for, with `ads_token_store` off."""
