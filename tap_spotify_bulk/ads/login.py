@@ -32,7 +32,7 @@ import requests
 
 from tap_spotify_bulk import http
 from tap_spotify_bulk.ads import token_store
-from tap_spotify_bulk.errors import AuthError, ConfigError
+from tap_spotify_bulk.errors import AuthError, ConfigError, TapError
 from tap_spotify_bulk.setting import token_url as configured_token_url
 
 if t.TYPE_CHECKING:
@@ -111,10 +111,15 @@ def configured(config: Mapping[str, t.Any], setting: str) -> str | None:
 
 
 def store_token(config: Mapping[str, t.Any], client_id: str, token: str) -> None:
-    """Keep the new token in the Ads token store, authorized now (unless the store is off)."""
-    settings = {name: configured(config, name) for name in ("ads_token_store",)}
-    path = token_store.record_login(settings, client_id, token,
-                                    replaced=configured(config, "ads_refresh_token"))
+    """Keep the new token in the Ads token store, authorized now (unless the store is off).
+    A store that cannot be written is told on stderr: the token still goes to its output."""
+    where = {"ads_token_store": configured(config, "ads_token_store")}
+    try:
+        path = token_store.record_login(where, client_id, token,
+                                        replaced=configured(config, "ads_refresh_token"))
+    except TapError as exc:
+        sys.stderr.write(f"{COMMAND}: the token was not kept in the Ads token store: {exc}\n")
+        return
     if path is not None:
         sys.stderr.write(f"The refresh token is kept in the Ads token store {path}.\n")
 

@@ -94,6 +94,20 @@ def test_login_writes_the_token_store_which_stands_in_for_the_configured_token(
     assert (after.authorized_at, after.authorized_by) == (entry.authorized_at, entry.authorized_by)
 
 
+def test_a_store_that_cannot_be_written_still_gives_the_token(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    process = start(sb, tmp_path, ads_token_store=str(blocker / "store"))
+    play_browser(process)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    token = out.strip()
+    assert token and token not in err
+    assert ("the token was not kept in the Ads token store: Ads token store: cannot create "
+            f"{blocker / 'store'}") in err
+
+
 def test_refused_consent_is_one_clear_line(sandbox_factory, tmp_path):
     sb = sandbox_factory()
     sb.app.tokens.deny_consent = True
