@@ -286,9 +286,10 @@ def expiry_warning(entry: Entry, now: dt.datetime | None = None) -> str | None:
     if days <= WARN_AFTER_DAYS:
         return None
     expires = (entry.authorized_at + dt.timedelta(days=LIFETIME_DAYS)).date()
+    when = f"around {expires}" if entry.authorized_by == BY_LOGIN else f"by {expires} at the latest"
     return (f"Ads refresh token {entry.describe_age(now)}: Spotify refresh tokens expire "
-            f"6 months after authorization (around {expires}); run `tap-spotify-bulk "
-            "ads-login` and update `ads_refresh_token` before then.")
+            f"6 months after authorization ({when}); run `tap-spotify-bulk ads-login` and "
+            "update `ads_refresh_token` before then.")
 
 
 __all__ = ["ADS_TOKEN_STORE", "Entry", "StoredRefreshToken", "TokenStore", "default_directory",

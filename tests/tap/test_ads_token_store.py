@@ -218,6 +218,18 @@ def test_a_young_token_gets_no_warning_and_check_tells_its_age(sb, tmp_path):
     assert "`ads_token_store` is off" in off.stdout.decode()
 
 
+def test_a_store_the_tap_cannot_write_is_one_line_before_any_token_request(sb, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    run = sync(sb, tmp_path / "run", ads_config(sb, ads_token_store=str(blocker / "store")))
+    assert run.returncode == 1
+    line = run.error_line()
+    assert f"Ads token store: cannot create {blocker / 'store'}" in line
+    assert "`ads_token_store`" in line
+    assert run.output.records == {}
+    assert sb.stats["tokens_by_grant"].get("refresh_token", 0) == 0
+
+
 def test_the_store_file_is_private_and_replaced_atomically(tmp_path):
     root = tmp_path / "nested" / "store"
     store = TokenStore(root, "client-a")
