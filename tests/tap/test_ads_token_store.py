@@ -265,3 +265,16 @@ def test_the_default_place_follows_xdg_state_home(tmp_path):
     assert home.parts[-3:] == (".local", "state", "tap-spotify-bulk")
     assert token_store.directory({"ads_token_store": "Off"}) is None
     assert token_store.directory({"ads_token_store": str(tmp_path)}) == tmp_path
+
+
+@pytest.mark.parametrize("by", [token_store.BY_LOGIN, token_store.BY_FIRST_USE])
+def test_the_warning_starts_after_five_months(by):
+    now = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)
+    for days, warned in ((0, False), (token_store.WARN_AFTER_DAYS, False),
+                         (token_store.WARN_AFTER_DAYS + 1, True), (200, True)):
+        entry = Entry("tok-secret-123", "f" * 64, now - dt.timedelta(days=days), by)
+        warning = token_store.expiry_warning(entry, now)
+        assert (warning is not None) is warned, days
+        if warning:
+            assert "\n" not in warning and "tok-secret-123" not in warning
+            assert ("at the latest" in warning) is (by == token_store.BY_FIRST_USE)
