@@ -11,7 +11,7 @@ tap keeps the latest token of each Ads app (keyed by its client id) in a store:
   the token was authorized (`ads-login` records it; otherwise the tap's first use of a
   configured token, a lower bound of its age).
 * how: one JSON file, mode 0600, rewritten atomically (a temporary file in the same
-  directory, then `os.replace`), every read-modify-write under an exclusive `flock` of a
+  directory, then a rename over the file), every read-modify-write under an exclusive `flock` of a
   lock file beside it, so concurrent taps (several Dagster runs) never corrupt it.
 
 At start, the stored token is used when the configured one is the one it replaced (or is
@@ -20,8 +20,8 @@ rotated token is written before the token client hands out the access token that
 it, so a kill at any later moment keeps it. Each refresh happens under the lock after
 reading the store, so a tap never sends a token another tap has already rotated away. When
 the server refuses the stored token (a server that forgot a rotation), the configured token
-is tried once before the run stops.
-Tokens never appear in messages; only paths, ages and error names do.
+is tried once before the run stops. Tokens never appear in messages; only paths, ages and
+error names do.
 """
 
 from __future__ import annotations
