@@ -18,16 +18,15 @@ the full traceback as well.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback
-from pathlib import Path
 
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_spotify_bulk.ads import login
 from tap_spotify_bulk.check import check
+from tap_spotify_bulk.config_files import merged_config, read_input_file
 from tap_spotify_bulk.errors import ConfigError, TapError
 from tap_spotify_bulk.tap import TapSpotifyBulk, config_error, validate_config
 
@@ -42,25 +41,6 @@ def _fail(message: str, exit_code: int) -> None:
     sys.stderr.write(f"{TapSpotifyBulk.name}: error: {line}\n")
     sys.stderr.flush()
     sys.exit(exit_code)
-
-
-def read_input_file(path: str, option: str) -> dict:
-    """A `--config`/`--state`/`--catalog` file as a JSON object; `ConfigError` otherwise, so
-    a missing or broken file is one line instead of the SDK's traceback."""
-    try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        problem = "does not exist"
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = f"cannot be read ({type(exc).__name__})"
-    except ValueError as exc:
-        problem = f"is not valid JSON ({exc})"
-    else:
-        if isinstance(value, dict):
-            return value
-        problem = "must hold a JSON object"
-    msg = f"`{option}` file {path} {problem}."
-    raise ConfigError(msg)
 
 
 def preflight(argv: list[str]) -> argparse.Namespace:
@@ -79,10 +59,7 @@ def preflight(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--state")
     parser.add_argument("--check", action="store_true")
     args, _ = parser.parse_known_args(argv)
-    config: dict = {}
-    for path in args.config:
-        if path != "ENV":
-            config.update(read_input_file(path, "--config"))
+    config = merged_config(args.config)
     catalog = read_input_file(args.catalog, "--catalog") if args.catalog else None
     if args.state:
         read_input_file(args.state, "--state")

@@ -303,7 +303,7 @@ def _nothing() -> None:
 
 def batch_config(stream: Stream) -> BatchConfig | None:
     """The `batch_config` setting when it asks for JSON Lines files (BATCH mode)."""
-    config = Stream.get_batch_config(stream, stream.config)
+    config = sdk_seam.configured_batch(stream)
     if config is not None and config.encoding.format != "jsonl":
         LOGGER.warning("%s: batch format %r is not offered; writing RECORD messages",
                        stream.name, config.encoding.format)

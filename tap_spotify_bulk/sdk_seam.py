@@ -19,7 +19,11 @@ import sys
 import typing as t
 
 from singer_sdk import Stream, Tap
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    ConfigValidationError,
+)
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.plugin_base import PluginBase
 
@@ -31,6 +35,10 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.singerlib.encoding.base import GenericSingerWriter
+
+# The SDK's way of stopping a stream at its dry-run record limit (`--test`, `max_records`):
+# record writers catch these to stop that stream alone.
+ABORTED = (AbortedSyncFailedException, AbortedSyncPausedException)
 
 # (class, member, its parameter names): what this module relies on.
 PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...]], ...] = (
@@ -92,6 +100,17 @@ def write_state(stream: Stream) -> None:
     """Write the tap's whole state now (the SDK would only at its own moments)."""
     tap_of(stream).state_writer.write_state(stream.tap_state)
     stream.state_manager.is_flushed = True
+
+
+def mark_state_changed(stream: Stream) -> None:
+    """The stream's state was changed outside the SDK's record path: STATE is owed."""
+    stream.state_manager.is_flushed = False
+
+
+def configured_batch(stream: Stream) -> BatchConfig | None:
+    """The `batch_config` setting as the SDK reads it, even for a stream (a Bulk report)
+    that answers None to the SDK so that its records take the tap's own way out."""
+    return Stream.get_batch_config(stream, stream.config)
 
 
 def state_pending(stream: Stream) -> bool:

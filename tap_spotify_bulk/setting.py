@@ -1,9 +1,10 @@
 """One declaration per setting, and the value checks every setting of a kind shares.
 
-A `Setting` is declared once (in `bulk/settings.py`, `ads/settings.py`, `ads/token_store.py`
-or `TOKEN_URL` here) and drives everything else: the tap's JSON schema (`property`), the
-one-line check and typed value (`value`), the Meltano definition in `meltano.yml` and
-`plugin.yml` (`meltano`), and the README settings table (`tap_spotify_bulk.plugin_definition`).
+A `Setting` is declared once (in `bulk/settings.py`, `ads/settings.py`, `ads/token_store.py`,
+or here for the settings both APIs read: `TOKEN_URL`, the Bulk app's credentials, `TEMP_DIR`)
+and drives everything else: the tap's JSON schema (`property`), the one-line check and typed
+value (`value`), the Meltano definition in `meltano.yml` and `plugin.yml` (`meltano`), and the
+README settings table (`tap_spotify_bulk.plugin_definition`).
 
 Every check raises a one-line `ConfigError` that names the setting; values of sensitive
 settings are never quoted.
@@ -15,6 +16,7 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
@@ -184,3 +186,36 @@ TOKEN_URL = Setting(
 def token_url(config: Mapping[str, t.Any]) -> str:
     """The checked token endpoint, the default when unset."""
     return str(TOKEN_URL.value(config))
+
+
+# Declared here because both APIs read them: the Bulk app's credentials (the Ads app's
+# fall back to them) and the directory for temporary files. They show in the Bulk group.
+_BULK_GROUP = "Bulk API"
+
+
+def _existing_dir(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        msg = f"`temp_dir` must be an existing directory, got {value!r}."
+        raise ConfigError(msg)
+    return path
+
+
+CLIENT_ID = Setting(
+    "client_id", "string", "Client ID",
+    "Bulk API app client id (client-credentials grant). Required when a Bulk stream is "
+    "selected.", group=_BULK_GROUP, sensitive=True)
+CLIENT_SECRET = Setting(
+    "client_secret", "string", "Client Secret",
+    "Bulk API app client secret. Required when a Bulk stream is selected.",
+    group=_BULK_GROUP, sensitive=True)
+TEMP_DIR = Setting(
+    "temp_dir", "string", "Temporary Directory",
+    "Directory for files being downloaded (default: TMPDIR, else the system temporary "
+    "directory). The files have no name there and vanish with the process.", group=_BULK_GROUP,
+    parse=_existing_dir)
+
+
+def temp_dir(config: Mapping[str, t.Any]) -> Path | None:
+    """`temp_dir` as an existing directory (None: TMPDIR)."""
+    return TEMP_DIR.value(config)

@@ -51,7 +51,8 @@ class AdsApi:
     * `sort_lists`: False makes those lists ignore `sort_field` (always newest created first).
 
     At run time, tests may move the clock (`fixed_now`), restate recent values
-    (`world.version += 1`) and edit entities (`lists.touch`); `stats` counts requests per
+    (`world.version += 1`), credit late conversions to a past day
+    (`credit_late_conversions`) and edit entities (`lists.touch`); `stats` counts requests per
     endpoint and answers sent (`sent_429`, `sent_400`, `sent_422`), `report_log` lists
     every report request.
     """
@@ -241,6 +242,17 @@ class AdsApi:
             raise BadRequest("not enough data for an insight report", code, 422)
         return {"granularity": "LIFETIME", "entity": "AD_SET", "insight": dimension,
                 "rows": self.world.insight_rows(ad_set, dimension, fields)}
+
+    # ---- late attribution ------------------------------------------------------------
+
+    def credit_late_conversions(self, day: dt.date) -> dict:
+        """Credit more conversions and revenue to `day` for every ad with a pixel (see
+        `AdsWorld.credit_late_conversions`); the truth follows. `ValueError` for a day that
+        is not in the past."""
+        with self._lock:
+            ads = self.world.credit_late_conversions(day, self.now())
+            return {"date": day.isoformat(), "credits": self.world.late_credits[day],
+                    "ads_credited": len(ads)}
 
     # ---- ground truth ----------------------------------------------------------------
 

@@ -9,10 +9,16 @@ of the asked range that lies in its flight and has started before `now`, zero de
 included; some buckets deliver nothing (all stats 0); now and then a requested field is
 absent from `stats`; conversion counts below 5 (and above 0) read -5. Setting `version`
 restates the last 14 days (and lifetime/insight totals) as late attribution would.
+
+Late attribution on command: `credit_late_conversions(day, now)` credits more conversions and
+revenue to a past day of every ad that has a conversion pixel (and of the ad sets, campaigns
+and accounts above them), as Spotify does up to about 30 days after the day: that day's DAY
+and HOUR rows and the lifetime and insight totals of those entities grow; nothing else moves.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import uuid
@@ -40,6 +46,12 @@ CONVERSION_FIELDS = frozenset({
 MONEY_FIELDS = frozenset({
     "SPEND", "E_CPCL", "REVENUE", "AVERAGE_ORDER_VALUE", "CUSTOMER_ACQUISITION_COST",
     "COST_PER_LEAD",
+})
+# What a late conversion adds to (counts and revenue) and what is derived from them.
+CREDITED_FIELDS = CONVERSION_FIELDS | {"REVENUE"}
+DERIVED_FIELDS = frozenset({
+    "AVERAGE_ORDER_VALUE", "RETURN_ON_AD_SPEND", "CUSTOMER_ACQUISITION_COST", "COST_PER_LEAD",
+    "CONVERSION_RATE",
 })
 RATE_FIELDS = frozenset({
     "COMPLETION_RATE", "CONVERSION_RATE", "CTR", "FREQUENCY", "INTENT_RATE",
@@ -108,6 +120,7 @@ class AdsWorldOptions:
     # > 0: every campaign flies from `flight_days` days before `today` to 30 days after, so
     # each entity has a row for every day of a report range within that span (size tests).
     flight_days: int = 0
+    pixel_rate: float = 0.5  # ads that carry a conversion pixel (late credits go to them)
 
 
 class AdsWorld:
@@ -120,6 +133,8 @@ class AdsWorld:
         # Bumping `version` restates every value of the last RESTATED days (and lifetime and
         # insight totals), as Spotify does while attribution is still open.
         self.version = 0
+        # Late conversion credits per day (see `credit_late_conversions`).
+        self.late_credits: collections.Counter[dt.date] = collections.Counter()
 
     # ---- structure -------------------------------------------------------------------
 
@@ -214,6 +229,48 @@ class AdsWorld:
     def find(self, account_id: str, kind: str, entity_id: str) -> Entity | None:
         return next((e for e in self.entities(account_id, kind) if e.id == entity_id), None)
 
+    # ---- conversion pixels and late attribution --------------------------------------
+
+    @cached_property
+    def pixel_entity_ids(self) -> frozenset[str]:
+        """Ads with a conversion pixel, and every ad set, campaign and account above one."""
+        ids: set[str] = set()
+        for (_, kind), entities in self._entities.items():
+            if kind != "AD":
+                continue
+            for ad in entities:
+                if unit(self.seed, ad.id, "pixel") < self.options.pixel_rate:
+                    node: Entity | None = ad
+                    while node is not None:
+                        ids.add(node.id)
+                        node = node.parent
+                    ids.add(ad.account_id)
+        return frozenset(ids)
+
+    def has_pixel(self, entity: Entity) -> bool:
+        return entity.id in self.pixel_entity_ids
+
+    def credit_late_conversions(self, day: dt.date, now: dt.datetime) -> list[str]:
+        """Credit more conversions and revenue to `day` (before `now`'s day) for every ad
+        with a pixel; returns the ids of those that delivered on it (their rows change).
+        Each call credits more."""
+        if day >= now.date():
+            msg = f"late conversions go to a past day; {day} is not before {now.date()}"
+            raise ValueError(msg)
+        self.late_credits[day] += 1
+        moment = midnight(day)
+        open_ = moment >= now - RESTATED
+        return [ad.id for account_id in self.account_ids
+                for ad in self.entities(account_id, "AD")
+                if self.has_pixel(ad) and ad.first_day <= day <= ad.last_day
+                and self._impressions(ad, iso(moment), DELIVERY_SCALE["AD"], open_=open_) > 0]
+
+    def credits(self, entity: Entity, first: dt.date, last: dt.date) -> int:
+        """Late credits of `entity` on the days first..last (0 without a pixel)."""
+        if not self.late_credits or not self.has_pixel(entity):
+            return 0
+        return sum(n for day, n in self.late_credits.items() if first <= day <= last)
+
     # ---- report rows -----------------------------------------------------------------
 
     def buckets(self, entity: Entity, granularity: str, first: dt.datetime,
@@ -229,23 +286,47 @@ class AdsWorld:
             moment += step
         return out
 
-    def stats(self, entity: Entity, bucket: str, fields: list[str], scale: float,
-              *, open_: bool = True) -> list[dict]:
-        """`stats` of one entity in one bucket (`bucket` names it: an ISO time, lifetime,
-        or an insight value). `scale` is impressions at full delivery; `open_` buckets
-        take the current `version` into account."""
+    def _impressions(self, entity: Entity, bucket: str, scale: float, *, open_: bool) -> int:
         if open_ and self.version:
             bucket = f"{bucket}#v{self.version}"
         level = unit(self.seed, entity.id, bucket)
         zero = entity.silent or level < self.options.zero_day_rate
-        impressions = 0 if zero else int(scale * (0.2 + 0.8 * level))
+        return 0 if zero else int(scale * (0.2 + 0.8 * level))
+
+    def stats(self, entity: Entity, bucket: str, fields: list[str], scale: float,
+              *, open_: bool = True, credits: int = 0) -> list[dict]:
+        """`stats` of one entity in one bucket (`bucket` names it: an ISO time, lifetime,
+        or an insight value). `scale` is impressions at full delivery; `open_` buckets
+        take the current `version` into account; `credits` late conversion credits add
+        conversions and revenue (and move what is derived from them)."""
+        impressions = self._impressions(entity, bucket, scale, open_=open_)
+        if open_ and self.version:
+            bucket = f"{bucket}#v{self.version}"
         out = []
         for field in fields:
             if unit(self.seed, entity.id, bucket, field, "absent") < self.options.absent_rate:
                 continue
-            value = self._value(field, impressions, unit(self.seed, entity.id, bucket, field))
+            u = unit(self.seed, entity.id, bucket, field)
+            if credits and impressions and field in CREDITED_FIELDS:
+                value = self._credited(field, impressions, u, [
+                    unit(self.seed, entity.id, bucket, field, "late", k)
+                    for k in range(credits)])
+            else:
+                if credits and field in DERIVED_FIELDS:
+                    u = unit(self.seed, entity.id, bucket, field, "late", credits)
+                value = self._value(field, impressions, u)
             out.append({"field_type": field, "field_value": value})
         return out
+
+    @staticmethod
+    def _credited(field: str, impressions: int, u: float, late: list[float]) -> float | int:
+        """A conversion count or revenue with late credits: more than without them."""
+        if field == "REVENUE":
+            base = impressions * (2.0 + 10.0 * u) / 1000.0
+            return round(base + sum(impressions * (1.0 + 4.0 * v) / 1000.0 for v in late), 6)
+        count = int(impressions * u * 0.004) + sum(1 + int(impressions * v * 0.001)
+                                                   for v in late)
+        return -5 if 0 < count < 5 else count
 
     @staticmethod
     def _value(field: str, impressions: int, u: float) -> float | int:
@@ -276,18 +357,22 @@ class AdsWorld:
                 base["parent_entity"] = entity.parent.ref()
             if granularity == "LIFETIME":
                 flight_end = min(midnight(entity.last_day + DAY), now)
+                credits = self.credits(entity, entity.first_day, entity.last_day)
                 grouped.append([{**base, "start_time": iso(midnight(entity.first_day)),
                                  "end_time": iso(flight_end),
-                                 "stats": self.stats(entity, "lifetime", fields, scale * 30)}])
+                                 "stats": self.stats(entity, "lifetime", fields, scale * 30,
+                                                     credits=credits)}])
                 continue
             assert first is not None and last is not None
             step = DAY if granularity == "DAY" else HOUR
             rows = []
             for moment in self.buckets(entity, granularity, first, last, now):
                 bucket_scale = scale if granularity == "DAY" else scale / 24
+                day = moment.date()
                 rows.append({**base, "start_time": iso(moment), "end_time": iso(moment + step),
                              "stats": self.stats(entity, iso(moment), fields, bucket_scale,
-                                                 open_=moment >= now - RESTATED)})
+                                                 open_=moment >= now - RESTATED,
+                                                 credits=self.credits(entity, day, day))})
             grouped.append(rows)
         return grouped
 
@@ -299,7 +384,9 @@ class AdsWorld:
         return None
 
     def insight_rows(self, ad_set: Entity, dimension: str, fields: list[str]) -> list[dict]:
+        credits = self.credits(ad_set, ad_set.first_day, ad_set.last_day)
         return [{"id": ad_set.id, "name": ad_set.name, "status": ad_set.status,
                  "insight_value": value,
-                 "stats": self.stats(ad_set, f"insight:{dimension}:{value}", fields, 20000)}
+                 "stats": self.stats(ad_set, f"insight:{dimension}:{value}", fields, 20000,
+                                     credits=credits)}
                 for value in INSIGHT_VALUES[dimension]]

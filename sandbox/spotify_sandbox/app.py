@@ -216,8 +216,10 @@ class SandboxApp:
         return self.ads_api.handle(request), kind, None
 
     def _control(self, method: str, path: str, query: dict[str, list[str]]) -> SandboxResponse:
-        if method == "POST" and path == "/_sandbox/restate":
-            return self._restate(query)
+        commands = {"/_sandbox/restate": self._restate,
+                    "/_sandbox/ads/late_conversions": self._late_conversions}
+        if method == "POST" and path in commands:
+            return commands[path](query)
         if method != "GET":
             return _json(405, {"error": {"status": 405, "message": "Method not allowed"}})
         if path == "/_sandbox/stats":
@@ -238,6 +240,19 @@ class SandboxApp:
         except ValueError as exc:
             return _json(400, {"error": {"status": 400, "message": str(exc)}})
         return _json(200, {"date": day.isoformat(), "generation": generation})
+
+    def _late_conversions(self, query: dict[str, list[str]]) -> SandboxResponse:
+        """`POST /_sandbox/ads/late_conversions?date=YYYY-MM-DD`: more conversions and revenue
+        credited to that past day of every ad with a pixel (the Ads truth follows)."""
+        if self.ads_api is None:
+            return _json(501, {"error": {"status": 501, "message": "the Ads part of the "
+                                         "sandbox is not installed"}})
+        try:
+            day = dt.date.fromisoformat(query.get("date", [""])[0])
+            credited = self.ads_api.credit_late_conversions(day)
+        except ValueError as exc:
+            return _json(400, {"error": {"status": 400, "message": str(exc)}})
+        return _json(200, credited)
 
     def _truth(self, query: dict[str, list[str]]) -> dict:
         """Bulk truth for start..end (default: the whole range); with `ads_report_list`

@@ -285,6 +285,15 @@ class Sandbox:
         return self.app.data.restate(
             day if isinstance(day, dt.date) else dt.date.fromisoformat(day))
 
+    def credit_late_conversions(self, day: dt.date | str) -> dict[str, Any]:
+        """Credit more conversions and revenue to a past `day` of every Ads ad with a pixel,
+        as late attribution does; the Ads truth follows. Returns {"date", "credits" (so far
+        on that day), "ads_credited" (ads whose rows of that day changed)}."""
+        if self.app.ads_api is None:
+            raise RuntimeError("the Ads API part of the sandbox (sandbox/ads_api.py) is missing")
+        return self.app.ads_api.credit_late_conversions(
+            day if isinstance(day, dt.date) else dt.date.fromisoformat(day))
+
     def expire_tokens(self) -> None:
         """Expire every access token issued so far (the next API call answers 401)."""
         self.app.tokens.expire_all()

@@ -61,7 +61,7 @@ LINE_FIELDS: dict[str, dict[str, str]] = {
                "duration_ms": INTEGER, "release_date": STRING},
 }
 _AGGREGATED_BASE = ("licensor", "report_date", "track_href", "track_isrc")
-# SPEC §4.5: the genders and age groups of the aggregated report; the summary carries a
+# api-contract §4.5: the genders and age groups of the aggregated report; the summary carries a
 # streams total per known one (column name: the key, "-" as "_", "+" as "_plus").
 GENDERS = ("male", "female", "neutral", "unknown")
 AGE_GROUPS = ("0-17", "18-22", "23-27", "28-34", "35-44", "45-59", "60+", "unknown")

@@ -24,7 +24,7 @@ import typing as t
 
 from singer_sdk import Stream
 
-from tap_spotify_bulk import bookmarks, sdk_seam
+from tap_spotify_bulk import bookmarks, sdk_seam, stream_names
 from tap_spotify_bulk.ads import entity_fields, listing
 from tap_spotify_bulk.ads.windows import iso, parse_time
 
@@ -35,9 +35,9 @@ if t.TYPE_CHECKING:
 
     from tap_spotify_bulk.ads.context import AdsContext
 
-INCREMENTAL = ("campaigns", "ad_sets", "ads")
-SNAPSHOTS = ("businesses", "ad_accounts")
-ENTITY_STREAM_NAMES = (*SNAPSHOTS, *INCREMENTAL)
+INCREMENTAL = stream_names.ADS_ENTITY_INCREMENTAL
+SNAPSHOTS = stream_names.ADS_ENTITY_SNAPSHOTS
+ENTITY_STREAM_NAMES = stream_names.ADS_ENTITIES
 
 
 class AdsEntityStream(Stream):

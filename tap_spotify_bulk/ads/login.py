@@ -32,6 +32,7 @@ import requests
 
 from tap_spotify_bulk import http
 from tap_spotify_bulk.ads import token_store
+from tap_spotify_bulk.config_files import merged_config
 from tap_spotify_bulk.errors import AuthError, ConfigError, TapError
 from tap_spotify_bulk.setting import token_url as configured_token_url
 
@@ -232,15 +233,6 @@ def save_with_meltano(plugin: str, token: str) -> None:
         raise ConfigError(msg)
 
 
-def _config(paths: list[str]) -> dict[str, t.Any]:
-    from tap_spotify_bulk.cli import read_input_file  # noqa: PLC0415 (cli imports this module)
-
-    merged: dict[str, t.Any] = {}
-    for path in paths:
-        merged.update(read_input_file(path, "--config"))
-    return merged
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog=f"tap-spotify-bulk {COMMAND}",
                                      description=__doc__.split("\n")[0])
@@ -257,7 +249,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--no-browser", action="store_true", help="only print the URL")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
     args = parser.parse_args(argv)
-    config = _config([p for p in args.config if p != "ENV"])
+    config = merged_config(args.config)
 
     def show(url: str) -> None:
         sys.stderr.write(f"Open this URL to authorize the Ads app:\n{url}\n")

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import windows
-from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
 from tap_spotify_bulk.ads.token_store import ADS_TOKEN_STORE
-from tap_spotify_bulk.bulk.settings import CLIENT_ID, CLIENT_SECRET
-from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
-from tap_spotify_bulk.setting import Setting
+from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, Setting
+from tap_spotify_bulk.stream_names import ADS_ENTITIES, BULK_TABLES
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -102,8 +100,8 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         msg = f"{where}: `table` must be lower case letters, digits and _, got {table!r}."
         raise ConfigError(msg)
     where = f"`ads_report_list` table {table!r}"
-    if table in BULK_STREAM_NAMES or table in ENTITY_STREAM_NAMES:
-        api = "a Bulk API" if table in BULK_STREAM_NAMES else "an Ads entity"
+    if table in BULK_TABLES or table in ADS_ENTITIES:
+        api = "a Bulk API" if table in BULK_TABLES else "an Ads entity"
         msg = f"{where}: the name is taken by {api} stream; choose another."
         raise ConfigError(msg)
     dimension = str(item.get("dimension") or "").upper()
@@ -229,9 +227,13 @@ ADS_START_DATE = Setting(
     "reports.", group=_GROUP, parse=_not_in_future)
 ADS_LOOKBACK_DAYS = Setting(
     "ads_lookback_days", "integer", "Ads Lookback Days",
-    "DAY/HOUR report days read again before the bookmark on every run. Spotify restates "
-    "streaming metrics for 14 days and conversions for 30 days: raise this (e.g. 14 or 30) "
-    "to pick those restatements up.", group=_GROUP, default=3)
+    "Days of DAY and HOUR reports read again on every run, counted back from today, so "
+    "that figures Spotify credits late (conversions up to about 30 days after the day, "
+    "streaming metrics 14 days) replace the ones read before; a run also reads from its "
+    "bookmark on when that is earlier. The default, 90, re-reads the last 90 days of DAY "
+    "reports (one request per report and ad account, plus pages) and the 14 days of HOUR "
+    "reports the API serves. Lower it to read less; 0 reads from the bookmark on.",
+    group=_GROUP, default=windows.DEFAULT_REREAD_DAYS)
 
 SETTINGS: tuple[Setting, ...] = (
     ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN, ADS_API_URL, ADS_SYNC_MODE,

@@ -7,9 +7,10 @@ SDK still owns catalog, selection, conformance, stream maps and state.
 
 State: DAY/HOUR streams bookmark `start_time` per ad account. Each window's rows are
 emitted sorted by (start_time, entity_id) so the bookmark only grows within a window and
-the state is resumable (the API serves them entity by entity: `spill.SortedWindow` sorts
+the state is resumable (the API serves them entity by entity: `sorted_window.SortedWindow` sorts
 a window of any size in bounded memory); `check_sorted` is off because a run re-reads
-`ads_lookback_days` before the bookmark on purpose.
+the last `ads_lookback_days` days (default 90: late attribution) on purpose. Re-read rows
+keep their primary keys, so a target that upserts replaces what it held.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ import typing as t
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_spotify_bulk import bookmarks
-from tap_spotify_bulk.ads import listing, reports, settings, spill, windows
+from tap_spotify_bulk import bookmarks, setting
+from tap_spotify_bulk.ads import listing, reports, settings, sorted_window, windows
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
-from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
@@ -83,7 +83,7 @@ class AdsReportStream(Stream):
 
     @property
     def check_sorted(self) -> bool:
-        return False  # lookback re-reads days before the bookmark on purpose
+        return False  # the re-read window starts before the bookmark on purpose
 
     @property
     def partitions(self) -> list[dict] | None:
@@ -112,10 +112,10 @@ class AdsReportStream(Stream):
     def _window_records(self, account: str, first: dt.date | dt.datetime,
                         last: dt.date | dt.datetime, progress: Progress) -> Iterable[dict]:
         """One DAY/HOUR window sorted by (start_time, entity_id), each key once (pages may
-        overlap: the last served wins); held on disk past `spill.SPILL_BYTES`."""
+        overlap: the last served wins); held on disk past `sorted_window.SPILL_BYTES`."""
         span = f"{windows.iso(first)}..{windows.iso(last)}"
         what = f"Ads {self.name} report for ad account {account} {span}"
-        with spill.SortedWindow(bulk_settings.temp_dir(self.config), what) as window:
+        with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
             for row in reports.aggregate_rows(self.shared.client, account, self.spec,
                                               start=first, end=last):
                 record = reports.aggregate_record(self.spec, account, row)
@@ -146,21 +146,23 @@ class AdsReportStream(Stream):
         """The report windows of this run: [first, last] pairs, inclusive, ascending."""
         now = windows.utc_now()
         bookmark = self._bookmark(context)
-        lookback = dt.timedelta(days=settings.lookback_days(self.config))
+        lookback = settings.lookback_days(self.config)
         months = settings.timeframe_months(self.config)
         since = settings.start_date(self.config)
         today = now.date()
         if self.spec.granularity == "HOUR":
             earliest, latest = windows.hour_bounds(now)
-            start = earliest if bookmark is None else windows.floor_hour(bookmark - lookback)
+            start = earliest if bookmark is None else windows.reread_hour(now, bookmark,
+                                                                          lookback)
             if since is not None:
                 start = max(start, windows.midnight(since))
-            if start < earliest:
+            if bookmark is not None and windows.floor_hour(bookmark) < earliest:
                 LOGGER.info("Ads %s (%s): HOUR reports reach back 14 days only; reading "
                             "from %s", self.name, account, windows.iso(earliest))
-                start = earliest
+            start = max(start, earliest)
             return [(start, latest)] if start <= latest else []
-        resume = None if bookmark is None else (bookmark - lookback).date()
+        resume = None if bookmark is None else windows.reread_day(today, bookmark.date(),
+                                                                  lookback)
         first_day = windows.first_day(today, resume, since, months)
         return windows.day_windows(first_day, today - dt.timedelta(days=1))
 

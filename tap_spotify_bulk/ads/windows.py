@@ -2,6 +2,8 @@
 
 DAY reports are asked in inclusive windows of at most `MAX_DAY_SPAN + 1` days that end
 yesterday; HOUR reports cover at most the last 14 days and end at the last complete hour.
+A later run reads the last `ads_lookback_days` days again (`reread_day`, `reread_hour`):
+by default 90, one DAY window, and every hour the API serves.
 `utc_now` is the one clock every Ads stream reads (tests may replace it to freeze time).
 """
 
@@ -11,6 +13,7 @@ import calendar
 import datetime as dt
 
 MAX_DAY_SPAN = 89  # report_end - report_start in days; the API allows at most 90
+DEFAULT_REREAD_DAYS = MAX_DAY_SPAN + 1  # one DAY window: the last 90 complete days
 HOUR_HISTORY = dt.timedelta(days=14)
 ALL_TIME_START = dt.date(2017, 1, 1)
 HOUR = dt.timedelta(hours=1)
@@ -28,10 +31,24 @@ def months_back(today: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, day)
 
 
+def reread_day(today: dt.date, bookmark_day: dt.date, lookback_days: int) -> dt.date:
+    """The first DAY report day of a later run: the last `lookback_days` complete days are
+    read again, and from the bookmark's own day on when that is earlier (an interrupted run
+    may have emitted only part of it; a missed run left the days after it unread)."""
+    return min(bookmark_day, today - dt.timedelta(days=lookback_days))
+
+
+def reread_hour(now: dt.datetime, bookmark: dt.datetime, lookback_days: int) -> dt.datetime:
+    """The first HOUR report hour of a later run, as `reread_day` for hours: the hours of
+    the last `lookback_days` days, and from the bookmark's hour on when that is earlier.
+    The caller keeps it within what the API serves (`hour_bounds`)."""
+    return min(floor_hour(bookmark), floor_hour(now) - dt.timedelta(days=lookback_days))
+
+
 def first_day(today: dt.date, resume: dt.date | None, start: dt.date | None,
               months: int | None) -> dt.date:
-    """The first DAY report day of a run: the bookmark's day less the lookback (`resume`)
-    when there is one, else `ads_start_date` (`start`), else `ads_timeframe_months` back
+    """The first DAY report day of a run: `resume` (see `reread_day`) when there is a
+    bookmark, else `ads_start_date` (`start`), else `ads_timeframe_months` back
     (`months`, None for ALL_TIME). Never before `ads_start_date`."""
     if resume is None:
         if start is not None:

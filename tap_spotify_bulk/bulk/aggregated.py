@@ -114,7 +114,7 @@ def unknown_parts(value: dict[str, t.Any], shape: dict[str, t.Any]) -> dict[str,
     return unknown
 
 
-# SPEC §4.5: the genders and age groups the report knows, each a typed summary column.
+# api-contract §4.5: the genders and age groups the report knows, each a typed summary column.
 # Other keys still count in `streams`, in `demographics` and as Count rows.
 GENDERS = ("male", "female", "neutral", "unknown")
 AGE_GROUPS = ("0-17", "18-22", "23-27", "28-34", "35-44", "45-59", "60+", "unknown")

@@ -24,15 +24,9 @@ import urllib3
 
 from tap_spotify_bulk import http
 from tap_spotify_bulk.bulk.files import CorruptGzip, GzipCheck
-from tap_spotify_bulk.bulk.spool import (
-    DownloadCancelled,
-    SpooledFile,
-    Ticket,
-    disk_error,
-    new_file,
-    unlimited_ticket,
-)
+from tap_spotify_bulk.bulk.spool import DownloadCancelled, SpooledFile, Ticket, unlimited_ticket
 from tap_spotify_bulk.errors import AccessError, ApiError, AuthError, DataError
+from tap_spotify_bulk.temp_files import disk_error, new_file
 
 if t.TYPE_CHECKING:
     from tap_spotify_bulk.auth import TokenClient

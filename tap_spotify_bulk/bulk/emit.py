@@ -13,28 +13,20 @@ import logging
 import typing as t
 
 import orjson
-from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_spotify_bulk.bulk import aggregated
 from tap_spotify_bulk.bulk.files import line_batches, parse_lines, read_lines, sent_this_way
 from tap_spotify_bulk.bulk.records import LineShape
+from tap_spotify_bulk.sdk_seam import ABORTED
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
+    from tap_spotify_bulk.bulk.day_read import ReportStream, Target
     from tap_spotify_bulk.bulk.pipeline import FileJob
-    from tap_spotify_bulk.bulk.sync import ReportStream, Target
     from tap_spotify_bulk.errors import DataError
 
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
-ABORTED = (AbortedSyncFailedException, AbortedSyncPausedException)
-
-
-class Emitter(t.Protocol):
-    def __init__(self, licensor: str, load_id: str, lead: ReportStream) -> None: ...
-
-    def emit(self, job: FileJob, path: Path, targets: list[Target]) -> None:
-        """Write the records of one file to `targets` (the streams that read its date)."""
 
 
 class LineEmitter:

@@ -1,4 +1,5 @@
-"""The load marker: a `load_id` per tap run and the `bulk_loads` manifest of finished reads.
+"""The `bulk_loads` manifest of finished reads, and why every record carries a `load_id`
+(one per tap run, made by `runtime.new_load_id`).
 
 Re-reading a day (lookback, restatements) upserts onto the same keys, so rows that a
 corrected file no longer holds would stay behind. Every Bulk record therefore carries the
@@ -14,30 +15,22 @@ for a country the API did not list that day: that country is then known to be em
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import typing as t
 
-from tap_spotify_bulk import sdk_seam
-from tap_spotify_bulk.bulk.emit import ABORTED
+from tap_spotify_bulk import sdk_seam, stream_names
 from tap_spotify_bulk.output import RecordSink
+from tap_spotify_bulk.sdk_seam import ABORTED
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     from singer_sdk import Stream
 
+    from tap_spotify_bulk.bulk.day_read import DayRead, Target
     from tap_spotify_bulk.bulk.runtime import BulkRuntime
-    from tap_spotify_bulk.bulk.sync import DayRead, Target
 
-LOADS_STREAM = "bulk_loads"
+LOADS_STREAM = stream_names.BULK_LOADS
 ALL_COUNTRIES = "*"
-
-
-def new_load_id(now: dt.datetime | None = None) -> str:
-    """UTC start time to the microsecond plus a random suffix, fixed width, so ids sort in
-    time order across runs and machines: `20261130T094512.123456Z-1a2b3c4d`."""
-    now = now or dt.datetime.now(dt.UTC)
-    return f"{now:%Y%m%dT%H%M%S.%f}Z-{secrets.token_hex(4)}"
 
 
 def _iso(moment: dt.datetime) -> str:

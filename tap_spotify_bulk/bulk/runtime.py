@@ -10,25 +10,33 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import secrets
 import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
+from tap_spotify_bulk import setting
 from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk import dates, settings
 from tap_spotify_bulk.bulk.client import BulkClient
-from tap_spotify_bulk.bulk.loads import new_load_id
 from tap_spotify_bulk.bulk.pipeline import LISTINGS_AHEAD, DownloadScope
-from tap_spotify_bulk.bulk.spool import ByteBudget, new_file, temp_directory
+from tap_spotify_bulk.bulk.spool import ByteBudget
 from tap_spotify_bulk.errors import ConfigError
-from tap_spotify_bulk.setting import token_url
+from tap_spotify_bulk.temp_files import new_file, temp_directory
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
+
+
+def new_load_id(now: dt.datetime | None = None) -> str:
+    """UTC start time to the microsecond plus a random suffix, fixed width, so ids sort in
+    time order across runs and machines: `20261130T094512.123456Z-1a2b3c4d`."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S.%f}Z-{secrets.token_hex(4)}"
 
 
 class BulkRuntime:
@@ -72,9 +80,9 @@ class BulkRuntime:
     @cached_property
     def tokens(self) -> TokenClient:
         return TokenClient(
-            token_url=token_url(self.config),
-            client_id=str(settings.CLIENT_ID.value(self.config)),
-            client_secret=str(settings.CLIENT_SECRET.value(self.config)),
+            token_url=setting.token_url(self.config),
+            client_id=str(setting.CLIENT_ID.value(self.config)),
+            client_secret=str(setting.CLIENT_SECRET.value(self.config)),
             api_name="Bulk API",
         )
 
@@ -91,7 +99,7 @@ class BulkRuntime:
     @cached_property
     def temp_dir(self) -> Path | None:
         """Where downloads are written (None: TMPDIR, else the system default)."""
-        return settings.temp_dir(self.config)
+        return setting.temp_dir(self.config)
 
     @cached_property
     def budget_bytes(self) -> int:

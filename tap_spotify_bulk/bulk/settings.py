@@ -11,12 +11,11 @@ import datetime as dt
 import logging
 import re
 import typing as t
-from pathlib import Path
 
 from tap_spotify_bulk.bulk import countries as country_codes
 from tap_spotify_bulk.bulk import dates
 from tap_spotify_bulk.errors import ConfigError
-from tap_spotify_bulk.setting import Setting
+from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, TEMP_DIR, Setting
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -24,7 +23,7 @@ if t.TYPE_CHECKING:
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
 
 DEFAULT_BULK_API_URL = "https://provider-api.spotify.com/v1/analytics"
-MAX_MAX_WORKERS = 64  # larger values are capped (SPEC §2 sets no upper limit)
+WORKERS_CAP = 64  # larger `max_workers` values are capped (api-contract §2 sets no upper limit)
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _LICENSOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -49,14 +48,6 @@ def _countries(value: t.Any) -> frozenset[str] | None:
     return frozenset(codes) if codes else None
 
 
-def _existing_dir(value: str) -> Path:
-    path = Path(value).expanduser()
-    if not path.is_dir():
-        msg = f"`temp_dir` must be an existing directory, got {value!r}."
-        raise ConfigError(msg)
-    return path
-
-
 def _licensor(value: str) -> str:
     if not _LICENSOR.match(value):
         msg = "`licensor` must be the licensor slug from the welcome email, e.g. gyrostream."
@@ -64,14 +55,6 @@ def _licensor(value: str) -> str:
     return value
 
 
-CLIENT_ID = Setting(
-    "client_id", "string", "Client ID",
-    "Bulk API app client id (client-credentials grant). Required when a Bulk stream is "
-    "selected.", group=_GROUP, sensitive=True)
-CLIENT_SECRET = Setting(
-    "client_secret", "string", "Client Secret",
-    "Bulk API app client secret. Required when a Bulk stream is selected.",
-    group=_GROUP, sensitive=True)
 LICENSOR = Setting(
     "licensor", "string", "Licensor",
     "Licensor name slug from the Spotify welcome email, e.g. `gyrostream`. Required when a "
@@ -111,16 +94,11 @@ COUNTRIES = Setting(
     parse=_countries)
 MAX_WORKERS = Setting(
     "max_workers", "integer", "Max Workers",
-    f"Concurrent file downloads (at most {MAX_MAX_WORKERS} are used). Output order stays "
+    f"Concurrent file downloads (at most {WORKERS_CAP} are used). Output order stays "
     "deterministic.", group=_GROUP, default=8, minimum=1)
 BULK_API_URL = Setting(
     "bulk_api_url", "url", "Bulk API URL", "Base URL of the Spotify Bulk API.",
     group=_GROUP, default=DEFAULT_BULK_API_URL)
-TEMP_DIR = Setting(
-    "temp_dir", "string", "Temporary Directory",
-    "Directory for files being downloaded (default: TMPDIR, else the system temporary "
-    "directory). The files have no name there and vanish with the process.", group=_GROUP,
-    parse=_existing_dir)
 DOWNLOAD_BUDGET_MB = Setting(
     "download_budget_mb", "number", "Download Budget (MB)",
     "Most megabytes of downloaded files waiting on temporary disk; a single larger file "
@@ -174,10 +152,10 @@ def lookback_days(config: Mapping[str, t.Any]) -> int:
 
 def max_workers(config: Mapping[str, t.Any]) -> int:
     value = int(MAX_WORKERS.value(config))
-    if value > MAX_MAX_WORKERS:
+    if value > WORKERS_CAP:
         LOGGER.warning("`max_workers` %d is more than %d: using %d concurrent downloads",
-                       value, MAX_MAX_WORKERS, MAX_MAX_WORKERS)
-        return MAX_MAX_WORKERS
+                       value, WORKERS_CAP, WORKERS_CAP)
+        return WORKERS_CAP
     return value
 
 
@@ -187,11 +165,6 @@ def countries(config: Mapping[str, t.Any]) -> frozenset[str] | None:
 
 def api_url(config: Mapping[str, t.Any]) -> str:
     return str(BULK_API_URL.value(config))
-
-
-def temp_dir(config: Mapping[str, t.Any]) -> Path | None:
-    """`temp_dir` as an existing directory (None: TMPDIR)."""
-    return TEMP_DIR.value(config)
 
 
 def download_budget_bytes(config: Mapping[str, t.Any]) -> int:

@@ -1,10 +1,7 @@
 """Temporary disk for downloaded files: files without a name, and a byte budget.
 
-Each download is written into a file that has no name on disk (`tempfile.TemporaryFile`:
-`O_TMPFILE` on Linux, elsewhere created and unlinked at once) and is kept by its descriptor
-until it has been read. Whatever ends the process (`kill -9`, out of memory, a closed
-output), the kernel frees the space, and the temporary directory (`temp_dir`, else
-`TMPDIR`) holds nothing of the tap's: there is nothing for a later run to clean up.
+Each download is written into a file that has no name on disk (`temp_files.new_file`) and
+is kept by its descriptor until it has been read.
 
 Files waiting to be read are bounded by bytes as well as by count: `ByteBudget` lets a
 download write only while the bytes on disk stay within the budget (`Content-Length` is
@@ -15,45 +12,18 @@ larger than the whole budget still goes through, while the downloads behind it w
 
 from __future__ import annotations
 
-import errno
 import os
-import tempfile
 import threading
 import typing as t
 
-from tap_spotify_bulk.errors import TapError
-
 if t.TYPE_CHECKING:
-    from pathlib import Path
+    pass
 
-DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 WAKE_EVERY = 0.2  # seconds between checks for a cancelled run while waiting for budget
-
-
-class TempDiskFullError(TapError):
-    """The temporary directory ran out of space (or hit a file size limit)."""
 
 
 class DownloadCancelled(Exception):  # noqa: N818 (a condition, not an error to report)
     """The run stopped while this file was downloading."""
-
-
-def temp_directory(directory: str | Path | None) -> str:
-    """Where the files are written: the setting, else `TMPDIR`, else the system default."""
-    return str(directory) if directory else tempfile.gettempdir()
-
-
-def disk_error(error: OSError, directory: str | Path | None, what: str) -> TapError:
-    """The one-line error for a temporary file that could not be created or written."""
-    where = temp_directory(directory)
-    if error.errno in DISK_FULL:
-        return TempDiskFullError(
-            f"{what}: the temporary directory {where} is full ({os.strerror(error.errno)}). "
-            "Nothing of this date was committed to state. Free space there, point `temp_dir` "
-            "(or TMPDIR) at a larger disk, or lower `download_budget_mb`."
-        )
-    return TapError(f"{what}: cannot write a temporary file in {where} "
-                    f"({error.strerror or error}): check `temp_dir` (or TMPDIR).")
 
 
 class ByteBudget:
@@ -158,9 +128,3 @@ class SpooledFile:
 
     def __repr__(self) -> str:
         return f"SpooledFile(size={self.size})"
-
-
-def new_file(directory: str | Path | None) -> t.BinaryIO:
-    """An unnamed, unbuffered temporary file in `directory` (None: TMPDIR)."""
-    return t.cast(t.BinaryIO, tempfile.TemporaryFile(
-        prefix="tap-spotify-bulk-", dir=directory, buffering=0))

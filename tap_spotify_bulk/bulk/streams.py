@@ -30,7 +30,7 @@ from tap_spotify_bulk.bulk.runtime import BulkRuntime
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
-    from tap_spotify_bulk.bulk.emit import Emitter
+    from tap_spotify_bulk.bulk.day_read import Emitter
 
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
 SCHEMAS = SchemaDirectory(schema_files)
@@ -110,7 +110,7 @@ class ReportStream(BulkStream):
         state = self.stream_state
         state["replication_key"] = self.replication_key
         state["replication_key_value"] = day.isoformat()
-        self.state_manager.is_flushed = False
+        sdk_seam.mark_state_changed(self)
 
     def read(self) -> None:
         sync.sync_report(self)

@@ -20,13 +20,11 @@ the others find their records written when the SDK syncs them.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import typing as t
-from collections import Counter
-from dataclasses import dataclass, field
 
 from tap_spotify_bulk import sdk_seam
+from tap_spotify_bulk.bulk.day_read import DayRead, ReportStream, Target
 from tap_spotify_bulk.bulk.listed import day_steps
 from tap_spotify_bulk.bulk.loads import LOADS_STREAM, Manifest
 from tap_spotify_bulk.bulk.pipeline import DayEnd, plan_country_files, plan_day_files, prefetch
@@ -38,53 +36,9 @@ if t.TYPE_CHECKING:
 
     from singer_sdk import Stream
 
-    from tap_spotify_bulk.bulk.emit import Emitter
     from tap_spotify_bulk.bulk.pipeline import Job, Step
-    from tap_spotify_bulk.bulk.runtime import BulkRuntime
 
 LOGGER = logging.getLogger("tap_spotify_bulk.bulk")
-
-
-class ReportStream(t.Protocol):
-    """What the driver needs of a Bulk report stream (see `bulk.streams`)."""
-
-    name: str
-    resource: str
-    partition_country: bool
-    runtime: BulkRuntime
-    records_written: int
-    emitter: type[Emitter]
-
-    @property
-    def selected(self) -> bool: ...
-    def first_day(self) -> dt.date: ...
-    def set_bookmark(self, day: dt.date) -> None: ...
-
-
-@dataclass(eq=False)
-class Target:
-    """One stream a read feeds: where its records go and how far its bookmark may move."""
-
-    stream: ReportStream
-    sink: RecordSink
-    start: dt.date
-    held: bool = False  # a recent date 404'd: the bookmark stays before it this run
-    stopped: bool = False  # reached its dry-run record limit
-    day_records: Counter[str | None] = field(default_factory=Counter)  # by country
-
-    def count(self, country: str | None, records: int) -> None:
-        self.day_records[country] += records
-        self.stream.records_written += records
-
-
-@dataclass
-class DayRead:
-    """What was read of one date so far."""
-
-    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    missing: bool = False  # a listing or a file answered 404
-    files: Counter[str | None] = field(default_factory=Counter)  # by country
-    bytes: Counter[str | None] = field(default_factory=Counter)
 
 
 def sync_report(stream: ReportStream) -> None:

@@ -160,11 +160,14 @@ def test_postgres_ads_reports_then_rerun_from_state(
         saved = meltano_project.state("target-postgres", state_suffix)["singer_state"]
         assert "campaign_day" in saved["bookmarks"]
     assert set(primary_key_constraints(postgres, pg_schema)) == {r["table"] for r in ADS_REPORTS}
-    # The second run read DAY data only from its bookmark minus ads_lookback_days (3).
-    second_run_days = [dt.date.fromisoformat(e["report_start"][:10])
-                       for e in sb.ads_api.report_log[asked_before:]
-                       if e["kind"] == "aggregate" and e["granularity"] == "DAY"]
-    assert second_run_days
-    assert min(second_run_days) >= utc_today() - dt.timedelta(days=5)
+    # The second run read the last 90 DAY-report days again (the default ads_lookback_days,
+    # for late attribution): one window per ad account, ending yesterday.
+    second_run_windows = {(e["account"], e["report_start"][:10], e["report_end"][:10])
+                          for e in sb.ads_api.report_log[asked_before:]
+                          if e["kind"] == "aggregate" and e["granularity"] == "DAY"}
+    today = utc_today()
+    assert {(start, end) for _, start, end in second_run_windows} == {
+        (str(today - dt.timedelta(days=90)), str(today - dt.timedelta(days=1)))}
+    assert len(second_run_windows) == len({account for account, _, _ in second_run_windows})
     assert config["ads_refresh_token"] != sb.refresh_token  # the configured one was revoked
     assert stored_refresh_token(state_home, config) == sb.refresh_token

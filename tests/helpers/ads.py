@@ -1,5 +1,6 @@
-"""Ads report tables in tests: their primary keys, the windows the tap asked, and the tally
-of what landed (upserted on the key, as a target would)."""
+"""Ads report tables in tests: their primary keys, the windows the tap asked, the report
+requests the sandbox answered, the tally of what landed (upserted on the key, as a target
+would), and late attribution credited through the sandbox's admin call."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import collections
 import datetime as dt
 import typing as t
 
+import requests
 from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
@@ -64,6 +66,22 @@ def aggregate_windows(sb: t.Any, account: str | None = None,
     return [(e["report_start"], e["report_end"]) for e in sb.ads_api.report_log
             if e["kind"] == "aggregate" and not e["continued"]
             and e["granularity"] == granularity and (account is None or e["account"] == account)]
+
+
+def report_requests(sb: t.Any) -> int:
+    """Ads report requests (aggregate and insight, every page and retry) in the sandbox's
+    request log."""
+    return sum(1 for e in sb.request_log if e["kind"] == "ads"
+               and e["path"].rstrip("/").endswith(("/aggregate_reports", "/insight_reports")))
+
+
+def credit_late_conversions(sb: t.Any, day: dt.date) -> dict:
+    """Credit more conversions and revenue to `day` of every ad with a pixel, through the
+    sandbox's admin call; its answer ({"date", "credits", "ads_credited"})."""
+    response = requests.post(f"{sb.base_url}/_sandbox/ads/late_conversions",
+                             params={"date": day.isoformat()}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def sync_ads(config: dict, state: dict | None = None,

@@ -32,6 +32,7 @@ if t.TYPE_CHECKING:
     from spotify_sandbox import Sandbox
 
 COMMAND = str(Path(sys.executable).parent / "tap-spotify-bulk")
+HOOKS = Path(__file__).with_name("tap_hooks.py")  # the command with test hooks
 
 
 def catalog(config: Mapping[str, t.Any], selected: Iterable[str]) -> dict:
@@ -115,23 +116,19 @@ def write_inputs(directory: Path, config: dict | None, state: dict | None = None
 
 def command(*, fast_retries: bool = False, frozen_now: dt.datetime | None = None,
             ads_state_every: int | None = None) -> list[str]:
-    """The `tap-spotify-bulk` command; or the same entry point in a real Python process with
-    a 10 ms retry backoff (server hints such as Retry-After still honoured), so fatal-fault
-    tests end in seconds, the Ads clock frozen at `frozen_now` (as the sandbox's), and/or
-    an Ads STATE every `ads_state_every` records (so a kill can land inside a report)."""
+    """The `tap-spotify-bulk` command; or the same entry point in a real Python process
+    (`helpers.tap_hooks`) with a 10 ms retry backoff (server hints such as Retry-After
+    still honoured), so fatal-fault tests end in seconds, the Ads clock frozen at
+    `frozen_now` (as the sandbox's), and/or an Ads STATE every `ads_state_every` records
+    (so a kill can land inside a report)."""
     if not fast_retries and frozen_now is None and ads_state_every is None:
         return [COMMAND]
-    code = ["import sys"]
-    if fast_retries:
-        code.append("import tap_spotify_bulk.http as h; h.backoff_delay = lambda a, **k: 0.01")
+    hooks = ["--fast-retries"] if fast_retries else []
     if frozen_now is not None:
-        code.append("import datetime as dt, tap_spotify_bulk.ads.windows as w; "
-                    f"w.utc_now = lambda: dt.datetime.fromisoformat({frozen_now.isoformat()!r})")
+        hooks += ["--frozen-now", frozen_now.isoformat()]
     if ads_state_every is not None:
-        code.append("from tap_spotify_bulk.ads.streams import AdsReportStream as S; "
-                    f"S.STATE_MSG_FREQUENCY = {int(ads_state_every)}")
-    code.append("from tap_spotify_bulk.cli import main; sys.argv[0] = 'tap-spotify-bulk'; main()")
-    return [sys.executable, "-c", "\n".join(code)]
+        hooks += ["--ads-state-every", str(int(ads_state_every))]
+    return [sys.executable, "-P", str(HOOKS), *hooks, "--"]  # -P: helpers/ shadows stdlib names
 
 
 @dataclass

@@ -42,14 +42,15 @@ def test_first_sync_starts_at_ads_start_date_over_the_timeframe(sandbox_factory)
     assert landed(DAY_CAMPAIGN, records["campaign_day"]) == truth["campaign_day"]
     assert min(r["start_time"] for r in records["campaign_day"]) >= "2025-11-02T00:00:00Z"
 
-    # A later sync starts at the bookmark less the lookback, not at ads_start_date.
+    # A later sync reads the last 3 days and from its bookmark's day on, not from
+    # ads_start_date: bookmark 2026-06-14 is before 06-15, the first of the last 3 days.
     sb.ads_api.report_log.clear()
     later = dt.datetime(2026, 6, 18, 7, 0, tzinfo=dt.UTC)
     sb.ads_api.fixed_now = later
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(windows, "utc_now", lambda: later)
         run_tap({**config, "ads_lookback_days": 3}, state)
-    assert set(aggregate_windows(sb)) == {("2026-06-11T00:00:00Z", "2026-06-17T00:00:00Z")}
+    assert set(aggregate_windows(sb)) == {("2026-06-14T00:00:00Z", "2026-06-17T00:00:00Z")}
 
 
 def test_a_start_date_after_the_resume_point_still_bounds_later_syncs(sandbox_factory):
@@ -59,9 +60,9 @@ def test_a_start_date_after_the_resume_point_still_bounds_later_syncs(sandbox_fa
         {"context": {"ad_account_id": account},
          "replication_key": "start_time", "replication_key_value": "2026-06-10T00:00:00Z"}]}}}
     config = sb.tap_config(ads_report_list=[DAY_CAMPAIGN], ads_start_date="2026-06-09",
-                           ads_lookback_days=5, ads_sync_mode="SPECIFIC_ACCOUNTS",
+                           ads_lookback_days=7, ads_sync_mode="SPECIFIC_ACCOUNTS",
                            ads_accounts=[account])
-    run_tap(config, state)  # bookmark less 5 days is 2026-06-05: the start date bounds it
+    run_tap(config, state)  # the last 7 days start 2026-06-08: the start date bounds it
     assert aggregate_windows(sb) == [("2026-06-09T00:00:00Z", "2026-06-14T00:00:00Z")]
 
 

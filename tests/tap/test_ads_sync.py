@@ -159,9 +159,10 @@ def test_second_run_rereads_lookback_days_and_matches_the_truth(sandbox_factory,
     second, state2 = sync_ads(config, state=state)
 
     assert repeated_keys(DAY_AD, second["ad_day"]) == []
-    # The second run starts 3 days before the bookmark (yesterday of the first run).
+    # The second run reads the last 3 days again (06-14..06-16), which start on the bookmark
+    # day (the first run's yesterday).
     starts = {s for s, _ in aggregate_windows(sb)}
-    assert starts == {iso(YESTERDAY - dt.timedelta(days=3))}
+    assert starts == {iso(later.date() - dt.timedelta(days=3))} == {iso(YESTERDAY)}
     truth = sb.ads_truth([DAY_AD], start=THREE_MONTHS_BACK,
                          end=later.date() - dt.timedelta(days=1), now=later)
     assert landed(DAY_AD, first["ad_day"] + second["ad_day"]) == truth["ad_day"]
@@ -176,8 +177,8 @@ def test_restated_days_need_a_lookback_as_long_as_attribution(sandbox_factory, m
                                                               lookback, older_days_stale):
     """Spotify restates the last 14 days. Checked day by day against the restated truth:
     every day the second run read again lands its restated values; with a 14-day lookback
-    that is every restated day, with the default 3 days the days before its window stay
-    stale (why the setting is documented)."""
+    that is every restated day, with 3 days the days before its window stay stale (why the
+    default re-reads 90 days)."""
     sb = ads_sandbox(sandbox_factory)
     config = sb.tap_config(ads_report_list=[DAY_CAMPAIGN], ads_timeframe_months="THREE",
                            ads_lookback_days=lookback)
@@ -194,7 +195,7 @@ def test_restated_days_need_a_lookback_as_long_as_attribution(sandbox_factory, m
         truth = sb.ads_truth([DAY_CAMPAIGN], start=day, end=day, now=later)
         return landed(DAY_CAMPAIGN, rows) == truth["campaign_day"]
 
-    reread_from = YESTERDAY + dt.timedelta(days=1 - lookback)  # bookmark + 1 - lookback
+    reread_from = later.date() - dt.timedelta(days=lookback)  # the last `lookback` days
     days = [dt.date(2026, 6, 1) + dt.timedelta(days=n) for n in range(15)]  # 06-01..06-15
     assert all(matches(day) for day in days if day >= reread_from)
     stale = [day for day in days if day < reread_from and not matches(day)]
@@ -218,7 +219,7 @@ def test_an_interrupted_run_resumes_from_its_last_state(sandbox_factory, monkeyp
 
     after, _ = sync_ads(config, state=state)
     resumed = aggregate_windows(sb, partition["context"]["ad_account_id"])
-    assert resumed[0][0] == iso(bookmark - dt.timedelta(days=2))
+    assert resumed[0][0] == iso(bookmark)  # the bookmark's day is before the last 2 days
     assert repeated_keys(DAY_AD, after["ad_day"]) == []
     truth = sb.ads_truth([DAY_AD], start=THREE_MONTHS_BACK, end=YESTERDAY)
     assert landed(DAY_AD, before + after["ad_day"]) == truth["ad_day"]

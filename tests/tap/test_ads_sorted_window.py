@@ -1,4 +1,4 @@
-"""Ads DAY/HOUR windows larger than memory: `spill.SortedWindow` on its own, and a large
+"""Ads DAY/HOUR windows larger than memory: `sorted_window.SortedWindow` on its own, and a large
 account's reports synced with a spill threshold low enough that every window goes to disk
 (and its runs are merged more than once), compared with the sandbox's ground truth."""
 
@@ -17,7 +17,8 @@ import pytest
 from helpers.ads import landed, repeated_keys, run_ads
 from helpers.ads_contract import reshape
 
-from tap_spotify_bulk.ads import spill, windows
+from tap_spotify_bulk.ads import sorted_window as spill
+from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.errors import TapError
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)

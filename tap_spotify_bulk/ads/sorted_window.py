@@ -7,7 +7,7 @@ resumable, with a key served twice (overlapping pages) emitted once, as last ser
 
 * `add` pickles each record at once and keeps about `SPILL_BYTES` of them in memory; a full
   buffer is sorted and written as one run to a temporary file without a name on disk (like
-  the Bulk downloads, `bulk.spool.new_file`: whatever ends the process, the kernel frees it);
+  the Bulk downloads, `temp_files.new_file`: whatever ends the process, the kernel frees it);
 * `records` merges the runs (fewer than `FAN_IN`: when a spill makes `FAN_IN`, they are
   first merged into one run in a new file) and yields each key once. Ties are ordered by
   arrival, so the last record of a key wins and a duplicate is dropped holding one record,
@@ -25,7 +25,7 @@ import os
 import pickle
 import typing as t
 
-from tap_spotify_bulk.bulk.spool import disk_error, new_file
+from tap_spotify_bulk.temp_files import disk_error, new_file
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
