@@ -2,7 +2,8 @@
 
 * Bulk API: `grant_type=client_credentials` with the licensor app's id and secret.
 * Ads API: `grant_type=refresh_token` with the Ads app's id and secret; a rotated
-  `refresh_token` in the answer replaces the old one for every later call.
+  `refresh_token` in the answer replaces the old one for every later call, and is handed to
+  the `RefreshTokenKeeper` (the Ads token store) before the new access token is used.
 
 One `TokenClient` per API per tap (never a process-wide singleton), safe to share between
 download threads. Tokens are refreshed `REFRESH_MARGIN` seconds before they expire and once
@@ -12,8 +13,10 @@ more when an API call answers 401 (`invalidate`). Secrets never reach a log line
 from __future__ import annotations
 
 import base64
+import contextlib
 import threading
 import time
+import typing as t
 
 import requests
 
@@ -22,6 +25,27 @@ from tap_spotify_bulk.errors import ApiError, AuthError
 
 REFRESH_MARGIN = 60.0  # seconds before expiry at which a token counts as stale
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"  # noqa: S105 (a URL)
+
+
+class RefreshTokenKeeper(t.Protocol):
+    """Keeps a refresh token beyond the run (`tap_spotify_bulk.ads.token_store`)."""
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        """Held around each refresh, so concurrent processes refresh one at a time."""
+
+    def latest(self, held: str) -> str:
+        """The token to send now: `held`, or one another process has rotated it to."""
+
+    def rotated(self, new: str) -> None:
+        """Keep `new`, which the endpoint just rotated to (before it is relied on)."""
+
+    def rejected(self, token: str) -> str | None:
+        """The endpoint refused `token` (invalid_grant): another token to try once (the
+        configured one, when the kept one was refused), or None."""
+
+
+class RefreshTokenRejectedError(AuthError):
+    """The token endpoint answered invalid_grant to a refresh token."""
 
 
 class TokenClient:
@@ -34,6 +58,8 @@ class TokenClient:
         refresh_token: when given, the refresh-token grant is used (Ads API).
         api_name: "Bulk API" or "Ads API", used in messages.
         id_setting / secret_setting / refresh_setting: setting names to cite in errors.
+        keeper: keeps the refresh token across runs (read before and written after each
+            refresh that rotates it).
     """
 
     def __init__(
@@ -48,6 +74,7 @@ class TokenClient:
         secret_setting: str = "client_secret",  # noqa: S107 (a setting name)
         refresh_setting: str = "ads_refresh_token",
         session: requests.Session | None = None,
+        keeper: RefreshTokenKeeper | None = None,
     ) -> None:
         self.token_url = token_url
         self.api_name = api_name
@@ -57,6 +84,7 @@ class TokenClient:
         self._secret_setting = secret_setting
         self._refresh_setting = refresh_setting
         self._session = session or requests.Session()
+        self._keeper = keeper
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
@@ -85,6 +113,21 @@ class TokenClient:
                 self._token = None
 
     def _fetch(self) -> None:
+        if self._keeper is None or self._refresh_token is None:
+            self._request()
+            return
+        with self._keeper.locked():
+            self._refresh_token = self._keeper.latest(self._refresh_token)
+            try:
+                self._request()
+            except RefreshTokenRejectedError:
+                fallback = self._keeper.rejected(self._refresh_token)
+                if fallback is None:
+                    raise
+                self._refresh_token = fallback
+                self._request()
+
+    def _request(self) -> None:
         if self._refresh_token is not None:
             form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
         else:
@@ -113,10 +156,13 @@ class TokenClient:
             msg = f"{self.api_name} token endpoint returned an empty access_token."
             raise ApiError(msg)
         rotated = body.get("refresh_token")
-        if self._refresh_token is not None and isinstance(rotated, str) and rotated:
+        if (self._refresh_token is not None and isinstance(rotated, str) and rotated
+                and rotated != self._refresh_token):
             # Only the refresh-token grant rotates: a client-credentials answer that carries
             # a refresh_token (RFC 6749 allows it) must not switch the Bulk side's grant.
             self._refresh_token = rotated
+            if self._keeper is not None:  # kept before the new access token is handed out
+                self._keeper.rotated(rotated)
         self._token = access_token
         # Refresh early, but never so early that a short-lived token is useless.
         margin = min(REFRESH_MARGIN, lifetime / 4)
@@ -135,7 +181,7 @@ class TokenClient:
                 f"check {creds}."
             )
         if error == "invalid_grant" and self._refresh_token is not None:
-            return AuthError(
+            return RefreshTokenRejectedError(
                 f"{self.api_name} refresh token was rejected (invalid_grant): it expired or "
                 "was revoked (Spotify refresh tokens expire 6 months after authorization). "
                 f"Re-authorize the app and update `{self._refresh_setting}`."
@@ -151,4 +197,5 @@ class TokenClient:
         )
 
 
-__all__ = ["DEFAULT_TOKEN_URL", "TokenClient"]
+__all__ = ["DEFAULT_TOKEN_URL", "RefreshTokenKeeper", "RefreshTokenRejectedError",
+           "TokenClient"]

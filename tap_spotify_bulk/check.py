@@ -3,7 +3,8 @@ the first listing of each configured API without extracting anything.
 
 The Bulk API is tried when any of its credentials is set (a token, then the list of years
 of the `streams` report); the Ads API when `ads_refresh_token` is set (a token, then the
-business list, or the first ad account with SPECIFIC_ACCOUNTS). The result is one line.
+business list, or the first ad account with SPECIFIC_ACCOUNTS), and the Ads refresh token's
+age is told (from the token store). The result is one line.
 """
 
 from __future__ import annotations
@@ -27,14 +28,22 @@ def _bulk(config: Mapping[str, t.Any]) -> str:
     return f"Bulk API ok (licensor {client.licensor}: {len(years)} year(s) of streams listed)"
 
 
+def _token_age(context: AdsContext) -> str:
+    stored = context.stored_token
+    if stored is None:
+        return "refresh token age unknown: `ads_token_store` is off"
+    return f"refresh token {stored.entry.describe_age()}"
+
+
 def _ads(config: Mapping[str, t.Any]) -> str:
     context = AdsContext(config)
     if ads_settings.sync_mode(config) == "SPECIFIC_ACCOUNTS":
         first = ads_settings.accounts(config)[0]
         context.client.get_json(f"/ad_accounts/{first}", what=f"Ads ad account {first}")
-        return f"Ads API ok (ad account {first} readable)"
+        return f"Ads API ok (ad account {first} readable; {_token_age(context)})"
     body = context.client.get_json("/businesses", what="Ads business list")
-    return f"Ads API ok ({len(body.get('businesses') or [])} business(es) listed)"
+    listed = len(body.get("businesses") or [])
+    return f"Ads API ok ({listed} business(es) listed; {_token_age(context)})"
 
 
 def check(config: Mapping[str, t.Any]) -> str:

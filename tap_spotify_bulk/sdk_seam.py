@@ -3,7 +3,9 @@
 The tap leans on a few SDK internals: it drives the Bulk streams itself (STATE only after
 complete dates, one read for four aggregated streams), writes records on a fast path when
 the SDK would not change them, reports configuration errors as one line, and defers a
-termination signal while output is being written. Nothing else in the package touches a
+termination signal while output is being written, and leaves the tap's one line alone when
+a stream fails with a `TapError` (the SDK logs "An unhandled error occurred" first). Nothing
+else in the package touches a
 private SDK name; `PRIVATE_MEMBERS` lists what is used with the parameters expected, and
 `tests/tap/test_sdk_seam.py` checks each against the installed SDK by name, so an SDK
 upgrade that removes or changes one fails there first.
@@ -11,7 +13,9 @@ upgrade that removes or changes one fails there first.
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import typing as t
 
 from singer_sdk import Stream, Tap
@@ -23,7 +27,7 @@ from singer_sdk.exceptions import (
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.plugin_base import PluginBase
 
-from tap_spotify_bulk.errors import ConfigError
+from tap_spotify_bulk.errors import ConfigError, TapError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -46,6 +50,20 @@ PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (PluginBase, "_validate_config", ("self", "raise_errors")),
     (Tap, "_handle_termination", ("self", "signum", "frame")),
 )
+
+# What `Stream.sync` logs (at ERROR, on the stream's logger) before re-raising any exception.
+SDK_SYNC_FAILED = "An unhandled error occurred while syncing '%s'"
+
+
+class TapErrorIsOneLine(logging.Filter):
+    """Drops the SDK's "unhandled error" line while a `TapError` is being raised: the CLI
+    reports that error as the run's one line. Other exceptions (defects) keep it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == SDK_SYNC_FAILED and isinstance(sys.exc_info()[1], TapError))
+
+
+TAP_ERROR_IS_ONE_LINE = TapErrorIsOneLine()
 
 # How the SDK words a schema error's location: "<message> in config['<setting>']".
 CONFIG_ERROR_WHERE = re.compile(r" in config\['([^']+)'\]")
@@ -147,6 +165,12 @@ class SeamTap(Tap):
         """True to postpone a termination signal; `retry` then handles it later."""
         return False
 
+    def sync_all(self) -> None:
+        """The SDK's sync, with a failing stream's `TapError` left to the CLI's one line."""
+        for stream in self.streams.values():
+            stream.logger.addFilter(TAP_ERROR_IS_ONE_LINE)  # added once per logger
+        super().sync_all()
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Our one-line checks first, then the SDK's JSON Schema check, as one line too."""
         if not raise_errors:  # discovery: never fail on settings
@@ -165,7 +189,8 @@ class SeamTap(Tap):
 
 
 __all__ = [
-    "CONFIG_ERROR_WHERE", "PRIVATE_MEMBERS", "BatchConfig", "DrivenStream", "SeamTap",
+    "CONFIG_ERROR_WHERE", "PRIVATE_MEMBERS", "SDK_SYNC_FAILED", "BatchConfig", "DrivenStream",
+    "SeamTap",
     "check_record_limit", "config_error", "fast_path_possible", "message_writer",
     "state_pending", "tap_of", "write_batch", "write_record", "write_schema", "write_state",
 ]  # BatchConfig: a type from a private SDK module, for annotations elsewhere

@@ -1,9 +1,9 @@
 """One declaration per setting, and the value checks every setting of a kind shares.
 
-A `Setting` is declared once (in `bulk/settings.py`, `ads/settings.py`, or here for the
-settings both APIs read: `TOKEN_URL`, the Bulk app's credentials, `TEMP_DIR`) and drives
-everything else: the tap's JSON schema (`property`), the one-line check and typed value
-(`value`), the Meltano definition in `meltano.yml` and `plugin.yml` (`meltano`), and the
+A `Setting` is declared once (in `bulk/settings.py`, `ads/settings.py`, `ads/token_store.py`,
+or here for the settings both APIs read: `TOKEN_URL`, the Bulk app's credentials, `TEMP_DIR`)
+and drives everything else: the tap's JSON schema (`property`), the one-line check and typed
+value (`value`), the Meltano definition in `meltano.yml` and `plugin.yml` (`meltano`), and the
 README settings table (`tap_spotify_bulk.plugin_definition`).
 
 Every check raises a one-line `ConfigError` that names the setting; values of sensitive

@@ -1,6 +1,8 @@
 """Shared fixtures: a real sandbox server on a free port, stopped at the end of the test;
 and, for the tests that load through Meltano, the Meltano project and a running PostgreSQL
-(both fail, never skip, when they cannot be had: CI has PostgreSQL)."""
+(both fail, never skip, when they cannot be had: CI has PostgreSQL). Every test gets its own
+state directory (`XDG_STATE_HOME`, where the tap keeps its Ads token store by default), so no
+test writes into the home directory and parallel tests never share a stored token."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import shlex
 import subprocess
 import typing as t
 import uuid
+from pathlib import Path
 
 import pytest
 from helpers.figures import figures, pytest_runtest_logreport, pytest_terminal_summary
@@ -19,6 +22,16 @@ from spotify_sandbox import Sandbox, SandboxOptions
 __all__ = ["figures", "pytest_runtest_logreport", "pytest_terminal_summary"]  # the suite's figures
 
 SMALL = {"seed": 7, "start": dt.date(2024, 3, 1), "end": dt.date(2024, 3, 10), "scale": 500}
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory,
+               monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's `XDG_STATE_HOME`, in this process and every process it starts (outside
+    `tmp_path`, whose files some tests scan for secrets)."""
+    path = tmp_path_factory.mktemp("state-home")
+    monkeypatch.setenv("XDG_STATE_HOME", str(path))
+    return path
 
 
 @pytest.fixture

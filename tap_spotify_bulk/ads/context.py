@@ -1,4 +1,5 @@
-"""What every Ads stream of one tap shares: the token client, the paced HTTP client (one
+"""What every Ads stream of one tap shares: the token client (with the refresh token kept
+in the token store, see `tap_spotify_bulk.ads.token_store`), the paced HTTP client (one
 pacer, one request budget) and the discovered businesses and ad accounts.
 
 Built on first use, so discovery needs no credentials. Account discovery also keeps the
@@ -12,7 +13,7 @@ import logging
 import typing as t
 from functools import cached_property
 
-from tap_spotify_bulk.ads import settings
+from tap_spotify_bulk.ads import settings, token_store
 from tap_spotify_bulk.ads.client import AdsClient
 from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.errors import AccessError
@@ -32,13 +33,25 @@ class AdsContext:
         self.account_objects: dict[str, dict] = {}  # ad account id -> API object
 
     @cached_property
+    def stored_token(self) -> token_store.StoredRefreshToken | None:
+        """The Ads app's refresh token in the token store; None when the store is off. A
+        token more than five months old is reported once, as a warning."""
+        client_id, _, refresh_token = settings.credentials(self.config)
+        stored = token_store.for_config(self.config, client_id, refresh_token)
+        if stored is not None and (warning := token_store.expiry_warning(stored.entry)):
+            LOGGER.warning("%s", warning)
+        return stored
+
+    @cached_property
     def client(self) -> AdsClient:
         client_id, client_secret, refresh_token = settings.credentials(self.config)
+        stored = self.stored_token
         tokens = TokenClient(
             token_url=token_url(self.config),
             client_id=client_id,
             client_secret=client_secret,
-            refresh_token=refresh_token,
+            refresh_token=stored.refresh_token if stored else refresh_token,
+            keeper=stored,
             api_name="Ads API",
             id_setting="ads_client_id",
             secret_setting="ads_client_secret",  # noqa: S106 (a setting name)

@@ -4,10 +4,13 @@ It listens on `http://127.0.0.1:<port>/callback` (register that redirect URI for
 app), prints the authorize URL on stderr and opens a browser when there is one, waits for
 the redirect, checks `state`, exchanges the code at the token endpoint and writes the
 refresh token to stdout, or with `meltano config set <plugin> ads_refresh_token` when run
-inside a Meltano project. The client id and secret come from `--config` files (the tap's
-settings, as Meltano passes them), the environment (`TAP_SPOTIFY_BULK_ADS_CLIENT_ID`, ...)
-or `--client-id`; the secret is never taken from the command line. Nothing secret is
-printed except the refresh token on stdout when that is where it was asked to go.
+inside a Meltano project. The token also goes into the Ads token store with the time of
+authorization (so runs warn before it expires), standing in for the configured
+`ads_refresh_token` until the configuration is updated. The client id and secret come from
+`--config` files (the tap's settings, as Meltano passes them), the environment
+(`TAP_SPOTIFY_BULK_ADS_CLIENT_ID`, ...) or `--client-id`; the secret is never taken from the
+command line. Nothing secret is printed except the refresh token on stdout when that is where
+it was asked to go.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 
 from tap_spotify_bulk import http
+from tap_spotify_bulk.ads import token_store
 from tap_spotify_bulk.config_files import merged_config
-from tap_spotify_bulk.errors import AuthError, ConfigError, MissingSettingError
+from tap_spotify_bulk.errors import AuthError, ConfigError, MissingSettingError, TapError
 from tap_spotify_bulk.setting import token_url as configured_token_url
 from tap_spotify_bulk.tap import misspelt_keys
 
@@ -102,6 +106,26 @@ def credentials(config: Mapping[str, t.Any], client_id: str | None) -> tuple[str
             hint = misspelt_keys(config, (setting, fallback))
             raise MissingSettingError(f"{msg[:-1]}; {hint}" if hint else msg, setting, fallback)
     return found[0], found[1]
+
+
+def configured(config: Mapping[str, t.Any], setting: str) -> str | None:
+    """A setting from the config, else from the environment; None when unset."""
+    value = config.get(setting) or os.environ.get(ENV_PREFIX + setting.upper())
+    return str(value).strip() if value else None
+
+
+def store_token(config: Mapping[str, t.Any], client_id: str, token: str) -> None:
+    """Keep the new token in the Ads token store, authorized now (unless the store is off).
+    A store that cannot be written is told on stderr: the token still goes to its output."""
+    where = {"ads_token_store": configured(config, "ads_token_store")}
+    try:
+        path = token_store.record_login(where, client_id, token,
+                                        replaced=configured(config, "ads_refresh_token"))
+    except TapError as exc:
+        sys.stderr.write(f"{COMMAND}: the token was not kept in the Ads token store: {exc}\n")
+        return
+    if path is not None:
+        sys.stderr.write(f"The refresh token is kept in the Ads token store {path}.\n")
 
 
 def check_client(authorize_url: str, params: dict[str, str]) -> None:
@@ -238,6 +262,7 @@ def main(argv: list[str]) -> None:
 
     token = login(config, client_id=args.client_id, port=args.port, scope=args.scope,
                   authorize_url=args.authorize_url, timeout=args.timeout, show=show)
+    store_token(config, credentials(config, args.client_id)[0], token)
     output = args.output
     if output == "auto":
         output = "meltano" if in_meltano_project() else "stdout"

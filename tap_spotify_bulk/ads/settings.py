@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads.token_store import ADS_TOKEN_STORE
 from tap_spotify_bulk.errors import ConfigError, MissingSettingError, did_you_mean
 from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, Setting
 from tap_spotify_bulk.stream_names import ADS_ENTITIES, BULK_TABLES
@@ -184,7 +185,8 @@ ADS_REFRESH_TOKEN = Setting(
     "ads_refresh_token", "string", "Ads Refresh Token",
     "Refresh token from the Ads API authorization-code flow. Required when "
     "`ads_report_list` is not empty. Spotify refresh tokens expire 6 months after "
-    "authorization; a rotated token returned during a run is used for the rest of it.",
+    "authorization. A token the API rotates is kept in `ads_token_store` and used from "
+    "then on; a newly configured token wins over the stored one.",
     group=_GROUP, sensitive=True)
 ADS_API_URL = Setting(
     "ads_api_url", "url", "Ads API URL", "Base URL of the Spotify Ads API v3.",
@@ -240,6 +242,7 @@ ADS_LOOKBACK_DAYS = Setting(
 SETTINGS: tuple[Setting, ...] = (
     ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN, ADS_API_URL, ADS_SYNC_MODE,
     ADS_ACCOUNTS, ADS_REPORT_LIST, ADS_TIMEFRAME_MONTHS, ADS_START_DATE, ADS_LOOKBACK_DAYS,
+    ADS_TOKEN_STORE,
 )
 
 

@@ -4,6 +4,7 @@ and the next run resumes from the Singer state kept in the warehouse."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import typing as t
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 dg = pytest.importorskip("dagster", reason="the orchestrate extra is not installed")
 
 import psycopg  # noqa: E402
+from helpers.ads import stored_refresh_token  # noqa: E402
 from helpers.dagster import Location, target_postgres  # noqa: E402
 from helpers.meltano import compare_ads, pg_connect_kwargs, postgres_rows  # noqa: E402
 from tap_spotify_bulk_dagster.assets import ADS_STATE_ID  # noqa: E402
@@ -32,9 +34,11 @@ WORLD = {"n_businesses": 1, "accounts_per_business": 1, "shared_account": False,
 
 def test_ads_asset_lands_the_truth_then_resumes_from_state(
     sandbox_factory: t.Callable[..., t.Any], meltano_project: MeltanoProject,
-    postgres: dict[str, str], pg_schema: str, tmp_path: Path,
+    postgres: dict[str, str], pg_schema: str, tmp_path: Path, state_home: Path,
 ) -> None:
-    sb = sandbox_factory(seed=5, ads=WORLD)
+    """The token endpoint rotates the refresh token at every refresh and revokes the old
+    one: the second run, from the same config file, gets the rotated token from the store."""
+    sb = sandbox_factory(seed=5, ads=WORLD, rotate_refresh_token=True)
     where = Location(sb, postgres, pg_schema, target_postgres(meltano_project), tmp_path,
                      ads_report_list=REPORTS, ads_timeframe_months="THREE")
     job = where.defs.resolve_job_def("spotify_ads_job")
@@ -57,3 +61,6 @@ def test_ads_asset_lands_the_truth_then_resumes_from_state(
             assert meta["records_campaign_day"].value == truth["campaign_day"]["count"]
     state = where.warehouse.get_state(ADS_STATE_ID)
     assert "campaign_day" in state["bookmarks"]
+    config = json.loads(where.config_path.read_text())
+    assert config["ads_refresh_token"] != sb.refresh_token  # the configured one was revoked
+    assert stored_refresh_token(state_home, config) == sb.refresh_token

@@ -10,7 +10,7 @@ import typing as t
 
 import psycopg
 import pytest
-from helpers.ads import months_before
+from helpers.ads import months_before, stored_refresh_token
 from helpers.meltano import (
     BULK_KEYS,
     bookmarks,
@@ -24,6 +24,8 @@ from helpers.meltano import (
 )
 
 if t.TYPE_CHECKING:
+    from pathlib import Path
+
     from helpers.meltano import MeltanoProject
 
 START = dt.date(2024, 3, 1)
@@ -123,10 +125,12 @@ def utc_today() -> dt.date:
 
 def test_postgres_ads_reports_then_rerun_from_state(
     sandbox_factory: t.Callable[..., t.Any], meltano_project: MeltanoProject,
-    postgres: dict[str, str], pg_schema: str, state_suffix: str,
+    postgres: dict[str, str], pg_schema: str, state_suffix: str, state_home: Path,
 ) -> None:
-    """Ads report tables only (selected through Meltano's `select`), on the real clock."""
-    sb = sandbox_factory(seed=5, ads=ADS_WORLD)
+    """Ads report tables only (selected through Meltano's `select`), on the real clock; the
+    token endpoint rotates the refresh token at every refresh and revokes the old one, and
+    the second run, with the same settings, gets the rotated token from the token store."""
+    sb = sandbox_factory(seed=5, ads=ADS_WORLD, rotate_refresh_token=True)
     config = sb.tap_config(ads_report_list=ADS_REPORTS, ads_timeframe_months="THREE")
     env = {**plugin_env("TAP_SPOTIFY_BULK_", config),
            "TAP_SPOTIFY_BULK__SELECT": json.dumps([f"{r['table']}.*" for r in ADS_REPORTS]),
@@ -165,3 +169,5 @@ def test_postgres_ads_reports_then_rerun_from_state(
     assert {(start, end) for _, start, end in second_run_windows} == {
         (str(today - dt.timedelta(days=90)), str(today - dt.timedelta(days=1)))}
     assert len(second_run_windows) == len({account for account, _, _ in second_run_windows})
+    assert config["ads_refresh_token"] != sb.refresh_token  # the configured one was revoked
+    assert stored_refresh_token(state_home, config) == sb.refresh_token

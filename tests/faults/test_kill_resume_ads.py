@@ -3,7 +3,10 @@ account) and a LIFETIME report (full snapshot) right after its k-th DAY-report S
 seeded-random, STATE every 10 DAY rows, so every kill lands inside the DAY report), and
 resume each time from the last STATE printed (a run that ends before its k-th STATE is a
 completed cycle: checked whole against the truth, and the next run starts afresh). The
-tap process runs with the Ads clock frozen at the sandbox's. Checked after every kill:
+tap process runs with the Ads clock frozen at the sandbox's, against a token endpoint that
+rotates the refresh token at every refresh (one-second access tokens, so kills also land
+between refreshes) and revokes the old one; every run is given the same configuration, so
+each one after a kill relies on the token store the killed run left. Checked after every kill:
 
 * the kill landed inside the DAY report (DAY rows out and DAY STATEs, not finished);
 * for each ad account, the DAY rows landed so far before its bookmark day equal the truth
@@ -71,7 +74,7 @@ def after_day_states(k: int, state: dict | None) -> t.Callable[[bytes], bool]:
 
 def test_kill_9_inside_the_day_report_and_resume(sandbox_factory, tmp_path: Path, figures):
     sb = sandbox_factory(ads={"now": NOW, "page_unit": "row"}, latency_ms=5,
-                         **unique_credentials())
+                         rotate_refresh_token=True, token_lifetime=1, **unique_credentials())
     config = sb.tap_config(ads_report_list=list(REPORTS.values()),
                            ads_timeframe_months="THREE", ads_lookback_days=LOOKBACK)
     argv = [*command(frozen_now=NOW, ads_state_every=STATE_EVERY)]
@@ -142,6 +145,7 @@ def test_kill_9_inside_the_day_report_and_resume(sandbox_factory, tmp_path: Path
     stderrs.append(final.stderr)
     assert set(day_bookmarks(final.output.state).values()) == {YESTERDAY}
     assert_cycle_exact([*cycle, final.output])  # the last cycle alone equals the truth
+    assert len(sb.app.tokens.refresh_tokens) > len(outputs)  # rotated in every run
     secrets = secrets_of(sb)
     for output, stderr in zip(outputs, stderrs, strict=True):
         assert_no_secrets(secrets, output.raw, stderr)

@@ -18,9 +18,11 @@ from spotify_sandbox.tally import (
 )
 
 from helpers.run import run_tap
+from tap_spotify_bulk.ads.token_store import APP_DIRECTORY, TokenStore
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
     from helpers.singer import Output
 
@@ -96,3 +98,12 @@ def months_before(day: dt.date, months: int) -> dt.date:
     year, month = divmod(index, 12)
     following = dt.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
     return dt.date(year, month + 1, min(day.day, (following - dt.timedelta(days=1)).day))
+
+
+def stored_refresh_token(state_home: Path, config: Mapping[str, t.Any]) -> str | None:
+    """The Ads refresh token the tap keeps for `config`'s Ads app in the token store's
+    default place under `state_home` (the test's `XDG_STATE_HOME`)."""
+    store = TokenStore(state_home / APP_DIRECTORY, config["ads_client_id"])
+    with store.locked():
+        entry = store.read()
+    return entry.refresh_token if entry else None

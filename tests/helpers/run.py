@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import typing as t
@@ -141,8 +142,11 @@ class CliRun:
         return Output.parse(self.stdout)
 
     def error_line(self) -> str:
-        """The single `tap-spotify-bulk: error:` line; no traceback, no other error line."""
+        """The single `tap-spotify-bulk: error:` line; no traceback, no other error line
+        (not the SDK's "An unhandled error occurred while syncing" either)."""
         assert "Traceback" not in self.stderr, self.stderr[-3000:]
+        assert "unhandled error" not in self.stderr, self.stderr[-3000:]
+        assert not re.search(r"\| ERROR +\|", self.stderr), self.stderr[-3000:]
         lines = [line for line in self.stderr.splitlines()
                  if "tap-spotify-bulk: error: " in line]
         assert len(lines) == 1, self.stderr[-3000:]
@@ -154,10 +158,10 @@ def run_cli(directory: Path, config: dict | None, *, state: dict | None = None,
             streams: Iterable[str] | None = None, sandbox: Sandbox | None = None,
             secrets: Iterable[str] = (), args: Iterable[str] = (),
             fast_retries: bool = False, env: Mapping[str, str] | None = None,
-            timeout: float = 180) -> CliRun:
+            frozen_now: dt.datetime | None = None, timeout: float = 180) -> CliRun:
     """Run `tap-spotify-bulk [--config ...] [--state ...] [--catalog ...] ARGS` to its end
-    (no `--config` when `config` is None)."""
-    argv = [*command(fast_retries=fast_retries),
+    (no `--config` when `config` is None), with the Ads clock at `frozen_now` if given."""
+    argv = [*command(fast_retries=fast_retries, frozen_now=frozen_now),
             *write_inputs(directory, config, state, streams), *args]
     done = subprocess.run(argv, capture_output=True, timeout=timeout, env=clean_env(env),
                           check=False)

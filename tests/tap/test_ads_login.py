@@ -14,6 +14,9 @@ import sys
 import requests
 from helpers.ads import landed
 from helpers.ads import sync_ads as run_tap
+from helpers.run import run_cli
+
+from tap_spotify_bulk.ads import token_store
 
 SECRET_FREE = ("sandbox-ads-secret",)
 
@@ -58,6 +61,51 @@ def test_login_gets_a_refresh_token_that_drives_an_ads_sync(sandbox_factory, tmp
     truth = sb.ads_truth([LIFETIME_AD_SET])
     assert landed(LIFETIME_AD_SET, records["ad_set_lifetime"]) == truth["ad_set_lifetime"]
     assert sb.stats["tokens_by_grant"]["authorization_code"] == 1
+
+
+def test_login_writes_the_token_store_which_stands_in_for_the_configured_token(
+        sandbox_factory, tmp_path, state_home):
+    """The store keeps the new token, authorized now; a configuration that still holds the
+    old token gets the new one from the store, and `--check` tells its age."""
+    sb = sandbox_factory(rotate_refresh_token=True)
+    configured = sb.refresh_token
+    process = start(sb, tmp_path)
+    play_browser(process)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    token = out.strip()
+    root = state_home / "tap-spotify-bulk"
+    assert f"kept in the Ads token store {root / token_store.STORE_FILE}" in err
+    store = token_store.TokenStore(root, sb.options.ads_client_id)
+    with store.locked():
+        entry = store.read()
+    assert (entry.refresh_token, entry.authorized_by) == (token, token_store.BY_LOGIN)
+    assert entry.replaces == token_store.fingerprint(configured)
+    assert entry.age_days() == 0
+
+    check = run_cli(tmp_path, sb.tap_config(ads_refresh_token=configured), args=["--check"],
+                    sandbox=sb)
+    assert check.returncode == 0, check.stderr
+    assert "refresh token authorized 0 day(s) ago" in check.stdout.decode()
+    assert sb.refresh_token == configured  # the old token was never sent: the store's was
+    with store.locked():
+        after = store.read()
+    assert after.refresh_token not in {token, configured}  # the login token rotated, kept
+    assert (after.authorized_at, after.authorized_by) == (entry.authorized_at, entry.authorized_by)
+
+
+def test_a_store_that_cannot_be_written_still_gives_the_token(sandbox_factory, tmp_path):
+    sb = sandbox_factory()
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    process = start(sb, tmp_path, ads_token_store=str(blocker / "store"))
+    play_browser(process)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    token = out.strip()
+    assert token and token not in err
+    assert ("the token was not kept in the Ads token store: Ads token store: cannot create "
+            f"{blocker / 'store'}") in err
 
 
 def test_refused_consent_is_one_clear_line(sandbox_factory, tmp_path):

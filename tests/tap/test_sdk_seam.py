@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import logging
 
 import pytest
 from singer_sdk import Stream, Tap
@@ -92,3 +93,21 @@ def test_record_batch_and_schema_writers_still_write(capsys):
     out = capsys.readouterr().out
     kinds = [line.split('"type":"', 1)[1].split('"', 1)[0] for line in io.StringIO(out)]
     assert kinds == ["SCHEMA", "RECORD", "BATCH", "STATE"]
+
+
+def test_the_sdk_still_logs_its_unhandled_error_line_which_a_tap_error_drops(caplog):
+    """`Stream.sync` still logs `SDK_SYNC_FAILED` before re-raising; while a `TapError` is
+    being raised the seam's filter drops that line, for any other exception it stays."""
+    assert sdk_seam.SDK_SYNC_FAILED in inspect.getsource(Stream.sync)
+    logger = logging.getLogger("tap-spotify-bulk.seam_test")
+    logger.addFilter(sdk_seam.TAP_ERROR_IS_ONE_LINE)
+    for error, kept in ((ConfigError("bad"), False), (ValueError("defect"), True)):
+        caplog.clear()
+        try:
+            raise error
+        except Exception:
+            logger.error(sdk_seam.SDK_SYNC_FAILED, "users")
+            logger.error("another line")
+        assert [r.getMessage() for r in caplog.records] == (
+            ["An unhandled error occurred while syncing 'users'"] if kept else []
+        ) + ["another line"]
