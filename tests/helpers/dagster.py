@@ -86,6 +86,8 @@ def recorded_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
     """Records per stream as the run's materialization metadata reports them."""
     counts = dict.fromkeys(BULK_STREAMS, 0)
     for event in result.get_asset_materialization_events():
-        meta = event.materialization.metadata
-        counts[event.asset_key.path[-1]] += meta["records"].value
+        if event.asset_key.path[-1] not in counts:
+            continue  # a dbt model
+        by_day = event.materialization.metadata["records_by_day"].value
+        counts[event.asset_key.path[-1]] += by_day[event.partition]
     return counts

@@ -5,9 +5,9 @@
   column) is empty rather than failing: the Ads part is optional.
 #}
 {%- set wanted = ['impressions', 'clicks', 'spend', 'streams'] -%}
-{%- set raw = source('spotify', 'bulk_loads') -%}
+{%- set raw = source('spotify', 'ads_campaign_day') -%}
 {%- set relation = adapter.get_relation(database=raw.database, schema=raw.schema,
-                                         identifier=var('ads_campaign_day_table'))
+                                         identifier=raw.identifier)
     if execute else none -%}
 {%- set present = [] -%}
 {%- if relation is not none -%}
