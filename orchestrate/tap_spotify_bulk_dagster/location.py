@@ -27,15 +27,16 @@ def build_definitions(partitions: dg.PartitionsDefinition, tap: SpotifyTap,
                       max_concurrent_steps: int = 4, *,
                       project: DbtProject | None = None) -> dg.Definitions:
     """The assets (Bulk reports, Ads reports, the dbt models of `project`, default
-    transform/), their jobs (each builds the dbt models after its reports), schedules and
-    sensor."""
+    transform/), their jobs, schedules and sensor. The Bulk job builds the whole dbt project
+    after its reports (a partial build would run tests that read marts it did not build);
+    the Ads job the models downstream of the Ads reports (its mart)."""
     project = project or dbt_project()
     bulk = bulk_reports(partitions, partitions_per_run)
     models = dbt_models(project)
     bulk_job = dg.define_asset_job("spotify_bulk_job", selection=dg.AssetSelection.assets(
         bulk, models))
     ads_job = dg.define_asset_job("spotify_ads_job", selection=dg.AssetSelection.assets(
-        ads_reports, models))
+        ads_reports).downstream())
     schedules, sensors = automation(bulk_job, ads_job, partitions, sorted(models.keys))
     return dg.Definitions(
         assets=[bulk_tables, bulk, ads_reports, models], jobs=[bulk_job, ads_job],
