@@ -7,6 +7,8 @@ after the others is completed by the retry sensor, exactly. No dbt runs outside 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
 import typing as t
 
 import pytest
@@ -18,7 +20,10 @@ from helpers.dagster import Location, materialized_days, target_postgres  # noqa
 from helpers.dbt import current_rows_postgres  # noqa: E402
 from helpers.meltano import BULK_KEYS, compare_bulk, pg_connect_kwargs, postgres_rows  # noqa: E402
 from tap_spotify_bulk_dagster.automation import RANGE_END, RANGE_START, busy_days  # noqa: E402
+from tap_spotify_bulk_dagster.bulk import day_tap_command  # noqa: E402
+from tap_spotify_bulk_dagster.resources import SpotifyTap  # noqa: E402
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: E402
+from tap_spotify_bulk_dagster.tap_log import TapLog  # noqa: E402
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -179,3 +184,20 @@ def test_no_day_is_requested_while_a_run_covers_it(
         assert requested() == ([days[2]], [days[2]])
         instance.report_run_canceled(backfill_run)
         assert requested() == (days[:3], days[:3])
+
+
+def test_tap_log_names_the_streams_of_a_report_that_is_not_published(
+    sandbox_factory: t.Callable[..., t.Any], tmp_path: Path,
+) -> None:
+    """The tap's log, as a day's slice writes it, names every stream of a 404 report: the
+    four aggregated streams share one report."""
+    day = START.isoformat()
+    sb = sandbox_factory(seed=64, start=START, end=START, scale=50, countries=COUNTRIES,
+                         empty_day_rate=0.0, unpublished_reports={"aggregatedstreams": 2})
+    tap = SpotifyTap(config_json=json.dumps(sb.tap_config()),
+                     today=(START + dt.timedelta(days=1)).isoformat())
+    command = day_tap_command(tap, day, list(BULK_STREAMS), tmp_path)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
+    log = TapLog.parse(done.stderr)
+    assert log.missing == {s: {day} for s in BULK_STREAMS if s.startswith("aggregated_")}
+    assert all(log.records[s] > 0 for s in ("streams", "users", "tracks"))

@@ -7,7 +7,7 @@
 {%- set wanted = ['impressions', 'clicks', 'spend', 'streams'] -%}
 {%- set raw = source('spotify', 'ads_campaign_day') -%}
 {%- set relation = adapter.get_relation(database=raw.database, schema=raw.schema,
-                                         identifier=raw.identifier)
+                                         identifier=var('ads_campaign_day_table'))
     if execute else none -%}
 {%- set present = [] -%}
 {%- if relation is not none -%}
