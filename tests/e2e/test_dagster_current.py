@@ -78,7 +78,7 @@ def test_restated_day_is_reread_by_the_next_tick_and_current_models_follow(
     schedule = where.defs.resolve_schedule_def("spotify_bulk_daily")
 
     with dg.instance_for_test() as instance:
-        backfill = where.run_range(instance, days[0], days[-1])
+        backfill = where.run_range(instance, days[0], days[-1], models=True)
         check_models_built(where, backfill)
         assert current_problems(where, sb.bulk_truth()) == {}
 
@@ -121,7 +121,7 @@ def test_report_published_late_is_completed_by_the_sensor(
         return list(sensor(context).run_requests or [])
 
     with dg.instance_for_test() as instance:
-        first = where.run_range(instance, days[0], days[-1])
+        first = where.run_range(instance, days[0], days[-1], models=True)
         assert first.success
         landed = materialized_days(instance)
         assert landed == {s: set(days) if s != "users" else set(days[:2]) for s in BULK_STREAMS}
