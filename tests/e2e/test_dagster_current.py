@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 import subprocess
 import typing as t
 
@@ -18,9 +20,16 @@ dg = pytest.importorskip("dagster", reason="the orchestrate extra is not install
 import psycopg  # noqa: E402
 from helpers.dagster import Location, materialized_days, target_postgres  # noqa: E402
 from helpers.dbt import current_rows_postgres  # noqa: E402
-from helpers.meltano import BULK_KEYS, compare_bulk, pg_connect_kwargs, postgres_rows  # noqa: E402
+from helpers.meltano import (  # noqa: E402
+    BULK_KEYS,
+    REPO,
+    compare_bulk,
+    pg_connect_kwargs,
+    postgres_rows,
+)
 from tap_spotify_bulk_dagster.automation import RANGE_END, RANGE_START, busy_days  # noqa: E402
 from tap_spotify_bulk_dagster.bulk import day_tap_command  # noqa: E402
+from tap_spotify_bulk_dagster.dbt_models import dbt_project  # noqa: E402
 from tap_spotify_bulk_dagster.resources import SpotifyTap  # noqa: E402
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: E402
 from tap_spotify_bulk_dagster.tap_log import TapLog  # noqa: E402
@@ -201,3 +210,21 @@ def test_tap_log_names_the_streams_of_a_report_that_is_not_published(
     log = TapLog.parse(done.stderr)
     assert log.missing == {s: {day} for s in BULK_STREAMS if s.startswith("aggregated_")}
     assert all(log.records[s] > 0 for s in ("streams", "users", "tracks"))
+
+
+def test_dbt_manifest_is_made_at_load_when_missing_or_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The code location needs no preparation step: loading it parses the dbt project when
+    the manifest is missing, and again when a file of the project is newer."""
+    project = tmp_path / "transform"
+    shutil.copytree(REPO / "transform", project, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setenv("SPOTIFY_DBT_PROJECT_DIR", str(project))
+    manifest = dbt_project().manifest_path
+    assert manifest.is_relative_to(project) and manifest.exists()
+    made = manifest.stat().st_mtime
+    assert dbt_project().manifest_path.stat().st_mtime == made  # current: found, not made
+
+    model = project / "models" / "current" / "current_users.sql"
+    os.utime(model, (made + 10, made + 10))
+    assert dbt_project().manifest_path.stat().st_mtime > made
