@@ -18,14 +18,16 @@ if [ ! -x "$venv/bin/python" ]; then
     fi
   fi
 fi
-if ! "$venv/bin/python" -I -c "import tap_spotify_bulk, spotify_sandbox, pytest, meltano, psycopg, duckdb, dagster" 2>/dev/null \
+if ! "$venv/bin/python" -I -c "import tap_spotify_bulk, spotify_sandbox, pytest, meltano, psycopg, duckdb, dagster, dagster_dbt, tap_spotify_bulk_dagster" 2>/dev/null \
    || [ pyproject.toml -nt "$venv/.tap-spotify-bulk-installed" ] \
-   || [ sandbox/pyproject.toml -nt "$venv/.tap-spotify-bulk-installed" ]; then
+   || [ sandbox/pyproject.toml -nt "$venv/.tap-spotify-bulk-installed" ] \
+   || [ orchestrate/pyproject.toml -nt "$venv/.tap-spotify-bulk-installed" ]; then
   echo "installing tap-spotify-bulk with its dev extras into $venv" >&2
   "$venv/bin/python" -m pip install -q --upgrade pip >&2
   "$venv/bin/python" -m pip install -q -e '.[dev,orchestrate]' >&2
-  # The dev extra installs the sandbox from sandbox/; make that install editable too.
-  "$venv/bin/python" -m pip install -q --no-deps -e ./sandbox >&2
+  # The extras install the sandbox (sandbox/) and the Dagster code location (orchestrate/),
+  # each its own distribution; make those installs editable too.
+  "$venv/bin/python" -m pip install -q --no-deps -e ./sandbox -e ./orchestrate >&2
   touch "$venv/.tap-spotify-bulk-installed"
 fi
 venv="$(cd "$venv" && pwd)"

@@ -59,6 +59,7 @@ def bulk_reports(partitions: dg.PartitionsDefinition,
         if created:
             context.log.info(f"created the tables {created} before loading")
         days = context.partition_keys
+        outcomes: list[bulk.DayOutcome] = []
         failed: list[str] = []
         group = PipeGroup()
         pool = ThreadPoolExecutor(max(1, min(tap.max_parallel, len(days))))
@@ -67,17 +68,17 @@ def bulk_reports(partitions: dg.PartitionsDefinition,
                        for day in days}
             for future in as_completed(futures):
                 try:
-                    outcome = future.result()
+                    outcomes.append(future.result())
                 except bulk.SliceFailedError as exc:
                     failed.append(futures[future])
                     context.log.error(str(exc))
-                    continue
-                yield from day_events(context, outcome)
         except BaseException:  # the run is stopped: leave no tap or target behind
             group.stop()
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        yield from run_events(context, streams, sorted(outcomes, key=lambda o: o.day),
+                              complete=not failed)
         if failed:
             raise dg.Failure(description=f"{len(failed)} of {len(days)} days failed: "
                                          f"{', '.join(sorted(failed))} (the others loaded)",
@@ -90,23 +91,51 @@ def bulk_specs_order(keys: set[dg.AssetKey]) -> list[dg.AssetKey]:
     return [bulk_key(s) for s in BULK_STREAMS if bulk_key(s) in keys]
 
 
-def day_events(context: dg.AssetExecutionContext, outcome: bulk.DayOutcome) -> Iterator[Any]:
-    """A materialization per stream for a loaded day; an observation (no materialization:
-    the partition stays missing, the retry sensor asks again) for an unpublished one."""
-    for line in outcome.log_lines:
-        context.log.debug(line)
-    total = sum(outcome.records.values())
-    context.log.info(f"{outcome.day}: {outcome.status}, {total} records in "
-                     f"{outcome.seconds:.1f}s ({outcome.records})")
-    for stream, count in outcome.records.items():
-        metadata = {"records": count, "status": outcome.status,
-                    "seconds": round(outcome.seconds, 2), "day_records": total}
-        if outcome.status == bulk.NOT_PUBLISHED:
-            context.log_event(dg.AssetObservation(asset_key=bulk_key(stream),
-                                                  partition=outcome.day, metadata=metadata))
+def run_events(context: dg.AssetExecutionContext, streams: list[str],
+               outcomes: list[bulk.DayOutcome], complete: bool) -> Iterator[Any]:
+    """What the run reports per stream. Loaded days are materialized; a report that answered
+    404 while it may still be published is observed instead (its partition stays missing:
+    the retry sensor asks for it again). A stream loaded on every day of the run gets one
+    result (the step's output: assets downstream in the same run, the dbt models, then run);
+    else one materialization per loaded day, and the dbt models skip this run."""
+    for outcome in outcomes:
+        for line in outcome.log_lines:
+            context.log.debug(line)
+        context.log.info(f"{outcome.day}: {outcome.status}, {sum(outcome.records.values())} "
+                         f"records in {outcome.seconds:.1f}s ({outcome.records})"
+                         + (f"; not published yet: {outcome.late}" if outcome.late else ""))
+    for stream in streams:
+        loaded = [o for o in outcomes if stream not in o.late]
+        for outcome in outcomes:
+            if stream in outcome.late:
+                context.log_event(dg.AssetObservation(
+                    asset_key=bulk_key(stream), partition=outcome.day,
+                    metadata=day_metadata(outcome, stream)))
+        if complete and outcomes and len(loaded) == len(outcomes):
+            yield dg.MaterializeResult(asset_key=bulk_key(stream),
+                                       metadata=run_metadata(outcomes, stream))
         else:
-            yield dg.AssetMaterialization(asset_key=bulk_key(stream), partition=outcome.day,
-                                          metadata=metadata)
+            for outcome in loaded:
+                yield dg.AssetMaterialization(asset_key=bulk_key(stream), partition=outcome.day,
+                                              metadata=day_metadata(outcome, stream))
+
+
+def day_metadata(outcome: bulk.DayOutcome, stream: str) -> dict[str, Any]:
+    return {"records": outcome.records[stream], "status": outcome.stream_status(stream),
+            "seconds": round(outcome.seconds, 2),
+            "day_records": sum(outcome.records.values()),
+            "records_by_day": {outcome.day: outcome.records[stream]}}
+
+
+def run_metadata(outcomes: list[bulk.DayOutcome], stream: str) -> dict[str, Any]:
+    """One day: that day's metadata. Several (one result materializes every day of the
+    run): per-day records and statuses, and the run's totals."""
+    if len(outcomes) == 1:
+        return day_metadata(outcomes[0], stream)
+    return {"run_records": sum(o.records[stream] for o in outcomes), "run_days": len(outcomes),
+            "records_by_day": {o.day: o.records[stream] for o in outcomes},
+            "status_by_day": {o.day: o.stream_status(stream) for o in outcomes},
+            "seconds": round(max(o.seconds for o in outcomes), 2)}
 
 
 @dg.asset(key=["spotify", "ads_reports"], group_name=ADS_GROUP, retry_policy=RETRY,

@@ -28,13 +28,22 @@ class SliceFailedError(RuntimeError):
 
 @dataclass
 class DayOutcome:
-    """What one day's slice did: `status` is LOADED, NO_DATA or NOT_PUBLISHED."""
+    """What one day's slice did: `status` is LOADED, NO_DATA or NOT_PUBLISHED; `late` names
+    the streams whose report answered 404 while it may still be published (every stream of
+    a NOT_PUBLISHED day, or some of a LOADED one)."""
 
     day: str
     status: str
     records: dict[str, int]
     seconds: float
     log_lines: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # streams whose report answered 404
+    late: list[str] = field(default_factory=list)
+
+    def stream_status(self, stream: str) -> str:
+        if stream in self.late:
+            return NOT_PUBLISHED
+        return NO_DATA if stream in self.missing else self.status
 
 
 def tap_catalog(tap: SpotifyTap, config: dict[str, Any]) -> dict[str, Any]:
@@ -76,8 +85,10 @@ def run_day(tap: SpotifyTap, warehouse: PostgresWarehouse, day: str,
         raise SliceFailedError(f"{day}: {result.failure()}")
     log = TapLog.parse(result.tap_log)
     records = {name: log.records.get(name, 0) for name in streams}
+    missing = [name for name in streams if day in log.missing.get(name, ())]
+    late = missing if tap.may_be_unpublished(day) else []
     status = LOADED
-    if sum(records.values()) == 0 and day in log.missing_days:
-        status = NOT_PUBLISHED if tap.may_be_unpublished(day) else NO_DATA
+    if len(missing) == len(streams):
+        status = NOT_PUBLISHED if late else NO_DATA
     return DayOutcome(day=day, status=status, records=records, seconds=result.seconds,
-                      log_lines=log.lines)
+                      log_lines=log.lines, missing=missing, late=late)

@@ -11,7 +11,12 @@ Configured from the environment (see docs/scale-out.md):
 * `SPOTIFY_START_DATE` (first partition, default 2024-01-01), `SPOTIFY_END_DATE` (last
   partition, default yesterday), `SPOTIFY_TODAY` (pretend date, for sandboxes).
 * `SPOTIFY_MAX_PARALLEL` (days at once in one run, default 4), `SPOTIFY_PARTITIONS_PER_RUN`
-  (days per backfill run, default 4), `SPOTIFY_PUBLISH_LAG_DAYS` (default 3).
+  (days per backfill run, default 4), `SPOTIFY_PUBLISH_LAG_DAYS` (default 3),
+  `SPOTIFY_REREAD_DAYS` (days before yesterday that every daily tick loads again, default 3
+  as the tap's `lookback_days`).
+* `SPOTIFY_DBT_PROJECT_DIR`: the dbt project (default: `transform/` of the checkout this
+  code location comes from). Its manifest is made when it loads if missing or stale; dbt
+  reaches the warehouse with the `PG*` and `SPOTIFY_SCHEMA` values above.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ def definitions_from_env() -> dg.Definitions:
         config_file=_env("SPOTIFY_TAP_CONFIG", "tap-config.json"),
         max_parallel=int(_env("SPOTIFY_MAX_PARALLEL", "4")),
         publish_lag_days=int(_env("SPOTIFY_PUBLISH_LAG_DAYS", "3")),
+        reread_days=int(_env("SPOTIFY_REREAD_DAYS", "3")),
         today=_env("SPOTIFY_TODAY", ""))
     warehouse = PostgresWarehouse(
         host=_env("PGHOST", "localhost"), port=int(_env("PGPORT", "5432")),

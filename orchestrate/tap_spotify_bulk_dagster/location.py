@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
+from dagster_dbt import DbtProject
 
 from tap_spotify_bulk_dagster.assets import ads_reports, bulk_reports, bulk_tables
 from tap_spotify_bulk_dagster.automation import automation
+from tap_spotify_bulk_dagster.dbt_models import dbt_models, dbt_project, dbt_resource
 from tap_spotify_bulk_dagster.resources import SpotifyTap
 from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
 
@@ -22,15 +24,22 @@ def daily_partitions(start: str, end: str | None = None) -> dg.DailyPartitionsDe
 
 def build_definitions(partitions: dg.PartitionsDefinition, tap: SpotifyTap,
                       warehouse: PostgresWarehouse, partitions_per_run: int = 4,
-                      max_concurrent_steps: int = 4) -> dg.Definitions:
+                      max_concurrent_steps: int = 4, *,
+                      project: DbtProject | None = None) -> dg.Definitions:
+    """The assets (Bulk reports, Ads reports, the dbt models of `project`, default
+    transform/), their jobs, schedules and sensor. The Bulk job builds the whole dbt project
+    after its reports (a partial build would run tests that read marts it did not build);
+    the Ads job the models downstream of the Ads reports (its mart)."""
+    project = project or dbt_project()
     bulk = bulk_reports(partitions, partitions_per_run)
-    bulk_job = dg.define_asset_job("spotify_bulk_job", selection=dg.AssetSelection.assets(bulk))
+    models = dbt_models(project)
+    bulk_job = dg.define_asset_job("spotify_bulk_job", selection=dg.AssetSelection.assets(
+        bulk, models))
     ads_job = dg.define_asset_job("spotify_ads_job", selection=dg.AssetSelection.assets(
-        ads_reports))
-    schedules, sensors = automation(bulk_job, ads_job, partitions)
+        ads_reports).downstream())
+    schedules, sensors = automation(bulk_job, ads_job, partitions, sorted(models.keys))
     return dg.Definitions(
-        assets=[bulk_tables, bulk, ads_reports], jobs=[bulk_job, ads_job],
+        assets=[bulk_tables, bulk, ads_reports, models], jobs=[bulk_job, ads_job],
         schedules=schedules, sensors=sensors,
-        resources={"tap": tap, "warehouse": warehouse},
+        resources={"tap": tap, "warehouse": warehouse, "dbt": dbt_resource(project)},
         executor=dg.multiprocess_executor.configured({"max_concurrent": max_concurrent_steps}))
-

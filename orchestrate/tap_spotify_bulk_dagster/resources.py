@@ -57,6 +57,9 @@ class SpotifyTap(ConfigurableResource):
     executable: str = "tap-spotify-bulk"
     max_parallel: int = 4  # slices (days) of one run at once, each its own tap | target pair
     publish_lag_days: int = 3  # a 404 this recent means "not published yet", older "no data"
+    # Days before yesterday that every daily tick loads again (restatements), as a daily
+    # Meltano run does with the tap's `lookback_days` (default 3).
+    reread_days: int = 3
     today: str = ""  # YYYY-MM-DD; empty: the current UTC date
     max_workers: int = 0  # the tap's concurrent downloads per slice; 0: the tap's default
 
@@ -98,6 +101,19 @@ class SpotifyTap(ConfigurableResource):
         if self.today:
             return dt.date.fromisoformat(self.today)
         return dt.datetime.now(dt.UTC).date()
+
+    def recent_days(self, days_back: int) -> list[str]:
+        """The `days_back` days up to yesterday, oldest first."""
+        today = self.current_day()
+        return [(today - dt.timedelta(days=n)).isoformat() for n in range(days_back, 0, -1)]
+
+    def reread_window(self) -> list[str]:
+        """Yesterday and the `reread_days` days before it: what each daily tick loads."""
+        return self.recent_days(self.reread_days + 1)
+
+    def publication_window(self) -> list[str]:
+        """The days a 404 may still turn into data (`publish_lag_days` up to yesterday)."""
+        return self.recent_days(self.publish_lag_days)
 
     def may_be_unpublished(self, day: str) -> bool:
         """Whether a 404 on `day` may still turn into data (Spotify publishes 1-3 days late)."""

@@ -1,9 +1,11 @@
 """What a tap run said about itself: records per stream and days that answered 404.
 
 The tap logs one `<stream>: done, N records in S s` line per Bulk stream at the end of its
-sync and one line per day that answered 404 (`... is not published yet (404)` or `... has
-no data (404)`); the SDK logs `METRIC: {... "record_count" ...}` lines for every stream
-(the Ads streams' only count). These are the counts in Dagster's materialization metadata.
+sync and one line per report and day that answered 404 (`<streams>: <day> is not published
+yet (404) ...` or `<streams>: <day> has no data (404)`, naming the streams read from that
+report: the four aggregated streams share one); the SDK logs `METRIC: {... "record_count"
+...}` lines for every stream (the Ads streams' only count). These are the counts in
+Dagster's materialization metadata.
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 DONE = re.compile(r"\b([a-z0-9_]+): done, (\d+) records in ([0-9.]+)s")
-MISSING = re.compile(r"\b(\d{4}-\d{2}-\d{2}) (?:is not published yet|has no data) \(404\)")
+MISSING = re.compile(r"\b([a-z0-9_]+(?:, [a-z0-9_]+)*): (\d{4}-\d{2}-\d{2}) "
+                     r"(?:is not published yet|has no data) \(404\)")
 METRIC = re.compile(r"METRIC: (\{.*\})")
 
 
 @dataclass
 class TapLog:
-    """Counts and 404 days read from a tap's log."""
+    """Counts and 404 days (in all, and per stream) read from a tap's log."""
 
     done: dict[str, int] = field(default_factory=dict)
     metrics: Counter[str] = field(default_factory=Counter)
     missing_days: set[str] = field(default_factory=set)
+    missing: dict[str, set[str]] = field(default_factory=dict)  # stream: days that were 404
     lines: list[str] = field(default_factory=list)  # the summary and 404 lines
 
     @classmethod
@@ -35,7 +39,10 @@ class TapLog:
                 log.done[done.group(1)] = int(done.group(2))
                 log.lines.append(line.strip())
             elif missing := MISSING.search(line):
-                log.missing_days.add(missing.group(1))
+                day = missing.group(2)
+                log.missing_days.add(day)
+                for stream in missing.group(1).split(", "):
+                    log.missing.setdefault(stream, set()).add(day)
                 log.lines.append(line.strip())
             elif metric := METRIC.search(line):
                 log._add_metric(metric.group(1))

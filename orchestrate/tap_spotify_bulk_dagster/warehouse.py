@@ -83,10 +83,17 @@ class PostgresWarehouse(ConfigurableResource):
             return missing
 
     @contextlib.contextmanager
-    def _schema_lock(self, conn: Any) -> Iterator[None]:
-        """A session advisory lock for DDL in this schema (one creator at a time)."""
+    def exclusive(self, scope: str) -> Iterator[None]:
+        """Holds the advisory lock `scope` of this schema for the block (one holder at a time,
+        across processes)."""
+        with self.connect(autocommit=True) as conn, self._schema_lock(conn, scope):
+            yield
+
+    @contextlib.contextmanager
+    def _schema_lock(self, conn: Any, scope: str = "ddl") -> Iterator[None]:
+        """A session advisory lock for `scope` (DDL: one creator at a time) in this schema."""
         key = int.from_bytes(hashlib.blake2b(
-            f"spotify-ddl:{self.schema_name}".encode(), digest_size=8).digest(), "big",
+            f"spotify-{scope}:{self.schema_name}".encode(), digest_size=8).digest(), "big",
             signed=True)
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
         try:

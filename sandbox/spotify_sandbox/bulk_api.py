@@ -49,10 +49,10 @@ class BulkApi:
     def __init__(self, data: BulkData) -> None:
         self.data = data
 
-    def published_days(self, options: SandboxOptions) -> list[dt.date]:
+    def published_days(self, options: SandboxOptions, report: str) -> list[dt.date]:
         days, day = [], self.data.start
         while day <= self.data.end:
-            if options.is_published(day) and self.data.day(day) is not None:
+            if options.is_published(day, report) and self.data.day(day) is not None:
                 days.append(day)
             day += dt.timedelta(days=1)
         return days
@@ -77,7 +77,7 @@ class BulkApi:
         if len(rest) > depth_limit or any(not _SEGMENT[i].match(s) for i, s in enumerate(rest)):
             return not_found("Unknown resource")
         prefix = "/" + "/".join(parts[:3])
-        days = self.published_days(options)
+        days = self.published_days(options, report)
         if len(rest) == depth_limit:
             return self._file(prefix, report, rest, days)
         if len(rest) == 3:  # a day of a country report: its countries

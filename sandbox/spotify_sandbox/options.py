@@ -60,7 +60,8 @@ FAULT_PROFILES: dict[str, dict[str, float | bool]] = {
 
 @dataclass
 class SandboxOptions:
-    """Everything a sandbox is started with. `today`, `unpublished_days`, `latency_ms`,
+    """Everything a sandbox is started with. `today`, `unpublished_days`,
+    `unpublished_reports`, `latency_ms`,
     `faults`, `direct_files`, `signed_url_ttl`, `token_lifetime` and `overrides` may change while
     it runs;
     the data options (seed .. empty_day_rate) may not."""
@@ -88,6 +89,9 @@ class SandboxOptions:
     signed_url_host: str | None = None  # e.g. "localhost": signed URLs on another host name
     today: dt.date | None = None  # None: the day after `end`
     unpublished_days: int = 0
+    # Reports published later than the others: {report: N} (a Bulk API report name, e.g.
+    # "users" or "aggregatedstreams"): its days after `today - N` answer 404 too.
+    unpublished_reports: dict[str, int] = field(default_factory=dict)
     latency_ms: float = 0.0
     faults: FaultOptions = field(default_factory=FaultOptions)
     ads: dict = field(default_factory=dict)
@@ -111,6 +115,10 @@ class SandboxOptions:
     def effective_today(self) -> dt.date:
         return self.today or self.end + dt.timedelta(days=1)
 
-    def is_published(self, day: dt.date) -> bool:
-        """Days after `today - unpublished_days` are not published yet (404)."""
-        return day <= self.effective_today - dt.timedelta(days=self.unpublished_days)
+    def is_published(self, day: dt.date, report: str | None = None) -> bool:
+        """Days after `today - unpublished_days` are not published yet (404); for `report`,
+        also days after `today - unpublished_reports[report]`."""
+        lag = self.unpublished_days
+        if report is not None:
+            lag = max(lag, self.unpublished_reports.get(report, 0))
+        return day <= self.effective_today - dt.timedelta(days=lag)

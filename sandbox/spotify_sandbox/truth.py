@@ -275,7 +275,7 @@ class BulkTruth:
                     self._cache[key] = parts
         for name, total in totals.items():
             part = parts.get(name)
-            if part is not None:
+            if part is not None and options.is_published(day, STREAM_REPORTS[name]):
                 total.count += part.count
                 total.checksum = (total.checksum + part.checksum) & MASK64
                 for metric, value in part.sums.items():

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import typing as t
+import zipfile
 from pathlib import Path
 
 import psycopg
@@ -111,3 +112,24 @@ def test_postgres_from_a_separate_project_equals_the_truth(project, sandbox_fact
         problems = compare_bulk(sb.bulk_truth(),
                                 lambda table: postgres_rows(conn, pg_schema, table))
     assert problems == {}
+
+
+def test_the_wheel_holds_the_tap_alone_and_every_module_imports(project: Project) -> None:
+    """The Dagster code location and the sandbox are distributions of their own: the tap's
+    wheel holds its package alone, and each of its modules imports in the plugin's virtualenv,
+    which has neither Dagster nor dbt."""
+    [wheel] = (project.root.parent / "dist").glob("tap_spotify_bulk-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {name.split("/")[0] for name in names} == {
+        "tap_spotify_bulk", wheel.name.split("-py")[0] + ".dist-info"}
+    modules = sorted(name[:-3].removesuffix("/__init__").replace("/", ".")
+                     for name in names if name.endswith(".py") and "__main__" not in name)
+    python = project.root / ".meltano/extractors/tap-spotify-bulk/venv/bin/python"
+    done = subprocess.run(
+        [str(python), "-I", "-c", "import importlib.util, sys\n"
+         "for name in sys.argv[1:]: importlib.import_module(name)\n"
+         "print(importlib.util.find_spec('dagster'), importlib.util.find_spec('dbt'))",
+         *modules], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["None", "None"]
+    assert len(modules) > 30

@@ -53,15 +53,23 @@ class Location:
         self.defs = build_definitions(self.partitions, self.tap, self.warehouse)
         self.job = self.defs.resolve_job_def("spotify_bulk_job")
 
-    def run_range(self, instance: dg.DagsterInstance, first: str, last: str,
-                  ) -> dg.ExecuteInProcessResult:
-        """One run over [first, last], as a backfill with `BackfillPolicy.multi_run` asks."""
-        return self.job.execute_in_process(instance=instance, raise_on_error=False,
-                                           tags={RANGE_START: first, RANGE_END: last})
+    def selection(self, models: bool) -> list[dg.AssetKey] | None:
+        """The whole Bulk job (the reports, then the dbt models), or the reports alone."""
+        return None if models else [dg.AssetKey(["spotify", s]) for s in BULK_STREAMS]
 
-    def run_partition(self, instance: dg.DagsterInstance, day: str) -> dg.ExecuteInProcessResult:
+    def run_range(self, instance: dg.DagsterInstance, first: str, last: str, *,
+                  models: bool = False) -> dg.ExecuteInProcessResult:
+        """One run over [first, last], as a backfill with `BackfillPolicy.multi_run` asks;
+        the dbt models after the reports with `models`."""
+        return self.job.execute_in_process(instance=instance, raise_on_error=False,
+                                           tags={RANGE_START: first, RANGE_END: last},
+                                           asset_selection=self.selection(models))
+
+    def run_partition(self, instance: dg.DagsterInstance, day: str, *,
+                      models: bool = False) -> dg.ExecuteInProcessResult:
         return self.job.execute_in_process(instance=instance, partition_key=day,
-                                           raise_on_error=False)
+                                           raise_on_error=False,
+                                           asset_selection=self.selection(models))
 
     def problems(self, first: str, last: str) -> dict[str, t.Any]:
         """compare_bulk of the schema against the sandbox's truth for [first, last]."""
@@ -86,6 +94,8 @@ def recorded_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
     """Records per stream as the run's materialization metadata reports them."""
     counts = dict.fromkeys(BULK_STREAMS, 0)
     for event in result.get_asset_materialization_events():
-        meta = event.materialization.metadata
-        counts[event.asset_key.path[-1]] += meta["records"].value
+        if event.asset_key.path[-1] not in counts:
+            continue  # a dbt model
+        by_day = event.materialization.metadata["records_by_day"].value
+        counts[event.asset_key.path[-1]] += by_day[event.partition]
     return counts

@@ -137,6 +137,26 @@ def test_unpublished_recent_days_are_404_until_published(sandbox):
     assert sandbox.bulk_truth(last, last)["users"]["count"] > 0
 
 
+def test_one_report_published_later_is_404_while_the_others_are_served(sandbox):
+    headers = bulk_headers(sandbox)
+    last = days_with_data(sandbox)[-1]
+    sandbox.options.today = last + dt.timedelta(days=1)
+    sandbox.options.unpublished_reports = {"users": 2}
+    users, tracks = (f"/gyrostream/enhanced/{r}/{last:%Y/%m/%d}" for r in ("users", "tracks"))
+    assert get(sandbox, users, headers).status_code == 404
+    assert get(sandbox, tracks, headers).status_code == 303
+    listed = get(sandbox, f"/gyrostream/enhanced/users/{last:%Y/%m}", headers).json()
+    assert all(item["uri"] < users for item in listed)
+    assert tracks in [i["uri"] for i in get(sandbox, f"/gyrostream/enhanced/tracks/{last:%Y/%m}",
+                                            headers).json()]
+    truth = sandbox.bulk_truth(last, last)
+    assert truth["users"]["count"] == 0
+    assert truth["tracks"]["count"] > 0 and truth["streams"]["count"] > 0
+    sandbox.options.unpublished_reports = {}
+    assert get(sandbox, users, headers).status_code == 303
+    assert sandbox.bulk_truth(last, last)["users"]["count"] > 0
+
+
 def test_overrides_answer_raw_content_for_a_path(sandbox):
     headers = bulk_headers(sandbox)
     path = "/gyrostream/enhanced/users/2024/03/01"

@@ -5,7 +5,7 @@
   column) is empty rather than failing: the Ads part is optional.
 #}
 {%- set wanted = ['impressions', 'clicks', 'spend', 'streams'] -%}
-{%- set raw = source('spotify', 'bulk_loads') -%}
+{%- set raw = source('spotify', 'ads_campaign_day') -%}
 {%- set relation = adapter.get_relation(database=raw.database, schema=raw.schema,
                                          identifier=var('ads_campaign_day_table'))
     if execute else none -%}
