@@ -10,7 +10,8 @@ first), so either loader can take over a schema. Everything of the day commits a
 * a table with no row of the day yet gets the rows by `COPY` straight into it (an upsert onto
   an empty key range is an insert; a row of another day aborts the load);
 * a table that holds the day already (a re-run) gets them by `COPY` into a temporary table
-  and one `INSERT ... ON CONFLICT (keys) DO UPDATE` at the end;
+  and one `INSERT ... ON CONFLICT (keys) DO UPDATE` at the end, which leaves a row alone
+  when it holds a newer read (`load_id`) than the one loading;
 * the `bulk_loads` manifest records are upserted last, in the same transaction: a read is
   never listed before its rows are visible, and a killed load leaves nothing of the day.
 
@@ -45,7 +46,7 @@ try:
 except ImportError:  # pragma: no cover (a platform without isal wheels)
     gzip_open = gzip.open
 
-DAY_COLUMN = "report_date"
+DAY_COLUMN, LOAD_ID = "report_date", "load_id"
 APPLICATION_NAME = "tap-spotify-bulk copy lane"
 JSON_TYPES = {"json", "jsonb"}
 
@@ -66,10 +67,11 @@ class Table:
     rows: int = 0
 
     def row(self, record: dict[str, Any]) -> list[Any]:
+        """The record's values in column order; a json column gets JSON text, `null` for a
+        missing value (as target-postgres writes it)."""
         values = list(map(record.get, self.columns))
         for at in self.json_at:
-            if values[at] is not None:
-                values[at] = orjson.dumps(values[at]).decode()
+            values[at] = orjson.dumps(values[at]).decode()
         return values
 
 
@@ -171,6 +173,9 @@ class DayLoad:
         action = sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(
             sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others)) \
             if others else sql.SQL("DO NOTHING")
+        if LOAD_ID in others:  # an older read that commits later does not win
+            action = sql.SQL("{} WHERE {} <= EXCLUDED.{}").format(
+                action, sql.Identifier(self.schema, name, LOAD_ID), sql.Identifier(LOAD_ID))
         self.conn.execute(sql.SQL("INSERT INTO {} ({}) {} ON CONFLICT ({}) {}").format(
             self._ident(name), _idents(columns), rows, _idents(keys), action), params)
 
