@@ -6,6 +6,7 @@ mid-COPY leaves nothing of the day, never a manifest row ahead of its rows."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -204,3 +205,52 @@ def test_load_killed_mid_copy_leaves_nothing_and_a_rerun_lands_the_truth(
         assert _manifest_ahead_of_rows(conn, pg_schema) == []
         assert conn.execute(f'SELECT count(*) FROM "{pg_schema}".bulk_loads').fetchone()[0] \
             == len(BULK_STREAMS)
+
+
+def _lane(postgres: dict[str, str], schema: str, day: str, messages: list[dict],
+          workdir: Path) -> subprocess.CompletedProcess[str]:
+    kwargs = pg_connect_kwargs(postgres)
+    config = workdir / "lane.json"
+    config.write_text(json.dumps({"host": kwargs["host"], "port": int(kwargs["port"]),
+                                  "user": kwargs["user"], "password": kwargs["password"],
+                                  "database": kwargs["dbname"], "schema": schema}))
+    return subprocess.run(
+        [sys.executable, "-m", "tap_spotify_bulk_dagster.copy_load", "--config", str(config),
+         "--day", day], input="".join(json.dumps(m) + "\n" for m in messages),
+        capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_bad_input_stops_the_lane_with_one_line_and_commits_nothing(
+    postgres: dict[str, str], pg_schema: str, tmp_path: Path,
+) -> None:
+    schema = {"type": "SCHEMA", "stream": "users", "key_properties": ["report_date", "row_number"],
+              "schema": {"properties": {"report_date": {"type": ["string"], "format": "date"},
+                                        "row_number": {"type": ["integer"]},
+                                        "user_id": {"type": ["string", "null"]}}}}
+    record = {"type": "RECORD", "stream": "users",
+              "record": {"report_date": "2024-03-01", "row_number": 1, "user_id": "u1"}}
+
+    missing = _lane(postgres, pg_schema, "2024-03-01", [schema, record], tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        f"copy lane: LoadError: table {pg_schema}.users does not exist: materialize "
+        "spotify/bulk_tables first (target-postgres creates the tables)")
+
+    with psycopg.connect(**pg_connect_kwargs(postgres), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{pg_schema}"')
+        conn.execute(f'CREATE TABLE "{pg_schema}".users (report_date date NOT NULL, '
+                     "row_number bigint NOT NULL, user_id text, "
+                     "PRIMARY KEY (report_date, row_number))")
+    other_day = {**record, "record": {**record["record"], "report_date": "2024-03-02",
+                                      "row_number": 2}}
+    wrong = _lane(postgres, pg_schema, "2024-03-01", [schema, record, other_day], tmp_path)
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip() == ("copy lane: LoadError: users: 2 records loaded but 1 rows "
+                                    "dated 2024-03-01: the input holds records of another day")
+    with psycopg.connect(**pg_connect_kwargs(postgres)) as conn:
+        assert conn.execute(f'SELECT count(*) FROM "{pg_schema}".users').fetchone()[0] == 0
+
+    done = _lane(postgres, pg_schema, "2024-03-01", [schema, record], tmp_path)
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(**pg_connect_kwargs(postgres)) as conn:
+        assert conn.execute(f'SELECT user_id FROM "{pg_schema}".users').fetchall() == [("u1",)]
