@@ -35,6 +35,7 @@ from urllib.parse import unquote, urlparse
 
 import orjson
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from tap_spotify_bulk_dagster.streams import LOADS_STREAM
 
@@ -135,11 +136,13 @@ class DayLoad:
             raise LoadError(msg)
         into = self._ident(table.name) if table.direct else _stage(table.name)
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(into, _idents(table.columns))
-        with self.conn.cursor().copy(statement) as copy:
-            write, row = copy.write_row, table.row
-            for record in records:
+        cursor = self.conn.cursor()
+        # A writer thread sends the rows while this one formats the next ones.
+        with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+            write, row, rows = copy.write_row, table.row, 0
+            for rows, record in enumerate(records, 1):  # noqa: B007 (counted after)
                 write(row(record))
-                table.rows += 1
+        table.rows += rows
 
     def finish(self) -> dict[str, int]:
         """Check what went in directly, upsert what was staged, then the manifest."""
@@ -228,8 +231,11 @@ class Messages:
     def records_of(self, first: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The records of `first` and of the RECORD messages of its stream right after it."""
         yield first["record"]
-        stream = first["stream"]
-        while (message := self.next()) is not None:
+        stream, loads = first["stream"], orjson.loads
+        for line in self._lines:
+            if not line.strip():
+                continue
+            message = loads(line)
             if message.get("type") != "RECORD" or message["stream"] != stream:
                 self._ahead = message
                 return
