@@ -184,7 +184,7 @@ def print_table(kind: str, summary: dict[str, dict[str, t.Any]], cores: int) -> 
                      f"{cpu['own'] + cpu['sandbox']:.1f}", f"{row['ceiling_s']:.1f}",
                      f"{row['of_ceiling']:.2f}", f"{row['cores_allow_speedup']:.2f}",
                      *([] if end_to_end else [f"{row['tap_day_wall_s']:.2f}"])))
-    title = "End to end (tap | target-postgres, one Dagster run)" if end_to_end \
+    title = "End to end (tap | loader, one Dagster run)" if end_to_end \
         else "Extraction only (each day's tap, stdout counted)"
     print(f"\n{title}\n{harness.table(rows, header)}", flush=True)
 
