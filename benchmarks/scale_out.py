@@ -80,13 +80,14 @@ def postgres_settings() -> dict[str, str]:
                                        "PGDATABASE")}
 
 
-def make_warehouse(pg: dict[str, str], target: str) -> PostgresWarehouse:
+def make_warehouse(pg: dict[str, str], target: str,
+                   loader: str = "target-postgres") -> PostgresWarehouse:
     from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse  # noqa: PLC0415
 
     return PostgresWarehouse(host=pg["PGHOST"], port=int(pg["PGPORT"]), user=pg["PGUSER"],
                              password=pg["PGPASSWORD"], database=pg["PGDATABASE"],
                              schema_name=f"bench_{uuid.uuid4().hex[:10]}",
-                             target_executable=target)
+                             target_executable=target, bulk_loader=loader)
 
 
 def run_end_to_end(tap: SpotifyTap, warehouse: PostgresWarehouse, start: dt.date,
@@ -184,7 +185,7 @@ def print_table(kind: str, summary: dict[str, dict[str, t.Any]], cores: int) -> 
                      f"{cpu['own'] + cpu['sandbox']:.1f}", f"{row['ceiling_s']:.1f}",
                      f"{row['of_ceiling']:.2f}", f"{row['cores_allow_speedup']:.2f}",
                      *([] if end_to_end else [f"{row['tap_day_wall_s']:.2f}"])))
-    title = "End to end (tap | target-postgres, one Dagster run)" if end_to_end \
+    title = "End to end (tap | loader, one Dagster run)" if end_to_end \
         else "Extraction only (each day's tap, stdout counted)"
     print(f"\n{title}\n{harness.table(rows, header)}", flush=True)
 
@@ -218,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="generate every file on each request (no file cache)")
     parser.add_argument("--target", default="", help="target-postgres executable (default: "
                         "PATH, then the Meltano project's installed plugin)")
+    parser.add_argument("--loader", default="target-postgres", choices=("target-postgres", "copy"),
+                        help="the Bulk slices' loader end to end (SPOTIFY_LOADER); the "
+                             "per-partition table always times target-postgres")
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("MELTANO_PROJECT_ROOT", str(harness.REPO))
@@ -259,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                     if kind == "end_to_end" and args.extract_only:
                         continue
                     for parallel in levels:
-                        run = (run_end_to_end(tap(parallel), make_warehouse(pg, target), start,
+                        run = (run_end_to_end(tap(parallel),
+                                              make_warehouse(pg, target, args.loader), start,
                                               end, expected, meter)
                                if kind == "end_to_end" else
                                run_extract(tap(parallel), days, expected, meter))

@@ -80,7 +80,7 @@ def run_day(tap: SpotifyTap, warehouse: PostgresWarehouse, day: str,
     with tempfile.TemporaryDirectory(prefix=f"spotify-{day}-") as tmp:
         work = Path(tmp)
         result = run_pipe(day_tap_command(tap, day, streams, work),
-                          warehouse.target_command(work), work, group=group)
+                          warehouse.bulk_load_command(work, day), work, group=group)
     if not result.ok:
         raise SliceFailedError(f"{day}: {result.failure()}")
     log = TapLog.parse(result.tap_log)

@@ -5,7 +5,9 @@ Configured from the environment (see docs/scale-out.md):
 * `SPOTIFY_TAP_CONFIG`: path of the tap's JSON config (credentials, licensor, URLs, Ads
   reports); dates in it are ignored, each partition is one day.
 * `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`: the warehouse;
-  `SPOTIFY_SCHEMA` (default `spotify`); `TARGET_POSTGRES_EXECUTABLE` (default
+  `SPOTIFY_SCHEMA` (default `spotify`); `SPOTIFY_LOADER` (how Bulk days land: `copy`, the
+  default, PostgreSQL's COPY in one transaction per day; or `target-postgres`);
+  `TARGET_POSTGRES_EXECUTABLE` (default
   `target-postgres`: on PATH or installed by `meltano install`), `SPOTIFY_BATCH_SIZE_ROWS`
   (the target's batch size; default its own).
 * `SPOTIFY_START_DATE` (first partition, default 2024-01-01), `SPOTIFY_END_DATE` (last
@@ -46,6 +48,7 @@ def definitions_from_env() -> dg.Definitions:
         user=_env("PGUSER", "postgres"), password=dg.EnvVar("PGPASSWORD"),
         database=_env("PGDATABASE", "postgres"), schema_name=_env("SPOTIFY_SCHEMA", "spotify"),
         target_executable=_env("TARGET_POSTGRES_EXECUTABLE", "target-postgres"),
+        bulk_loader=_env("SPOTIFY_LOADER", "copy"),
         batch_size_rows=int(_env("SPOTIFY_BATCH_SIZE_ROWS", "0")))
     partitions = daily_partitions(_env("SPOTIFY_START_DATE", "2024-01-01"),
                                   os.environ.get("SPOTIFY_END_DATE"))

@@ -1,5 +1,6 @@
-"""The PostgreSQL warehouse: target-postgres's config, creating the tables once before
-partitions fan out, and the Singer state of the incremental (Ads) runs.
+"""The PostgreSQL warehouse: the loader of the Bulk day slices (the COPY lane, or
+target-postgres), target-postgres's config, creating the tables once before partitions fan
+out, and the Singer state of the incremental (Ads) runs.
 
 Table creation is serialised with a PostgreSQL advisory lock: runs that start together
 find the tables missing, one creates them (target-postgres fed the SCHEMA messages alone),
@@ -12,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 STATE_TABLE = "_singer_state"
+COPY_LANE, TARGET_POSTGRES = "copy", "target-postgres"
 
 
 class PostgresWarehouse(ConfigurableResource):
@@ -37,6 +40,7 @@ class PostgresWarehouse(ConfigurableResource):
     target_executable: str = "target-postgres"
     use_copy: bool = True
     batch_size_rows: int = 0  # 0: the target's default
+    bulk_loader: str = COPY_LANE  # Bulk day slices: "copy" (copy_load) or "target-postgres"
 
     def connect_kwargs(self) -> dict[str, Any]:
         return {"host": self.host, "port": self.port, "user": self.user,
@@ -59,6 +63,21 @@ class PostgresWarehouse(ConfigurableResource):
             config["batch_size_rows"] = self.batch_size_rows
         path = write_private(workdir / "target.json", config)
         return [resolve_executable(self.target_executable, "loaders"), "--config", str(path)]
+
+    def bulk_load_command(self, workdir: Path, day: str) -> list[str]:
+        """The loader of one Bulk day slice: the COPY lane (one transaction per day, see
+        copy_load) or target-postgres."""
+        if self.bulk_loader == TARGET_POSTGRES:
+            return self.target_command(workdir)
+        if self.bulk_loader != COPY_LANE:
+            msg = (f"unknown Bulk loader {self.bulk_loader!r}: use {COPY_LANE!r} or "
+                   f"{TARGET_POSTGRES!r}")
+            raise ValueError(msg)
+        path = write_private(workdir / "copy-load.json", {
+            "host": self.host, "port": self.port, "user": self.user, "password": self.password,
+            "database": self.database, "schema": self.schema_name})
+        return [sys.executable, "-m", "tap_spotify_bulk_dagster.copy_load",
+                "--config", str(path), "--day", day]
 
     def existing_tables(self, names: list[str]) -> set[str]:
         with self.connect() as conn:

@@ -89,12 +89,15 @@ def test_partition_killed_mid_run_then_retried_alone_lands_the_truth(
     sb = sandbox_factory(seed=8, start=START, end=START, scale=20000, countries=COUNTRIES,
                          empty_day_rate=0.0, latency_ms=50)
     target = target_postgres(meltano_project)
-    where = Location(sb, postgres, pg_schema, target, tmp_path,
+    # target-postgres commits batch by batch: part of the day lands before the kill (the COPY
+    # lane commits a day at once: tests/e2e/test_dagster_copy_lane.py).
+    where = Location(sb, postgres, pg_schema, target, tmp_path, loader="target-postgres",
                      today=(START + dt.timedelta(days=1)).isoformat())
     env = {**os.environ, **postgres, "DAGSTER_HOME": str(tmp_path),
            "SPOTIFY_TAP_CONFIG": str(where.config_path), "SPOTIFY_SCHEMA": pg_schema,
            "SPOTIFY_START_DATE": day, "SPOTIFY_END_DATE": day, "SPOTIFY_TODAY": where.tap.today,
-           "TARGET_POSTGRES_EXECUTABLE": target, "SPOTIFY_BATCH_SIZE_ROWS": "1000"}
+           "TARGET_POSTGRES_EXECUTABLE": target, "SPOTIFY_BATCH_SIZE_ROWS": "1000",
+           "SPOTIFY_LOADER": "target-postgres"}
     (tmp_path / "dagster.yaml").write_text("")
     dagster = str(Path(sys.executable).with_name("dagster"))
     run = subprocess.Popen(  # the partition's run in its own processes, as on a worker

@@ -36,7 +36,8 @@ class Location:
 
     def __init__(self, sandbox: t.Any, postgres: dict[str, str], schema: str,
                  target: str, workdir: Path, *, ads_report_list: list | None = None,
-                 ads_timeframe_months: str = "SIX", **tap_options: t.Any) -> None:
+                 ads_timeframe_months: str = "SIX", loader: str = "copy",
+                 **tap_options: t.Any) -> None:
         self.sandbox, self.postgres, self.schema = sandbox, postgres, schema
         self.config_path = workdir / "tap-config.json"
         ads = {"ads_report_list": ads_report_list,
@@ -47,7 +48,7 @@ class Location:
         self.warehouse = PostgresWarehouse(
             host=kwargs["host"], port=int(kwargs["port"]), user=kwargs["user"],
             password=kwargs["password"], database=kwargs["dbname"], schema_name=schema,
-            target_executable=target)
+            target_executable=target, bulk_loader=loader)
         options = sandbox.options
         self.partitions = daily_partitions(options.start.isoformat(), options.end.isoformat())
         self.defs = build_definitions(self.partitions, self.tap, self.warehouse)
