@@ -229,18 +229,20 @@ class AdsApi:
     # ---- insight reports -------------------------------------------------------------
 
     def _insight(self, account_id: str, query: dict[str, list[str]]) -> dict:
-        dimension, fields, ad_set_id = insight_params(query)
-        ad_set = self.world.find(account_id, "AD_SET", ad_set_id)
-        if ad_set is None:
-            raise BadRequest(f"ad set {ad_set_id} not found", "NOT_FOUND", 404)
+        dimension, fields, entity_type, entity_id = insight_params(query)
+        entity = self.world.find(account_id, entity_type, entity_id)
+        if entity is None:
+            label = entity_type.lower().replace("_", " ")
+            raise BadRequest(f"{label} {entity_id} not found", "NOT_FOUND", 404)
+        code = self.world.insufficient_code(entity)
         with self._lock:
             self.report_log.append({"kind": "insight", "account": account_id,
-                                    "dimension": dimension, "ad_set": ad_set.id})
-        code = self.world.insufficient_code(ad_set)
+                                    "dimension": dimension, "entity_type": entity_type,
+                                    "entity": entity.id, "insufficient": bool(code)})
         if code:
             raise BadRequest("not enough data for an insight report", code, 422)
-        return {"granularity": "LIFETIME", "entity": "AD_SET", "insight": dimension,
-                "rows": self.world.insight_rows(ad_set, dimension, fields)}
+        return {"granularity": "LIFETIME", "entity": entity_type, "insight": dimension,
+                "rows": self.world.insight_rows(entity, dimension, fields)}
 
     # ---- ground truth ----------------------------------------------------------------
 

@@ -26,7 +26,18 @@ INSIGHT_VALUES: dict[str, tuple[str, ...]] = {
     "GENDER": ("FEMALE", "MALE", "NON_BINARY", "UNKNOWN"),
     "GENRE": ("pop", "hip_hop", "rock", "electronic", "latin", "indie"),
     "PLATFORM": ("ANDROID", "IOS", "DESKTOP", "WEB", "CONNECTED_DEVICE"),
+    "ACT_AND_SET": ("Artist A / Set 1", "Artist B / Set 2", "Artist C / Set 3"),
+    "AUDIENCE": ("Lookalike 1", "Retargeting", "Custom list 7"),
+    "CITY": ("Stockholm", "New York", "São Paulo", "Tokyo", "Lagos"),
+    "FORMAT": ("AUDIO", "VIDEO", "IMAGE"),
+    "INTERESTS": ("Fitness", "Gaming", "Travel", "Food & Drink"),
+    "METRO": ("501", "803", "602"),
+    "PLACEMENT": ("MUSIC", "PODCAST", "OTHER"),
+    "PODCAST_EPISODE_TOPIC": ("Comedy", "True Crime", "News", "Sports"),
+    "REGION": ("US-CA", "US-NY", "SE-AB", "GB-ENG"),
+    "TONE": ("POSITIVE", "NEUTRAL", "SERIOUS"),
 }
+INSIGHT_ENTITY_TYPES = ("AD_SET", "CAMPAIGN")  # insight `entity_ids_type` values
 INSUFFICIENT_CODES = (
     "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_IMPRESSIONS",
     "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_REACH",
@@ -51,6 +62,7 @@ HOUR = dt.timedelta(hours=1)
 RESTATED = dt.timedelta(days=14)  # streaming metrics stay open this long (api-contract §6)
 # Impressions per DAY bucket at full delivery, by entity level (an HOUR gets 1/24).
 DELIVERY_SCALE = {"AD": 4000, "AD_SET": 9000, "CAMPAIGN": 20000, "AD_ACCOUNT": 60000}
+INSIGHT_SCALE = {"AD_SET": 20000, "CAMPAIGN": 45000}  # impressions per insight value
 
 
 def unit(*parts: object) -> float:
@@ -291,15 +303,17 @@ class AdsWorld:
             grouped.append(rows)
         return grouped
 
-    def insufficient_code(self, ad_set: Entity) -> str | None:
-        """The 422 code an ad set's insight reports answer, or None when it has data."""
-        u = unit(self.seed, ad_set.id, "insufficient")
-        if ad_set.silent or u < self.options.insufficient_rate:
-            return INSUFFICIENT_CODES[int(unit(self.seed, ad_set.id, "code") * 3)]
+    def insufficient_code(self, entity: Entity) -> str | None:
+        """The 422 code an ad set's or campaign's insight reports answer, or None when it
+        has data."""
+        u = unit(self.seed, entity.id, "insufficient")
+        if entity.silent or u < self.options.insufficient_rate:
+            return INSUFFICIENT_CODES[int(unit(self.seed, entity.id, "code") * 3)]
         return None
 
-    def insight_rows(self, ad_set: Entity, dimension: str, fields: list[str]) -> list[dict]:
-        return [{"id": ad_set.id, "name": ad_set.name, "status": ad_set.status,
+    def insight_rows(self, entity: Entity, dimension: str, fields: list[str]) -> list[dict]:
+        scale = INSIGHT_SCALE[entity.kind]
+        return [{"id": entity.id, "name": entity.name, "status": entity.status,
                  "insight_value": value,
-                 "stats": self.stats(ad_set, f"insight:{dimension}:{value}", fields, 20000)}
+                 "stats": self.stats(entity, f"insight:{dimension}:{value}", fields, scale)}
                 for value in INSIGHT_VALUES[dimension]]

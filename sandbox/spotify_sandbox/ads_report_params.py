@@ -9,7 +9,7 @@ import binascii
 import datetime as dt
 import json
 
-from spotify_sandbox.ads_data import ENTITY_TYPES, INSIGHT_VALUES
+from spotify_sandbox.ads_data import ENTITY_TYPES, INSIGHT_ENTITY_TYPES, INSIGHT_VALUES
 from spotify_sandbox.ads_fields import INSIGHT_REFUSED
 from spotify_sandbox.ads_requests import BadRequest, Query, integer, moment, one, report_fields
 from spotify_sandbox.ads_truth import HOUR_HISTORY
@@ -71,8 +71,8 @@ def aggregate_params(query: Query, now: dt.datetime) -> dict:  # noqa: PLR0912
             "report_start": start_text, "report_end": end_text}
 
 
-def insight_params(query: Query) -> tuple[str, list[str], str]:
-    """(insight dimension, fields, ad set id) of an insight-report call."""
+def insight_params(query: Query) -> tuple[str, list[str], str, str]:
+    """(insight dimension, fields, entity type, entity id) of an insight-report call."""
     unknown = sorted(set(query) - INSIGHT_PARAMS)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
@@ -88,9 +88,10 @@ def insight_params(query: Query) -> tuple[str, list[str], str]:
     ids = query.get("entity_ids") or []
     if len(ids) != 1:
         raise BadRequest("insight reports take exactly one entity id")
-    if one(query, "entity_ids_type") != "AD_SET":
-        raise BadRequest("entity_ids_type must be AD_SET")
-    return dimension, fields, ids[0]
+    entity_type = one(query, "entity_ids_type")
+    if entity_type not in INSIGHT_ENTITY_TYPES:
+        raise BadRequest(f"entity_ids_type must be one of {', '.join(INSIGHT_ENTITY_TYPES)}")
+    return dimension, fields, entity_type, ids[0]
 
 
 def encode_token(state: dict) -> str:

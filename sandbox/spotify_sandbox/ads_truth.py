@@ -89,11 +89,11 @@ class ReportTruth:
 
     def _insight_truth(self, ids: list[str], spec: dict) -> Iterable[dict]:
         for account_id in ids:
-            for ad_set in self.world.entities(account_id, "AD_SET"):
-                if self.world.insufficient_code(ad_set):
+            for entity in self.world.entities(account_id, spec["entity_ids_type"]):
+                if self.world.insufficient_code(entity):
                     continue
-                for row in self.world.insight_rows(ad_set, spec["dimension"], spec["fields"]):
-                    record = {"ad_account_id": account_id, "entity_id": ad_set.id,
+                for row in self.world.insight_rows(entity, spec["dimension"], spec["fields"]):
+                    record = {"ad_account_id": account_id, "entity_id": entity.id,
                               "insight_value": row["insight_value"]}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
@@ -115,7 +115,8 @@ def _months_back(today: dt.date, months: int) -> dt.date:
 def _report(report: Mapping[str, t.Any]) -> dict:
     return {"table": report["table"], "dimension": str(report["dimension"]).upper(),
             "granularity": str(report.get("granularity") or "LIFETIME").upper(),
-            "fields": [str(f).upper() for f in report["fields"]]}
+            "fields": [str(f).upper() for f in report["fields"]],
+            "entity_ids_type": str(report.get("entity_ids_type") or "AD_SET").upper()}
 
 
 def _api_fields(fields: list[str]) -> list[str]:

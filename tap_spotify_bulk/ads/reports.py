@@ -3,7 +3,8 @@
 * `aggregate_rows`: one aggregate report (all entities of an account, no per-entity
   fan-out), following continuation tokens; each token is sent alone (URL-encoded by
   `requests`).
-* `insight_rows`: one ad set's insight report; a 422 INSUFFICIENT_* answer is no rows.
+* `insight_rows`: one ad set's or campaign's insight report; a 422 INSUFFICIENT_* answer
+  is None (not enough data yet; `insights` decides when to ask again).
 * `*_record`: the output record of a row, one lower-case column per configured field,
   E_CPM computed from SPEND and IMPRESSIONS.
 """
@@ -60,20 +61,23 @@ def aggregate_rows(client: AdsClient, account: str, spec: ReportSpec, *,
         params = {"continuation_token": token}
 
 
-def insight_rows(client: AdsClient, account: str, spec: ReportSpec, ad_set_id: str) -> list:
-    """One ad set's insight rows; [] when the API says there is not enough data yet."""
+def insight_rows(client: AdsClient, account: str, spec: ReportSpec,
+                 entity_id: str) -> list[dict] | None:
+    """One ad set's or campaign's insight rows (`spec.entity_ids_type`); None when the API
+    says there is not enough data yet (a 422 INSUFFICIENT_* answer)."""
     params = [
         ("insight_dimension", spec.dimension),
         *(("fields", field) for field in spec.api_fields),
-        ("entity_ids", ad_set_id),
-        ("entity_ids_type", "AD_SET"),
+        ("entity_ids", entity_id),
+        ("entity_ids_type", spec.entity_ids_type),
     ]
-    what = f"Ads {spec.table} insight report for ad set {ad_set_id}"
+    label = spec.entity_ids_type.lower().replace("_", " ")
+    what = f"Ads {spec.table} insight report for {label} {entity_id}"
     response = client.get(f"/ad_accounts/{account}/insight_reports", params, what=what)
     if response.status_code == 422 and any(
         code.startswith(INSUFFICIENT_PREFIX) for code in error_codes(response)
     ):
-        return []
+        return None
     if response.status_code != 200:
         raise client.failure(response, what)
     rows = client.json_object(response, what).get("rows") or []
@@ -137,17 +141,18 @@ def utc_time(value: t.Any) -> t.Any:
         return value
 
 
-def insight_record(spec: ReportSpec, account: str, ad_set: dict, row: dict) -> dict:
+def insight_record(spec: ReportSpec, account: str, entity: dict, row: dict) -> dict:
+    """An insight row of `entity` (an ad set, whose parent is its campaign, or a campaign)."""
     return {
         "ad_account_id": account,
         "table": spec.table,
         "granularity": "LIFETIME",
         "dimension": spec.dimension,
-        "entity_type": "AD_SET",
-        "entity_id": row.get("id") or ad_set.get("id"),
-        "entity_name": row.get("name") or ad_set.get("name"),
-        "entity_status": row.get("status") or ad_set.get("status"),
-        "parent_entity_id": ad_set.get("campaign_id"),
+        "entity_type": spec.entity_ids_type,
+        "entity_id": row.get("id") or entity.get("id"),
+        "entity_name": row.get("name") or entity.get("name"),
+        "entity_status": row.get("status") or entity.get("status"),
+        "parent_entity_id": entity.get("campaign_id"),
         "start_time": None,
         "end_time": None,
         "insight_value": row.get("insight_value"),

@@ -31,7 +31,12 @@ DEFAULT_ADS_API_URL = "https://api-partner.spotify.com/ads/v3"
 SYNC_MODES = ("ALL_ACCOUNTS", "SPECIFIC_ACCOUNTS")
 TIMEFRAMES = {"THREE": 3, "SIX": 6, "TWELVE": 12, "TWENTY_FOUR": 24, "ALL_TIME": None}
 ENTITY_DIMENSIONS = ("AD", "AD_SET", "CAMPAIGN", "AD_ACCOUNT")
-INSIGHT_DIMENSIONS = ("AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM")
+# InsightDimensionType of the v3 specification: the fifteen breakdowns of insight reports.
+INSIGHT_DIMENSIONS = (
+    "AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM", "ACT_AND_SET", "AUDIENCE", "CITY",
+    "FORMAT", "INTERESTS", "METRO", "PLACEMENT", "PODCAST_EPISODE_TOPIC", "REGION", "TONE",
+)
+INSIGHT_ENTITY_TYPES = ("AD_SET", "CAMPAIGN")  # insight reports' `entity_ids_type`
 GRANULARITIES = ("DAY", "HOUR", "LIFETIME")
 E_CPM = "E_CPM"  # not a v3 field: computed as SPEND / IMPRESSIONS * 1000
 
@@ -64,6 +69,7 @@ class ReportSpec:
     dimension: str
     granularity: str
     fields: tuple[str, ...]  # as configured, upper case, E_CPM included
+    entity_ids_type: str = "AD_SET"  # insight reports: one report per ad set or campaign
 
     @property
     def is_insight(self) -> bool:
@@ -92,7 +98,8 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
     if not isinstance(item, dict):
         msg = f"{where} must be an object with table, dimension, granularity and fields."
         raise ConfigError(msg)
-    unknown = sorted(set(item) - {"table", "dimension", "granularity", "fields"})
+    unknown = sorted(set(item) - {"table", "dimension", "granularity", "fields",
+                                  "entity_ids_type"})
     if unknown:
         msg = f"{where} has unknown key(s) {', '.join(unknown)}."
         raise ConfigError(msg)
@@ -134,7 +141,23 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
             msg = f"{where}: field {field} is not available for insight dimension {dimension}."
             raise ConfigError(msg)
         fields.append(field)
-    return ReportSpec(table, dimension, granularity, tuple(fields))
+    return ReportSpec(table, dimension, granularity, tuple(fields),
+                      _entity_ids_type(item, where, dimension))
+
+
+def _entity_ids_type(item: dict, where: str, dimension: str) -> str:
+    """An insight report's `entity_ids_type` (AD_SET by default); other reports have none."""
+    raw = item.get("entity_ids_type")
+    if raw is None:
+        return "AD_SET"
+    if dimension not in INSIGHT_DIMENSIONS:
+        msg = f"{where}: `entity_ids_type` applies to insight dimensions only; remove it."
+        raise ConfigError(msg)
+    value = str(raw).upper()
+    if value not in INSIGHT_ENTITY_TYPES:
+        msg = f"{where}: unknown entity_ids_type {raw!r} (use AD_SET or CAMPAIGN)."
+        raise ConfigError(msg)
+    return value
 
 
 def _report_list(items: t.Any) -> list[ReportSpec]:
@@ -207,12 +230,15 @@ ADS_REPORT_LIST = Setting(
         # gets `_report_spec`'s one-line message.
         th.Property("dimension", th.StringType, required=True,
                     description="AD, AD_SET, CAMPAIGN, AD_ACCOUNT, or an insight dimension "
-                    "AGE, COUNTRY, GENDER, GENRE, PLATFORM (LIFETIME only)."),
+                    f"({', '.join(INSIGHT_DIMENSIONS)}; LIFETIME only)."),
         th.Property("granularity", th.StringType,
                     description="DAY, HOUR or LIFETIME (default LIFETIME)."),
         th.Property("fields", th.ArrayType(th.StringType), required=True,
                     description="Ads API v3 report fields (IMPRESSIONS, SPEND, ...) and "
                     "E_CPM (computed)."),
+        th.Property("entity_ids_type", th.StringType,
+                    description="Insight dimensions only: AD_SET (default) reads one insight "
+                    "report per ad set, CAMPAIGN one per campaign."),
     )))
 ADS_TIMEFRAME_MONTHS = Setting(
     "ads_timeframe_months", "options", "Ads Timeframe Months",

@@ -1,7 +1,7 @@
 """Ads API report streams: one stream per `ads_report_list` item, partitioned by ad account.
 
 Why a plain SDK `Stream` and not `RESTStream`: a DAY report is a sequence of 90-day windows,
-each a chain of continuation-token pages, and an insight report is one call per ad set;
+each a chain of continuation-token pages, and an insight report is one call per ad set or campaign;
 every call also needs the shared pacing and the Ads 429/401 rules of `AdsClient`. The
 SDK still owns catalog, selection, conformance, stream maps and state.
 
@@ -21,8 +21,8 @@ import typing as t
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_spotify_bulk import bookmarks
-from tap_spotify_bulk.ads import listing, reports, settings, spill, windows
+from tap_spotify_bulk import bookmarks, sdk_seam
+from tap_spotify_bulk.ads import insights, reports, settings, spill, windows
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
 from tap_spotify_bulk.bulk import settings as bulk_settings
@@ -124,19 +124,11 @@ class AdsReportStream(Stream):
             progress.step(span, window.emitted)
 
     def _insight_records(self, account: str) -> Iterable[dict]:
-        client = self.shared.client
-        done: set[str] = set()  # a listing whose pages overlap names an ad set twice
-        for ad_set in listing.listing(client, account, "ad_sets"):
-            ad_set_id = str(ad_set.get("id") or "")
-            if not ad_set_id or ad_set_id in done:
-                continue
-            done.add(ad_set_id)
-            values: set[t.Any] = set()
-            for row in reports.insight_rows(client, account, self.spec, ad_set_id):
-                record = reports.insight_record(self.spec, account, ad_set, row)
-                if record["insight_value"] not in values:
-                    values.add(record["insight_value"])
-                    yield record
+        state = self.get_context_state({"ad_account_id": account})
+        today = windows.utc_now().date()
+        yield from insights.insight_records(self.shared.client, account, self.spec, state,
+                                            today)
+        sdk_seam.write_state(self)  # the "not enough data" days, kept for the next run
 
     def _bookmark(self, context: Mapping[str, t.Any]) -> dt.datetime | None:
         state = self.get_context_state(dict(context))

@@ -7,6 +7,7 @@ import collections
 import datetime as dt
 import typing as t
 
+from spotify_sandbox.ads_data import INSIGHT_VALUES
 from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
@@ -22,7 +23,7 @@ if t.TYPE_CHECKING:
 
     from helpers.singer import Output
 
-INSIGHT_DIMENSIONS = frozenset({"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"})
+INSIGHT_DIMENSIONS = frozenset(INSIGHT_VALUES)  # the fifteen of the v3 specification
 
 
 def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
