@@ -38,6 +38,9 @@ INSIGHT_VALUES: dict[str, tuple[str, ...]] = {
     "TONE": ("POSITIVE", "NEUTRAL", "SERIOUS"),
 }
 INSIGHT_ENTITY_TYPES = ("AD_SET", "CAMPAIGN")  # insight `entity_ids_type` values
+# The ad accounts' currencies, in account order (then again): amounts of accounts in
+# different currencies must never be added up.
+CURRENCIES = ("USD", "SEK", "JPY", "EUR")
 INSUFFICIENT_CODES = (
     "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_IMPRESSIONS",
     "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_REACH",
@@ -165,7 +168,7 @@ class AdsWorld:
         per = max(self.options.accounts_per_business, 1)
         return {"id": account_id, "name": f"Ad Account {index + 1}",
                 "business_id": self.businesses[index // per]["id"],
-                "currency_code": "USD", "status": "ACTIVE"}
+                "currency_code": CURRENCIES[index % len(CURRENCIES)], "status": "ACTIVE"}
 
     @cached_property
     def _entities(self) -> dict[tuple[str, str], list[Entity]]:

@@ -83,9 +83,13 @@ class ReportTruth:
             for rows in grouped:
                 for row in rows:
                     record = {"ad_account_id": account_id, "entity_id": row["entity_id"],
-                              "start_time": row["start_time"]}
+                              "start_time": row["start_time"],
+                              "currency_code": self._currency(account_id)}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
+
+    def _currency(self, account_id: str) -> str:
+        return str(self.world.account(account_id)["currency_code"])
 
     def _insight_truth(self, ids: list[str], spec: dict) -> Iterable[dict]:
         for account_id in ids:
@@ -94,7 +98,8 @@ class ReportTruth:
                     continue
                 for row in self.world.insight_rows(entity, spec["dimension"], spec["fields"]):
                     record = {"ad_account_id": account_id, "entity_id": entity.id,
-                              "insight_value": row["insight_value"]}
+                              "insight_value": row["insight_value"],
+                              "currency_code": self._currency(account_id)}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
 

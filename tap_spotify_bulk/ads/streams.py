@@ -42,6 +42,7 @@ def report_schema(spec: ReportSpec) -> dict:
     text = th.StringType
     properties = [
         th.Property("ad_account_id", text, required=True),
+        th.Property("currency_code", text),
         th.Property("table", text),
         th.Property("granularity", text),
         th.Property("dimension", text),
@@ -93,6 +94,12 @@ class AdsReportStream(Stream):
         if not context:
             return
         account = context["ad_account_id"]
+        currency = self.shared.currency(account)
+        for record in self._records(account, context):
+            record["currency_code"] = currency
+            yield record
+
+    def _records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
         if self.spec.is_insight:
             yield from self._insight_records(account)
         elif self.spec.granularity == "LIFETIME":
