@@ -22,6 +22,7 @@ from dataclasses import fields as dataclass_fields
 
 from spotify_sandbox.ads_data import AdsWorld, AdsWorldOptions
 from spotify_sandbox.ads_entities import ENTITY_STREAMS, SORT_FIELDS, EntityLists
+from spotify_sandbox.ads_fields import API_FIELDS
 from spotify_sandbox.ads_rate_limit import RateLimiter
 from spotify_sandbox.ads_report_params import (
     aggregate_params,
@@ -48,7 +49,8 @@ class AdsApi:
     * `page_unit`: what `limit` counts on aggregate pages, "entity" (default: an entity
       with all its rows in the range) or "row";
     * `list_overlap`: items each campaigns/ad_sets/ads page repeats from the previous one;
-    * `sort_lists`: False makes those lists ignore `sort_field` (always newest created first).
+    * `sort_lists`: False makes those lists ignore `sort_field` (always newest created first);
+    * `new_fields`: report fields served beyond the v3 list, as when Spotify adds a metric.
 
     At run time, tests may move the clock (`fixed_now`), restate recent values
     (`world.version += 1`) and edit entities (`lists.touch`); `stats` counts requests per
@@ -59,7 +61,7 @@ class AdsApi:
     def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,
                  today: dt.date | str | None = None, now: dt.datetime | str | None = None,
                  page_unit: str = "entity", list_overlap: int = 0, sort_lists: bool = True,
-                 **options: t.Any) -> None:
+                 new_fields: Iterable[str] = (), **options: t.Any) -> None:
         known = {f.name for f in dataclass_fields(AdsWorldOptions)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -78,6 +80,7 @@ class AdsApi:
         self.lists = EntityLists(self.world)
         self.list_overlap = list_overlap
         self.sort_lists = sort_lists
+        self.known_fields = API_FIELDS | frozenset(new_fields)
         self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
         self.stats: collections.Counter[str] = collections.Counter()
         self.report_log: list[dict] = []  # one entry per aggregate/insight request
@@ -193,7 +196,7 @@ class AdsApi:
                 warnings.append("continuation_token was supplied: other parameters ignored")
             params, offset = state["p"], state["o"]
         else:
-            params, offset = aggregate_params(query, self.now()), 0
+            params, offset = aggregate_params(query, self.now(), self.known_fields), 0
         page, next_offset = self._page(account_id, params, offset, self.now())
         next_token = None
         if next_offset is not None:
@@ -229,7 +232,7 @@ class AdsApi:
     # ---- insight reports -------------------------------------------------------------
 
     def _insight(self, account_id: str, query: dict[str, list[str]]) -> dict:
-        dimension, fields, entity_type, entity_id = insight_params(query)
+        dimension, fields, entity_type, entity_id = insight_params(query, self.known_fields)
         entity = self.world.find(account_id, entity_type, entity_id)
         if entity is None:
             label = entity_type.lower().replace("_", " ")

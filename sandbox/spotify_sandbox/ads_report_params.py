@@ -10,7 +10,7 @@ import datetime as dt
 import json
 
 from spotify_sandbox.ads_data import ENTITY_TYPES, INSIGHT_ENTITY_TYPES, INSIGHT_VALUES
-from spotify_sandbox.ads_fields import INSIGHT_REFUSED
+from spotify_sandbox.ads_fields import API_FIELDS, INSIGHT_REFUSED
 from spotify_sandbox.ads_requests import BadRequest, Query, integer, moment, one, report_fields
 from spotify_sandbox.ads_truth import HOUR_HISTORY
 
@@ -25,8 +25,10 @@ INSIGHT_PARAMS = frozenset({"insight_dimension", "fields", "entity_ids", "entity
                             "granularity"})
 
 
-def aggregate_params(query: Query, now: dt.datetime) -> dict:  # noqa: PLR0912
-    """The checked parameters of a first aggregate-report page (HOUR rules at `now`)."""
+def aggregate_params(query: Query, now: dt.datetime,  # noqa: PLR0912
+                     known: frozenset[str] = API_FIELDS) -> dict:
+    """The checked parameters of a first aggregate-report page (HOUR rules at `now`;
+    `known` report fields)."""
     unknown = sorted(set(query) - AGGREGATE_PARAMS)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
@@ -34,7 +36,7 @@ def aggregate_params(query: Query, now: dt.datetime) -> dict:  # noqa: PLR0912
     if entity_type not in ENTITY_TYPES:
         raise BadRequest(f"entity_type must be one of {', '.join(ENTITY_TYPES)}, "
                          f"got {entity_type!r}")
-    fields = report_fields(query)
+    fields = report_fields(query, known)
     granularity = one(query, "granularity") or "LIFETIME"
     if granularity not in {"LIFETIME", "DAY", "HOUR"}:
         raise BadRequest(f"unknown granularity {granularity!r}")
@@ -71,7 +73,8 @@ def aggregate_params(query: Query, now: dt.datetime) -> dict:  # noqa: PLR0912
             "report_start": start_text, "report_end": end_text}
 
 
-def insight_params(query: Query) -> tuple[str, list[str], str, str]:
+def insight_params(query: Query,
+                   known: frozenset[str] = API_FIELDS) -> tuple[str, list[str], str, str]:
     """(insight dimension, fields, entity type, entity id) of an insight-report call."""
     unknown = sorted(set(query) - INSIGHT_PARAMS)
     if unknown:
@@ -81,7 +84,7 @@ def insight_params(query: Query) -> tuple[str, list[str], str, str]:
         raise BadRequest(f"unsupported insight_dimension {dimension!r}")
     if (one(query, "granularity") or "LIFETIME") != "LIFETIME":
         raise BadRequest("insight reports are LIFETIME only")
-    fields = report_fields(query)
+    fields = report_fields(query, known)
     refused = [f for f in fields if f in INSIGHT_REFUSED]
     if refused:
         raise BadRequest(f"field(s) not allowed in insight reports: {', '.join(refused)}")

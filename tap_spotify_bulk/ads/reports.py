@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_spotify_bulk.ads.client import error_codes
-from tap_spotify_bulk.ads.settings import E_CPM
+from tap_spotify_bulk.ads.client import error_codes, error_text
+from tap_spotify_bulk.ads.fields import E_CPM
 from tap_spotify_bulk.ads.windows import iso, parse_time
-from tap_spotify_bulk.errors import ApiError
+from tap_spotify_bulk.errors import ApiError, ConfigError
 
 if t.TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterator
+
+    import requests
 
     from tap_spotify_bulk.ads.client import AdsClient
     from tap_spotify_bulk.ads.settings import ReportSpec
@@ -47,7 +49,10 @@ def aggregate_rows(client: AdsClient, account: str, spec: ReportSpec, *,
     what = f"Ads {spec.table} report for ad account {account}{window}"
     seen: set[str] = set()
     while True:
-        body = client.get_json(f"/ad_accounts/{account}/aggregate_reports", params, what=what)
+        response = client.get(f"/ad_accounts/{account}/aggregate_reports", params, what=what)
+        if response.status_code != 200:
+            raise refused(client, response, what, spec)
+        body = client.json_object(response, what)
         rows, token = body.get("rows") or [], body.get("continuation_token")
         del body
         yield from (row for row in rows if isinstance(row, dict))
@@ -79,9 +84,24 @@ def insight_rows(client: AdsClient, account: str, spec: ReportSpec,
     ):
         return None
     if response.status_code != 200:
-        raise client.failure(response, what)
+        raise refused(client, response, what, spec)
     rows = client.json_object(response, what).get("rows") or []
     return [row for row in rows if isinstance(row, dict)]
+
+
+def refused(client: AdsClient, response: requests.Response, what: str,
+            spec: ReportSpec) -> Exception:
+    """The error of a report call that was not answered 200: a `ConfigError` naming the
+    fields the tap does not know when the API refused the request (400) and the report asks
+    for some, else the client's usual failure."""
+    unknown = spec.unknown_fields
+    if response.status_code != 400 or not unknown:
+        return client.failure(response, what)
+    detail = error_text(response)
+    msg = (f"`ads_report_list` table {spec.table!r}: the Ads API refused the report (HTTP 400"
+           f"{': ' + detail if detail else ''}); field(s) {', '.join(unknown)} are not among "
+           "the fields the tap knows: check their spelling or remove them.")
+    return ConfigError(msg)
 
 
 def _number(value: t.Any) -> float | int | None:

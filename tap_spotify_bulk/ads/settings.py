@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 from singer_sdk import typing as th
 
+from tap_spotify_bulk.ads import fields as report_fields
 from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES
+from tap_spotify_bulk.ads.fields import E_CPM, INSIGHT_REFUSED_FIELDS
 from tap_spotify_bulk.bulk.settings import CLIENT_ID, CLIENT_SECRET
 from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES
 from tap_spotify_bulk.errors import ConfigError
@@ -38,27 +40,6 @@ INSIGHT_DIMENSIONS = (
 )
 INSIGHT_ENTITY_TYPES = ("AD_SET", "CAMPAIGN")  # insight reports' `entity_ids_type`
 GRANULARITIES = ("DAY", "HOUR", "LIFETIME")
-E_CPM = "E_CPM"  # not a v3 field: computed as SPEND / IMPRESSIONS * 1000
-
-# ReportFieldType of Spotify's Ads API v3 OpenAPI spec (external-v3.yaml).
-API_FIELDS = frozenset({
-    "CLICKS", "COMPLETES", "COMPLETION_RATE", "CONVERSION_RATE", "CTR", "E_CPCL",
-    "FIRST_QUARTILES", "FREQUENCY", "IMPRESSIONS", "INTENT_RATE", "LISTENERS", "MIDPOINTS",
-    "NEW_LISTENERS", "NEW_LISTENER_CONVERSION_RATE", "NEW_LISTENER_STREAMS",
-    "OFF_SPOTIFY_IMPRESSIONS", "PAID_LISTENS", "PAID_LISTENS_FREQUENCY", "PAID_LISTENS_REACH",
-    "REACH", "SKIPS", "SPEND", "STARTS", "STREAMS", "STREAMS_PER_NEW_LISTENER",
-    "STREAMS_PER_USER", "THIRD_QUARTILES", "VIDEO_VIEWS", "VIDEO_EXPANDS", "VIDEO_EXPAND_RATE",
-    "UNMUTES", "PAGE_VIEWS", "LEADS", "ADD_TO_CART", "PURCHASES", "REVENUE",
-    "AVERAGE_ORDER_VALUE", "RETURN_ON_AD_SPEND", "CUSTOMER_ACQUISITION_COST", "COST_PER_LEAD",
-    "START_CHECKOUT", "PRODUCTS", "SIGN_UPS", "CUSTOM_EVENT_1", "CUSTOM_EVENT_2",
-    "CUSTOM_EVENT_3", "CUSTOM_EVENT_4", "CUSTOM_EVENT_5", "STREAMED_IMPRESSIONS",
-})
-REPORT_FIELDS = API_FIELDS | {E_CPM}
-# Refused by insight_reports (api-contract §6); E_CPM needs SPEND, so it is refused there too.
-INSIGHT_REFUSED_FIELDS = frozenset({
-    "SPEND", "FREQUENCY", "STARTS", "SKIPS", "E_CPCL", "OFF_SPOTIFY_IMPRESSIONS",
-    "PAID_LISTENS_FREQUENCY", "UNMUTES", E_CPM,
-})
 _TABLE = re.compile(r"^[a-z0-9_]+$")
 
 @dataclass(frozen=True)
@@ -83,6 +64,11 @@ class ReportSpec:
     def columns(self) -> tuple[str, ...]:
         """Output metric columns, one per configured field, lower case."""
         return tuple(field.lower() for field in self.fields)
+
+    @property
+    def unknown_fields(self) -> tuple[str, ...]:
+        """Configured fields the tap does not know: passed to the API as they are."""
+        return tuple(f for f in self.fields if f not in report_fields.KNOWN_FIELDS)
 
     @property
     def api_fields(self) -> tuple[str, ...]:
@@ -130,9 +116,10 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         raise ConfigError(msg)
     fields: list[str] = []
     for raw in raw_fields:
-        field = str(raw).upper() if isinstance(raw, str) else ""
-        if field not in REPORT_FIELDS:
-            msg = f"{where}: unknown field {raw!r}."
+        field = raw.strip().upper() if isinstance(raw, str) else ""
+        if not report_fields.FIELD_NAME.match(field):  # any other name goes to the API
+            msg = (f"{where}: {raw!r} is not a report field name (letters, digits and _, "
+                   "e.g. IMPRESSIONS).")
             raise ConfigError(msg)
         if field in fields:
             msg = f"{where}: field {field} is listed twice."
@@ -234,8 +221,7 @@ ADS_REPORT_LIST = Setting(
         th.Property("granularity", th.StringType,
                     description="DAY, HOUR or LIFETIME (default LIFETIME)."),
         th.Property("fields", th.ArrayType(th.StringType), required=True,
-                    description="Ads API v3 report fields (IMPRESSIONS, SPEND, ...) and "
-                    "E_CPM (computed)."),
+                    description=report_fields.describe()),
         th.Property("entity_ids_type", th.StringType,
                     description="Insight dimensions only: AD_SET (default) reads one insight "
                     "report per ad set, CAMPAIGN one per campaign."),

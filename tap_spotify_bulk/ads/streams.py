@@ -25,6 +25,7 @@ from tap_spotify_bulk import bookmarks, sdk_seam
 from tap_spotify_bulk.ads import insights, reports, settings, spill, windows
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
+from tap_spotify_bulk.ads.fields import DEPRECATED_FIELDS
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
@@ -164,6 +165,18 @@ class AdsReportStream(Stream):
         return windows.day_windows(first_day, today - dt.timedelta(days=1))
 
 
+def warn_deprecated(specs: Iterable[ReportSpec]) -> None:
+    """One warning per deprecated field a report asks for (Spotify may stop serving it)."""
+    tables: dict[str, list[str]] = {}
+    for spec in specs:
+        for field in spec.fields:
+            if field in DEPRECATED_FIELDS:
+                tables.setdefault(field, []).append(spec.table)
+    for field, names in sorted(tables.items()):
+        LOGGER.warning("Ads report field %s (in %s) is deprecated by Spotify and may stop "
+                       "being served; plan to drop it.", field, ", ".join(names))
+
+
 def ads_streams(tap: Tap) -> list[Stream]:
     """The entity streams, then one stream per `ads_report_list` item (bad report objects
     raise `ConfigError`); all share one `AdsContext`.
@@ -174,6 +187,7 @@ def ads_streams(tap: Tap) -> list[Stream]:
     asked for Ads credentials.
     """
     specs = settings.report_specs(tap.config)
+    warn_deprecated(specs)
     shared = AdsContext(tap.config)
     catalog = tap.input_catalog
     named = catalog is not None and any(name in catalog for name in ENTITY_STREAM_NAMES)
