@@ -44,6 +44,8 @@ class AdsApi:
     """Ads API v3 over an `AdsWorld`. Options: every `AdsWorldOptions` field, plus
 
     * `rate_limit` / `rate_window`: reporting requests per token per window (150 / 30 s);
+    * `other_rate_limit`: other requests per token per `rate_window` (1,500 / 30 s);
+    * `rate_headers`: "always" (default: `X-RateLimit-*` on every answer) or "on_429";
     * `today`: the day the data is anchored at (default: today in UTC);
     * `now`: a fixed clock for report ranges and HOUR rules (default: the real clock);
     * `page_unit`: what `limit` counts on aggregate pages, "entity" (default: an entity
@@ -59,6 +61,7 @@ class AdsApi:
     """
 
     def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,
+                 other_rate_limit: int = 1500, rate_headers: str = "always",
                  today: dt.date | str | None = None, now: dt.datetime | str | None = None,
                  page_unit: str = "entity", list_overlap: int = 0, sort_lists: bool = True,
                  new_fields: Iterable[str] = (), **options: t.Any) -> None:
@@ -82,6 +85,11 @@ class AdsApi:
         self.sort_lists = sort_lists
         self.known_fields = API_FIELDS | frozenset(new_fields)
         self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
+        self.other_limiter = RateLimiter(other_rate_limit, rate_window, time.monotonic)
+        if rate_headers not in {"on_429", "always"}:
+            msg = "rate_headers must be 'on_429' or 'always'"
+            raise ValueError(msg)
+        self.rate_headers = rate_headers
         self.stats: collections.Counter[str] = collections.Counter()
         self.report_log: list[dict] = []  # one entry per aggregate/insight request
         self._lock = threading.Lock()
@@ -98,17 +106,19 @@ class AdsApi:
         with self._lock:
             self.stats[f"requests_{kind}"] += 1
             self.stats["requests"] += 1
-            headers: dict[str, str] = {}
-            if kind in REPORT_KINDS:
-                allowed, headers = self.limiter.admit(req.token)
-                if not allowed:
-                    self.stats["sent_429"] += 1
-                    self._throttled += 1
-                    response = error_body(429, "Too many requests", "RATE_LIMITED")
-                    if self._throttled % 2:  # Retry-After only on every other 429
-                        response.headers["Retry-After"] = headers["X-RateLimit-Reset"]
-                    response.headers.update(headers)
-                    return response
+            # Each endpoint class has its own budget.
+            limiter = self.limiter if kind in REPORT_KINDS else self.other_limiter
+            allowed, headers = limiter.admit(req.token)
+            if allowed and self.rate_headers != "always":
+                headers = {}
+            if not allowed:
+                self.stats["sent_429"] += 1
+                self._throttled += 1
+                response = error_body(429, "Too many requests", "RATE_LIMITED")
+                if self._throttled % 2:  # Retry-After only on every other 429
+                    response.headers["Retry-After"] = headers["X-RateLimit-Reset"]
+                response.headers.update(headers)
+                return response
         if req.method != "GET":
             return error_body(405, f"{req.method} is not supported here", "METHOD_NOT_ALLOWED")
         try:
