@@ -20,7 +20,7 @@ import time
 import typing as t
 from dataclasses import fields as dataclass_fields
 
-from spotify_sandbox.ads_data import AdsWorld, AdsWorldOptions
+from spotify_sandbox.ads_data import AdsWorld, AdsWorldOptions, totals_rows
 from spotify_sandbox.ads_entities import ENTITY_STREAMS, SORT_FIELDS, EntityLists
 from spotify_sandbox.ads_fields import API_FIELDS
 from spotify_sandbox.ads_rate_limit import RateLimiter
@@ -29,6 +29,7 @@ from spotify_sandbox.ads_report_params import (
     decode_token,
     encode_token,
     insight_params,
+    totals_params,
 )
 from spotify_sandbox.ads_requests import BadRequest, error_body, integer, moment, one
 from spotify_sandbox.ads_truth import ReportTruth, as_moment, default_hour_range
@@ -37,7 +38,7 @@ from spotify_sandbox.routing import SandboxRequest, SandboxResponse
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports"})
+REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports", "totals"})
 
 
 class AdsApi:
@@ -133,7 +134,7 @@ class AdsApi:
         return response
 
     @staticmethod
-    def _kind(parts: list[str]) -> str:
+    def _kind(parts: list[str]) -> str:  # noqa: PLR0911 (one return per route)
         match parts:
             case ["businesses"]:
                 return "businesses"
@@ -145,6 +146,8 @@ class AdsApi:
                 return listing
             case ["ad_accounts", _, ("aggregate_reports" | "insight_reports") as report]:
                 return report
+            case ["ad_accounts", _, "aggregate_reports", "totals"]:
+                return "totals"
         return "unknown"
 
     def _route(self, kind: str, parts: list[str], query: dict[str, list[str]]) -> dict:
@@ -165,9 +168,9 @@ class AdsApi:
             return account
         if kind in {"campaigns", "ad_sets", "ads"}:
             return self._listing(parts[1], kind, query)
-        if kind == "aggregate_reports":
-            return self._aggregate(parts[1], query)
-        return self._insight(parts[1], query)
+        report = {"aggregate_reports": self._aggregate, "totals": self._totals,
+                  "insight_reports": self._insight}[kind]
+        return report(parts[1], query)
 
     def _listing(self, account_id: str, kind: str, query: dict[str, list[str]]) -> dict:
         """One offset page; with `list_overlap` N, pages after the first start N items
@@ -256,6 +259,24 @@ class AdsApi:
             raise BadRequest("not enough data for an insight report", code, 422)
         return {"granularity": "LIFETIME", "entity": entity_type, "insight": dimension,
                 "rows": self.world.insight_rows(entity, dimension, fields)}
+
+    # ---- totals ----------------------------------------------------------------------
+
+    def _totals(self, account_id: str, query: dict[str, list[str]]) -> dict:
+        params = totals_params(query)
+        entities = []
+        for entity_id in params["entity_ids"]:
+            entity = self.world.find(account_id, params["entity_type"], entity_id)
+            if entity is None:
+                raise BadRequest(f"{entity_id} is no {params['entity_type']} of this account")
+            entities.append(entity)
+        with self._lock:
+            self.report_log.append({"kind": "totals", "account": account_id,
+                                    "granularity": params["granularity"],
+                                    "entities": len(entities)})
+        rows = totals_rows(self.world, entities, params["granularity"], params["fields"],
+                           first=params["first"], last=params["last"], now=self.now())
+        return {"granularity": params["granularity"], "rows": rows}
 
     # ---- ground truth ----------------------------------------------------------------
 

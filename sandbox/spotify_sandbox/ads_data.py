@@ -320,3 +320,51 @@ class AdsWorld:
                  "insight_value": value,
                  "stats": self.stats(entity, f"insight:{dimension}:{value}", fields, scale)}
                 for value in INSIGHT_VALUES[dimension]]
+
+
+TOTALS_FIELDS = ("IMPRESSIONS", "CLICKS", "CTR", "REACH", "FREQUENCY")
+TOTALS_ENTITY_TYPES = ("CAMPAIGN", "AD_SET", "AD")
+
+
+def totals_rows(world: AdsWorld, entities: list[Entity], granularity: str, fields: list[str],
+                *, first: dt.datetime | None, last: dt.datetime | None,
+                now: dt.datetime) -> list[dict]:
+    """aggregate_reports/totals rows over `entities` (api-contract §6): impressions and
+    clicks add up, reach is deduplicated (a seeded share of the per-entity reach, as
+    listeners reached by several entities count once), frequency and CTR follow from them.
+    LIFETIME: one row; DAY: one row per day in [first, last] on which any entity flies."""
+    if not entities:
+        return []
+    kind = entities[0].kind
+    group = ",".join(sorted(e.id for e in entities))
+    measured = ["IMPRESSIONS", "CLICKS", "REACH"]
+    if granularity == "LIFETIME":
+        parts = [world.stats(e, "lifetime", measured, DELIVERY_SCALE[kind] * 30)
+                 for e in entities]
+        return [{"stats": _totals_stats(world, group, "lifetime", parts, fields)}]
+    assert first is not None and last is not None
+    by_day: dict[dt.datetime, list[list[dict]]] = {}
+    for entity in entities:
+        for moment in world.buckets(entity, "DAY", first, last, now):
+            by_day.setdefault(moment, []).append(world.stats(
+                entity, iso(moment), measured, DELIVERY_SCALE[kind],
+                open_=moment >= now - RESTATED))
+    return [{"start_time": iso(moment), "end_time": iso(moment + DAY),
+             "stats": _totals_stats(world, group, iso(moment), parts, fields)}
+            for moment, parts in sorted(by_day.items())]
+
+
+def _totals_stats(world: AdsWorld, group: str, bucket: str, parts: list[list[dict]],
+                  fields: list[str]) -> list[dict]:
+    sums = {"IMPRESSIONS": 0.0, "CLICKS": 0.0, "REACH": 0.0}
+    for stats in parts:
+        for stat in stats:
+            sums[stat["field_type"]] += stat["field_value"]
+    share = 0.55 + 0.4 * unit(world.seed, group, bucket, "overlap") if len(parts) > 1 else 1.0
+    reach = int(sums["REACH"] * share)
+    values = {"IMPRESSIONS": int(sums["IMPRESSIONS"]), "CLICKS": int(sums["CLICKS"]),
+              "REACH": reach,
+              "FREQUENCY": round(sums["IMPRESSIONS"] / reach, 6) if reach else 0,
+              "CTR": round(sums["CLICKS"] / sums["IMPRESSIONS"], 6) if sums["IMPRESSIONS"]
+              else 0}
+    return [{"field_type": field, "field_value": values[field]} for field in fields]

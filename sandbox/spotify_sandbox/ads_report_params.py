@@ -9,7 +9,13 @@ import binascii
 import datetime as dt
 import json
 
-from spotify_sandbox.ads_data import ENTITY_TYPES, INSIGHT_ENTITY_TYPES, INSIGHT_VALUES
+from spotify_sandbox.ads_data import (
+    ENTITY_TYPES,
+    INSIGHT_ENTITY_TYPES,
+    INSIGHT_VALUES,
+    TOTALS_ENTITY_TYPES,
+    TOTALS_FIELDS,
+)
 from spotify_sandbox.ads_fields import API_FIELDS, INSIGHT_REFUSED
 from spotify_sandbox.ads_requests import BadRequest, Query, integer, moment, one, report_fields
 from spotify_sandbox.ads_truth import HOUR_HISTORY
@@ -95,6 +101,39 @@ def insight_params(query: Query,
     if entity_type not in INSIGHT_ENTITY_TYPES:
         raise BadRequest(f"entity_ids_type must be one of {', '.join(INSIGHT_ENTITY_TYPES)}")
     return dimension, fields, entity_type, ids[0]
+
+
+TOTALS_PARAMS = frozenset({"entity_type", "entity_ids", "granularity", "report_start",
+                           "report_end", "fields"})
+
+
+def totals_params(query: Query) -> dict:
+    """The checked parameters of an aggregate_reports/totals call."""
+    unknown = sorted(set(query) - TOTALS_PARAMS)
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    entity_type = one(query, "entity_type")
+    if entity_type not in TOTALS_ENTITY_TYPES:
+        raise BadRequest(f"entity_type must be one of {', '.join(TOTALS_ENTITY_TYPES)}")
+    ids = list(dict.fromkeys(query.get("entity_ids") or []))
+    if not 1 <= len(ids) <= 50:
+        raise BadRequest("entity_ids takes 1 to 50 ids")
+    fields = report_fields(query, frozenset(TOTALS_FIELDS))
+    granularity = one(query, "granularity")
+    if granularity not in {"LIFETIME", "DAY"}:
+        raise BadRequest("granularity must be LIFETIME or DAY")
+    start_text, end_text = one(query, "report_start"), one(query, "report_end")
+    start = moment(start_text) if start_text else None
+    end = moment(end_text) if end_text else None
+    if granularity == "DAY":
+        if start is None or end is None:
+            raise BadRequest("report_start and report_end are required for DAY")
+        if start.hour or end.hour or start.minute or end.minute:
+            raise BadRequest("DAY totals need UTC midnight report_start and report_end")
+        if end < start or end - start > MAX_DAY_SPAN:
+            raise BadRequest("report_start and report_end must be within 90 days")
+    return {"entity_type": entity_type, "entity_ids": ids, "fields": fields,
+            "granularity": granularity, "first": start, "last": end}
 
 
 def encode_token(state: dict) -> str:

@@ -7,11 +7,13 @@ import calendar
 import datetime as dt
 import typing as t
 
-from spotify_sandbox.ads_data import DAY, HOUR, INSIGHT_VALUES, AdsWorld, midnight
+from spotify_sandbox.ads_data import DAY, HOUR, INSIGHT_VALUES, AdsWorld, midnight, totals_rows
 from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
+    ADS_KEYS_TOTALS_DAY,
+    ADS_KEYS_TOTALS_LIFETIME,
     Tally,
 )
 
@@ -50,7 +52,13 @@ class ReportTruth:
         for report in report_list:
             spec = _report(report)
             columns = [f.lower() for f in spec["fields"]]
-            if spec["dimension"] in INSIGHT_VALUES:
+            if spec["kind"] == "totals":
+                first, last = (None, None) if spec["granularity"] == "LIFETIME" else (
+                    self._truth_range("DAY", start, end, now))
+                keys = ADS_KEYS_TOTALS_DAY if first else ADS_KEYS_TOTALS_LIFETIME
+                tally = Tally.for_ads_report(keys, columns)
+                tally.add_all(self._totals_truth(ids, spec, first, last, now))
+            elif spec["dimension"] in INSIGHT_VALUES:
                 tally = Tally.for_ads_report(ADS_KEYS_INSIGHT, columns)
                 tally.add_all(self._insight_truth(ids, spec))
             elif spec["granularity"] == "LIFETIME":
@@ -88,6 +96,19 @@ class ReportTruth:
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
 
+    def _totals_truth(self, ids: list[str], spec: dict, first: dt.datetime | None,
+                      last: dt.datetime | None, now: dt.datetime) -> Iterable[dict]:
+        for account_id in ids:
+            entities = self.world.entities(account_id, spec["dimension"])
+            if spec["entity_ids"]:
+                entities = [e for e in entities if e.id in spec["entity_ids"]]
+            for row in totals_rows(self.world, entities, spec["granularity"], spec["fields"],
+                                   first=first, last=last, now=now):
+                record = {"ad_account_id": account_id, "start_time": row.get("start_time"),
+                          "currency_code": self._currency(account_id)}
+                record.update(_columns(spec["fields"], row["stats"]))
+                yield record
+
     def _currency(self, account_id: str) -> str:
         return str(self.world.account(account_id)["currency_code"])
 
@@ -121,7 +142,9 @@ def _report(report: Mapping[str, t.Any]) -> dict:
     return {"table": report["table"], "dimension": str(report["dimension"]).upper(),
             "granularity": str(report.get("granularity") or "LIFETIME").upper(),
             "fields": [str(f).upper() for f in report["fields"]],
-            "entity_ids_type": str(report.get("entity_ids_type") or "AD_SET").upper()}
+            "entity_ids_type": str(report.get("entity_ids_type") or "AD_SET").upper(),
+            "kind": str(report.get("kind") or "aggregate").lower(),
+            "entity_ids": list(report.get("entity_ids") or [])}
 
 
 def _api_fields(fields: list[str]) -> list[str]:

@@ -108,6 +108,8 @@ LOADER_PREFIX = "_sdc_"
 ADS_KEYS_TIMESERIES = ("ad_account_id", "entity_id", "start_time")
 ADS_KEYS_LIFETIME = ("ad_account_id", "entity_id")
 ADS_KEYS_INSIGHT = ("ad_account_id", "entity_id", "insight_value")
+ADS_KEYS_TOTALS_DAY = ("ad_account_id", "start_time")
+ADS_KEYS_TOTALS_LIFETIME = ("ad_account_id",)
 
 
 def _number(value: float | Decimal) -> str:

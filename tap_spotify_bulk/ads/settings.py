@@ -9,6 +9,7 @@ valid report objects to build schemas).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import typing as t
@@ -39,6 +40,11 @@ INSIGHT_DIMENSIONS = (
     "FORMAT", "INTERESTS", "METRO", "PLACEMENT", "PODCAST_EPISODE_TOPIC", "REGION", "TONE",
 )
 INSIGHT_ENTITY_TYPES = ("AD_SET", "CAMPAIGN")  # insight reports' `entity_ids_type`
+REPORT_KINDS = ("aggregate", "totals")
+# aggregate_reports/totals: reach and frequency deduplicated across up to 50 entities.
+TOTALS_DIMENSIONS = ("CAMPAIGN", "AD_SET", "AD")
+TOTALS_FIELDS = ("IMPRESSIONS", "CLICKS", "CTR", "REACH", "FREQUENCY")
+TOTALS_MAX_ENTITIES = 50
 GRANULARITIES = ("DAY", "HOUR", "LIFETIME")
 _TABLE = re.compile(r"^[a-z0-9_]+$")
 
@@ -51,10 +57,16 @@ class ReportSpec:
     granularity: str
     fields: tuple[str, ...]  # as configured, upper case, E_CPM included
     entity_ids_type: str = "AD_SET"  # insight reports: one report per ad set or campaign
+    kind: str = "aggregate"  # or "totals" (aggregate_reports/totals)
+    entity_ids: tuple[str, ...] = ()  # totals: the entities to total (default: all)
 
     @property
     def is_insight(self) -> bool:
-        return self.dimension in INSIGHT_DIMENSIONS
+        return self.dimension in INSIGHT_DIMENSIONS and self.kind == "aggregate"
+
+    @property
+    def is_totals(self) -> bool:
+        return self.kind == "totals"
 
     @property
     def is_timeseries(self) -> bool:
@@ -85,7 +97,7 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         msg = f"{where} must be an object with table, dimension, granularity and fields."
         raise ConfigError(msg)
     unknown = sorted(set(item) - {"table", "dimension", "granularity", "fields",
-                                  "entity_ids_type"})
+                                  "entity_ids_type", "kind", "entity_ids"})
     if unknown:
         msg = f"{where} has unknown key(s) {', '.join(unknown)}."
         raise ConfigError(msg)
@@ -110,6 +122,20 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
     if dimension in INSIGHT_DIMENSIONS and granularity != "LIFETIME":
         msg = f"{where}: insight dimension {dimension} only supports LIFETIME granularity."
         raise ConfigError(msg)
+    fields = _fields(item, where, dimension)
+    spec = ReportSpec(table, dimension, granularity, fields,
+                      _entity_ids_type(item, where, dimension))
+    kind = str(item.get("kind") or "aggregate").lower()
+    if kind not in REPORT_KINDS:
+        msg = f"{where}: unknown kind {item.get('kind')!r} (aggregate or totals)."
+        raise ConfigError(msg)
+    if "entity_ids" in item and kind != "totals":
+        msg = f"{where}: `entity_ids` applies to totals (kind: totals) only; remove it."
+        raise ConfigError(msg)
+    return _totals_spec(spec, item, where) if kind == "totals" else spec
+
+
+def _fields(item: dict, where: str, dimension: str) -> tuple[str, ...]:
     raw_fields = item.get("fields")
     if not isinstance(raw_fields, list) or not raw_fields:
         msg = f"{where}: `fields` must be a non-empty list of report fields."
@@ -128,8 +154,31 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
             msg = f"{where}: field {field} is not available for insight dimension {dimension}."
             raise ConfigError(msg)
         fields.append(field)
-    return ReportSpec(table, dimension, granularity, tuple(fields),
-                      _entity_ids_type(item, where, dimension))
+    return tuple(fields)
+
+
+def _totals_spec(spec: ReportSpec, item: dict, where: str) -> ReportSpec:
+    """A checked `kind: totals` report object (aggregate_reports/totals)."""
+    if spec.dimension not in TOTALS_DIMENSIONS:
+        msg = f"{where}: totals take dimension CAMPAIGN, AD_SET or AD, not {spec.dimension}."
+        raise ConfigError(msg)
+    if spec.granularity not in {"DAY", "LIFETIME"}:
+        msg = f"{where}: totals take granularity DAY or LIFETIME, not {spec.granularity}."
+        raise ConfigError(msg)
+    refused = [f for f in spec.fields if f not in TOTALS_FIELDS]
+    if refused:
+        msg = (f"{where}: totals serve {', '.join(TOTALS_FIELDS)} only, not "
+               f"{', '.join(refused)}.")
+        raise ConfigError(msg)
+    ids = item.get("entity_ids", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i.strip() for i in ids):
+        msg = f"{where}: `entity_ids` must be a list of entity ids."
+        raise ConfigError(msg)
+    unique = tuple(dict.fromkeys(i.strip() for i in ids))
+    if len(unique) > TOTALS_MAX_ENTITIES:
+        msg = f"{where}: totals take at most {TOTALS_MAX_ENTITIES} `entity_ids`."
+        raise ConfigError(msg)
+    return dataclasses.replace(spec, kind="totals", entity_ids=unique)
 
 
 def _entity_ids_type(item: dict, where: str, dimension: str) -> str:
@@ -222,6 +271,15 @@ ADS_REPORT_LIST = Setting(
                     description="DAY, HOUR or LIFETIME (default LIFETIME)."),
         th.Property("fields", th.ArrayType(th.StringType), required=True,
                     description=report_fields.describe()),
+        th.Property("kind", th.StringType,
+                    description="aggregate (default): aggregate or insight reports; totals: "
+                    "aggregate_reports/totals, reach and frequency deduplicated across the "
+                    "entities of `dimension` (CAMPAIGN, AD_SET, AD), one row per account "
+                    "(LIFETIME) or per account and day (DAY), fields IMPRESSIONS, CLICKS, "
+                    "CTR, REACH, FREQUENCY."),
+        th.Property("entity_ids", th.ArrayType(th.StringType),
+                    description="Totals only: the entities to total (at most 50); default "
+                    "every entity of `dimension` in each account."),
         th.Property("entity_ids_type", th.StringType,
                     description="Insight dimensions only: AD_SET (default) reads one insight "
                     "report per ad set, CAMPAIGN one per campaign."),

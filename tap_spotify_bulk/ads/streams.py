@@ -22,7 +22,7 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 
 from tap_spotify_bulk import bookmarks, sdk_seam
-from tap_spotify_bulk.ads import insights, reports, settings, spill, windows
+from tap_spotify_bulk.ads import insights, reports, settings, spill, totals, windows
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
 from tap_spotify_bulk.ads.fields import DEPRECATED_FIELDS
@@ -78,8 +78,9 @@ class AdsReportStream(Stream):
     def __init__(self, tap: Tap, spec: ReportSpec, shared: AdsContext) -> None:
         self.spec = spec
         self.shared = shared
-        super().__init__(tap=tap, name=spec.table, schema=report_schema(spec))
-        self.primary_keys = primary_keys(spec)
+        schema = totals.schema(spec) if spec.is_totals else report_schema(spec)
+        super().__init__(tap=tap, name=spec.table, schema=schema)
+        self.primary_keys = totals.primary_keys(spec) if spec.is_totals else primary_keys(spec)
         if spec.is_timeseries:
             self.replication_key = "start_time"
 
@@ -101,7 +102,9 @@ class AdsReportStream(Stream):
             yield record
 
     def _records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
-        if self.spec.is_insight:
+        if self.spec.is_totals:
+            yield from self._totals_records(account, context)
+        elif self.spec.is_insight:
             yield from self._insight_records(account)
         elif self.spec.granularity == "LIFETIME":
             seen: set[t.Any] = set()
@@ -130,6 +133,16 @@ class AdsReportStream(Stream):
                 window.add((str(record["start_time"]), str(record["entity_id"])), record)
             yield from window.records()
             progress.step(span, window.emitted)
+
+    def _totals_records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
+        client = self.shared.client
+        ids = totals.entity_ids(client, account, self.spec)
+        if self.spec.granularity == "LIFETIME":
+            yield from totals.totals_records(client, account, self.spec, ids)
+            return
+        for first, last in self._windows(account, context):
+            yield from totals.totals_records(client, account, self.spec, ids, start=first,
+                                             end=last)
 
     def _insight_records(self, account: str) -> Iterable[dict]:
         state = self.get_context_state({"ad_account_id": account})

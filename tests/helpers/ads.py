@@ -12,6 +12,8 @@ from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
+    ADS_KEYS_TOTALS_DAY,
+    ADS_KEYS_TOTALS_LIFETIME,
     Tally,
     canonical,
 )
@@ -28,6 +30,9 @@ INSIGHT_DIMENSIONS = frozenset(INSIGHT_VALUES)  # the fifteen of the v3 specific
 
 def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
     """api-contract §5.3 primary key of an `ads_report_list` item's table."""
+    if report.get("kind") == "totals":
+        day = report.get("granularity") == "DAY"
+        return ADS_KEYS_TOTALS_DAY if day else ADS_KEYS_TOTALS_LIFETIME
     if report["dimension"] in INSIGHT_DIMENSIONS:
         return ADS_KEYS_INSIGHT
     return ADS_KEYS_LIFETIME if report.get("granularity") == "LIFETIME" else ADS_KEYS_TIMESERIES
