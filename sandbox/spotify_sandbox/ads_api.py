@@ -20,6 +20,7 @@ import time
 import typing as t
 from dataclasses import fields as dataclass_fields
 
+from spotify_sandbox.ads_async import AsyncReports
 from spotify_sandbox.ads_data import AdsWorld, AdsWorldOptions, totals_rows
 from spotify_sandbox.ads_entities import ENTITY_STREAMS, SORT_FIELDS, EntityLists
 from spotify_sandbox.ads_fields import API_FIELDS
@@ -38,7 +39,8 @@ from spotify_sandbox.routing import SandboxRequest, SandboxResponse
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports", "totals"})
+REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports", "totals", "async_reports",
+                          "async_report"})
 
 
 class AdsApi:
@@ -53,7 +55,10 @@ class AdsApi:
       with all its rows in the range) or "row";
     * `list_overlap`: items each campaigns/ad_sets/ads page repeats from the previous one;
     * `sort_lists`: False makes those lists ignore `sort_field` (always newest created first);
-    * `new_fields`: report fields served beyond the v3 list, as when Spotify adds a metric.
+    * `new_fields`: report fields served beyond the v3 list, as when Spotify adds a metric;
+    * `async_polls`, `async_fates`, `async_url_ttl`: async reports' PROCESSING answers, the
+      fates of the reports created one after another, and their URLs' lifetime (see
+      `ads_async`).
 
     At run time, tests may move the clock (`fixed_now`), restate recent values
     (`world.version += 1`) and edit entities (`lists.touch`); `stats` counts requests per
@@ -65,7 +70,9 @@ class AdsApi:
                  other_rate_limit: int = 1500, rate_headers: str = "always",
                  today: dt.date | str | None = None, now: dt.datetime | str | None = None,
                  page_unit: str = "entity", list_overlap: int = 0, sort_lists: bool = True,
-                 new_fields: Iterable[str] = (), **options: t.Any) -> None:
+                 new_fields: Iterable[str] = (), async_polls: int = 1,
+                 async_fates: Iterable[str] = (), async_url_ttl: float = 300.0,
+                 **options: t.Any) -> None:
         known = {f.name for f in dataclass_fields(AdsWorldOptions)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -85,6 +92,9 @@ class AdsApi:
         self.list_overlap = list_overlap
         self.sort_lists = sort_lists
         self.known_fields = API_FIELDS | frozenset(new_fields)
+        self.async_reports = AsyncReports(self.world, self.now, polls=async_polls,
+                                          fates=tuple(async_fates), url_ttl=async_url_ttl)
+        self.files_base = ""  # where report_url points: set by the server core
         self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
         self.other_limiter = RateLimiter(other_rate_limit, rate_window, time.monotonic)
         if rate_headers not in {"on_429", "always"}:
@@ -120,16 +130,20 @@ class AdsApi:
                     response.headers["Retry-After"] = headers["X-RateLimit-Reset"]
                 response.headers.update(headers)
                 return response
-        if req.method != "GET":
+        allowed_method = "POST" if kind == "async_reports" else "GET"
+        if req.method != allowed_method:
             return error_body(405, f"{req.method} is not supported here", "METHOD_NOT_ALLOWED")
         try:
-            body = self._route(kind, parts, req.query)
+            if kind == "async_reports":
+                body, status = self._create_async(parts[1], req.body), 201
+            else:
+                body, status = self._route(kind, parts, req.query), 200
         except BadRequest as exc:
             with self._lock:
                 self.stats[f"sent_{exc.status}"] += 1
             response = error_body(exc.status, str(exc), exc.code)
         else:
-            response = SandboxResponse(200, json.dumps(body).encode())
+            response = SandboxResponse(status, json.dumps(body).encode())
         response.headers.update(headers)
         return response
 
@@ -148,6 +162,10 @@ class AdsApi:
                 return report
             case ["ad_accounts", _, "aggregate_reports", "totals"]:
                 return "totals"
+            case ["ad_accounts", _, "async_reports"]:
+                return "async_reports"
+            case ["ad_accounts", _, "async_reports", _]:
+                return "async_report"
         return "unknown"
 
     def _route(self, kind: str, parts: list[str], query: dict[str, list[str]]) -> dict:
@@ -168,9 +186,20 @@ class AdsApi:
             return account
         if kind in {"campaigns", "ad_sets", "ads"}:
             return self._listing(parts[1], kind, query)
+        if kind == "async_report":
+            return self.async_reports.status(parts[1], parts[3], self.files_base)
         report = {"aggregate_reports": self._aggregate, "totals": self._totals,
                   "insight_reports": self._insight}[kind]
         return report(parts[1], query)
+
+    def _create_async(self, account_id: str, raw: bytes) -> dict:
+        if self.lists.account(account_id) is None:
+            raise BadRequest(f"ad account {account_id} not found", "NOT_FOUND", 404)
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            raise BadRequest("the body is not JSON") from None
+        return self.async_reports.create(account_id, body)
 
     def _listing(self, account_id: str, kind: str, query: dict[str, list[str]]) -> dict:
         """One offset page; with `list_overlap` N, pages after the first start N items

@@ -38,6 +38,12 @@ INSIGHT_REFUSED_FIELDS = frozenset({
     "SPEND", "FREQUENCY", "STARTS", "SKIPS", "E_CPCL", "OFF_SPOTIFY_IMPRESSIONS",
     "PAID_LISTENS_FREQUENCY", "UNMUTES", E_CPM,
 })
+# AsyncReportMetric: the metrics of async CSV reports (a list of their own).
+ASYNC_METRICS = frozenset({
+    "IMPRESSIONS_ON_SPOTIFY", "IMPRESSIONS_OFF_SPOTIFY", "SPEND", "CLICKS", "REACH",
+    "FREQUENCY", "LISTENERS", "NEW_LISTENERS", "STREAMS", "AD_COMPLETES", "CTR", "CPM",
+    "COMPLETION_RATE",
+})
 FIELD_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")  # the shape of every v3 enum value
 
 

@@ -40,7 +40,8 @@ INSIGHT_DIMENSIONS = (
     "FORMAT", "INTERESTS", "METRO", "PLACEMENT", "PODCAST_EPISODE_TOPIC", "REGION", "TONE",
 )
 INSIGHT_ENTITY_TYPES = ("AD_SET", "CAMPAIGN")  # insight reports' `entity_ids_type`
-REPORT_KINDS = ("aggregate", "totals")
+REPORT_KINDS = ("aggregate", "totals", "async")
+ASYNC_STATUSES = ("ACTIVE", "PAUSED", "COMPLETED", "PENDING_APPROVAL", "REJECTED", "ARCHIVED")
 # aggregate_reports/totals: reach and frequency deduplicated across up to 50 entities.
 TOTALS_DIMENSIONS = ("CAMPAIGN", "AD_SET", "AD")
 TOTALS_FIELDS = ("IMPRESSIONS", "CLICKS", "CTR", "REACH", "FREQUENCY")
@@ -59,6 +60,7 @@ class ReportSpec:
     entity_ids_type: str = "AD_SET"  # insight reports: one report per ad set or campaign
     kind: str = "aggregate"  # or "totals" (aggregate_reports/totals)
     entity_ids: tuple[str, ...] = ()  # totals: the entities to total (default: all)
+    statuses: tuple[str, ...] = ()  # async: entity statuses (default: every status)
 
     @property
     def is_insight(self) -> bool:
@@ -80,7 +82,9 @@ class ReportSpec:
     @property
     def unknown_fields(self) -> tuple[str, ...]:
         """Configured fields the tap does not know: passed to the API as they are."""
-        return tuple(f for f in self.fields if f not in report_fields.KNOWN_FIELDS)
+        known = (report_fields.ASYNC_METRICS if self.kind == "async"
+                 else report_fields.KNOWN_FIELDS)
+        return tuple(f for f in self.fields if f not in known)
 
     @property
     def api_fields(self) -> tuple[str, ...]:
@@ -97,7 +101,7 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
         msg = f"{where} must be an object with table, dimension, granularity and fields."
         raise ConfigError(msg)
     unknown = sorted(set(item) - {"table", "dimension", "granularity", "fields",
-                                  "entity_ids_type", "kind", "entity_ids"})
+                                  "entity_ids_type", "kind", "entity_ids", "statuses"})
     if unknown:
         msg = f"{where} has unknown key(s) {', '.join(unknown)}."
         raise ConfigError(msg)
@@ -127,12 +131,35 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
                       _entity_ids_type(item, where, dimension))
     kind = str(item.get("kind") or "aggregate").lower()
     if kind not in REPORT_KINDS:
-        msg = f"{where}: unknown kind {item.get('kind')!r} (aggregate or totals)."
+        msg = f"{where}: unknown kind {item.get('kind')!r} (aggregate, totals or async)."
         raise ConfigError(msg)
     if "entity_ids" in item and kind != "totals":
         msg = f"{where}: `entity_ids` applies to totals (kind: totals) only; remove it."
         raise ConfigError(msg)
+    if "statuses" in item and kind != "async":
+        msg = f"{where}: `statuses` applies to async reports (kind: async) only; remove it."
+        raise ConfigError(msg)
+    if kind == "async":
+        return _async_spec(spec, item, where)
     return _totals_spec(spec, item, where) if kind == "totals" else spec
+
+
+def _async_spec(spec: ReportSpec, item: dict, where: str) -> ReportSpec:
+    """A checked `kind: async` report object (async CSV reports)."""
+    if spec.dimension not in ENTITY_DIMENSIONS:
+        msg = (f"{where}: async reports take dimension AD, AD_SET, CAMPAIGN or AD_ACCOUNT, "
+               f"not {spec.dimension}.")
+        raise ConfigError(msg)
+    if spec.granularity not in {"DAY", "LIFETIME"}:
+        msg = f"{where}: async reports take granularity DAY or LIFETIME, not {spec.granularity}."
+        raise ConfigError(msg)
+    statuses = item.get("statuses", [])
+    if not isinstance(statuses, list) or not all(
+            isinstance(s, str) and s.upper() in ASYNC_STATUSES for s in statuses):
+        msg = f"{where}: `statuses` must be a list of {', '.join(ASYNC_STATUSES)}."
+        raise ConfigError(msg)
+    return dataclasses.replace(spec, kind="async",
+                               statuses=tuple(dict.fromkeys(s.upper() for s in statuses)))
 
 
 def _fields(item: dict, where: str, dimension: str) -> tuple[str, ...]:
@@ -272,11 +299,16 @@ ADS_REPORT_LIST = Setting(
         th.Property("fields", th.ArrayType(th.StringType), required=True,
                     description=report_fields.describe()),
         th.Property("kind", th.StringType,
-                    description="aggregate (default): aggregate or insight reports; totals: "
+                    description="aggregate (default): aggregate or insight reports; async: "
+                    "async CSV reports (DAY or LIFETIME, up to 365 days per report, metrics "
+                    "of AsyncReportMetric); totals: "
                     "aggregate_reports/totals, reach and frequency deduplicated across the "
                     "entities of `dimension` (CAMPAIGN, AD_SET, AD), one row per account "
                     "(LIFETIME) or per account and day (DAY), fields IMPRESSIONS, CLICKS, "
                     "CTR, REACH, FREQUENCY."),
+        th.Property("statuses", th.ArrayType(th.StringType),
+                    description="Async reports only: entity statuses to include (default: "
+                    "every status; the API's own default is ACTIVE only)."),
         th.Property("entity_ids", th.ArrayType(th.StringType),
                     description="Totals only: the entities to total (at most 50); default "
                     "every entity of `dimension` in each account."),

@@ -22,7 +22,15 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 
 from tap_spotify_bulk import bookmarks, sdk_seam
-from tap_spotify_bulk.ads import insights, reports, settings, spill, totals, windows
+from tap_spotify_bulk.ads import (
+    async_reports,
+    insights,
+    reports,
+    settings,
+    spill,
+    totals,
+    windows,
+)
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
 from tap_spotify_bulk.ads.fields import DEPRECATED_FIELDS
@@ -102,7 +110,9 @@ class AdsReportStream(Stream):
             yield record
 
     def _records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
-        if self.spec.is_totals:
+        if self.spec.kind == "async":
+            yield from self._async_records(account, context)
+        elif self.spec.is_totals:
             yield from self._totals_records(account, context)
         elif self.spec.is_insight:
             yield from self._insight_records(account)
@@ -133,6 +143,32 @@ class AdsReportStream(Stream):
                 window.add((str(record["start_time"]), str(record["entity_id"])), record)
             yield from window.records()
             progress.step(span, window.emitted)
+
+    def _async_records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
+        """One async report per account (LIFETIME) or per 365 days (DAY); each window's rows
+        sorted by (start_time, entity_id), each key once."""
+        reader = async_reports.AsyncReader(self.shared.client, self.spec)
+        state = self.get_context_state(dict(context))
+
+        def save() -> None:
+            sdk_seam.write_state(self)
+
+        if self.spec.granularity == "LIFETIME":
+            seen: set[t.Any] = set()
+            for record in reader.records(account, state, save):
+                if record["entity_id"] not in seen:
+                    seen.add(record["entity_id"])
+                    yield record
+            return
+        planned = self._windows(account, context)
+        if not planned:
+            return
+        for first, last in async_reports.report_windows(planned[0][0], planned[-1][1]):
+            what = f"Ads {self.name} async report for ad account {account} {first}..{last}"
+            with spill.SortedWindow(bulk_settings.temp_dir(self.config), what) as window:
+                for record in reader.records(account, state, save, first, last):
+                    window.add((str(record["start_time"]), str(record["entity_id"])), record)
+                yield from window.records()
 
     def _totals_records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
         client = self.shared.client
