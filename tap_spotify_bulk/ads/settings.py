@@ -284,7 +284,10 @@ ADS_ACCOUNTS = Setting(
     default=[], parse=_accounts)
 ADS_REPORT_LIST = Setting(
     "ads_report_list", "array", "Ads Report List",
-    "Ads reports to extract; each becomes one stream named by its `table`.", group=_GROUP,
+    "Ads reports to extract; each becomes one stream named by its `table`: aggregate or "
+    "insight reports (the default), `kind: totals` (deduplicated reach and frequency) or "
+    "`kind: async` (async CSV reports, up to 365 days each). Every record carries its ad "
+    "account's `currency_code`.", group=_GROUP,
     default=[], parse=_report_list,
     schema=th.ArrayType(th.ObjectType(
         th.Property("table", th.StringType, required=True,
