@@ -1,9 +1,12 @@
 """Ads API report streams: one stream per `ads_report_list` item, partitioned by ad account.
 
 Why a plain SDK `Stream` and not `RESTStream`: a DAY report is a sequence of 90-day windows,
-each a chain of continuation-token pages, and an insight report is one call per ad set or campaign;
-every call also needs the shared pacing and the Ads 429/401 rules of `AdsClient`. The
-SDK still owns catalog, selection, conformance, stream maps and state.
+each a chain of continuation-token pages, an insight report is one call per ad set or
+campaign (`insights`), a totals object one call per account and window (`totals`), an async
+report an order, polls and a CSV download (`async_reports`); every call also needs the
+shared pacing and the Ads 429/401 rules of `AdsClient`. The SDK still owns catalog,
+selection, conformance, stream maps and state. Every record gets its account's
+`currency_code` here, whatever its kind.
 
 State: DAY/HOUR streams bookmark `start_time` per ad account. Each window's rows are
 emitted sorted by (start_time, entity_id) so the bookmark only grows within a window and
