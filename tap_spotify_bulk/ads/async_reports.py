@@ -84,10 +84,14 @@ def _number(text: str | None) -> int | float | None:
 
 
 def csv_records(spec: ReportSpec, account: str, text: str) -> Iterator[dict]:
-    """The records of one CSV (read by header name; a missing column reads as null)."""
+    """The records of one CSV (read by header name; a missing column reads as null; the
+    columns not read into a record column land in its `extra` object, as text)."""
     level = LEVELS.index(spec.dimension)
     parent = f"{LEVELS[level - 1]}_ID" if level > 0 else None
+    read = {"AD_ACCOUNT_ID", f"{spec.dimension}_ID", f"{spec.dimension}_NAME",
+            f"{spec.dimension}_STATUS", "START_TIME", "END_TIME", parent, *spec.fields}
     for row in csv.DictReader(io.StringIO(text)):
+        extra = {k: v for k, v in row.items() if k not in read and k is not None and v}
         yield {
             "ad_account_id": account,
             "table": spec.table,
@@ -101,6 +105,7 @@ def csv_records(spec: ReportSpec, account: str, text: str) -> Iterator[dict]:
             "start_time": utc_time(row.get("START_TIME") or None),
             "end_time": utc_time(row.get("END_TIME") or None),
             **{field.lower(): _number(row.get(field)) for field in spec.fields},
+            "extra": extra or None,
         }
 
 

@@ -56,6 +56,11 @@ def test_failed_expired_and_an_expired_url_then_exact(sandbox_factory):
     exact(LIFETIME, output.records[LIFETIME["table"]], sb.ads_truth([LIFETIME]))
     api = sb.ads_api.async_reports
     assert api.created == 3 and api.downloads == 1
+    # The CSV's other columns are kept: here the campaign of each ad.
+    world = sb.ads_api.world
+    for row in output.records[LIFETIME["table"]]:
+        ad = world.find(row["ad_account_id"], "AD", row["entity_id"])
+        assert row["extra"] == {"CAMPAIGN_ID": ad.parent.parent.id}
     assert "the report is FAILED" in output.logs and "the report is EXPIRED" in output.logs
     assert "the report URL has expired" in output.logs
 
