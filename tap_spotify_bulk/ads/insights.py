@@ -28,7 +28,6 @@ LOGGER = logging.getLogger("tap_spotify_bulk.ads")
 
 INSUFFICIENT_KEY = "insufficient_data"  # partition state: {entity id: "YYYY-MM-DD"}
 GIVE_UP_AFTER = dt.timedelta(days=14)
-LISTS = {"AD_SET": "ad_sets", "CAMPAIGN": "campaigns"}
 
 
 def _day(value: t.Any) -> dt.date | None:
@@ -82,7 +81,7 @@ def insight_records(client: AdsClient, account: str, spec: ReportSpec,
     log = InsufficientLog(state, today)
     done: set[str] = set()  # a listing whose pages overlap names an entity twice
     skipped = 0
-    for entity in listing.listing(client, account, LISTS[spec.entity_ids_type]):
+    for entity in listing.listing(client, account, listing.LISTS[spec.entity_ids_type]):
         entity_id = str(entity.get("id") or "")
         if not entity_id or entity_id in done:
             continue

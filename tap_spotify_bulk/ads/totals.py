@@ -26,7 +26,6 @@ if t.TYPE_CHECKING:
     from tap_spotify_bulk.ads.client import AdsClient
     from tap_spotify_bulk.ads.settings import ReportSpec
 
-LISTS = {"CAMPAIGN": "campaigns", "AD_SET": "ad_sets", "AD": "ads"}
 
 
 def schema(spec: ReportSpec) -> dict:
@@ -50,7 +49,7 @@ def primary_keys(spec: ReportSpec) -> list[str]:
 
 def entity_ids(client: AdsClient, account: str, spec: ReportSpec) -> list[str]:
     """The account's entities to total: the listed ones it holds, else all of its level."""
-    kind = LISTS[spec.dimension]
+    kind = listing.LISTS[spec.dimension]
     held = list(dict.fromkeys(str(item["id"]) for item in listing.listing(client, account, kind)
                               if item.get("id")))
     if spec.entity_ids:
