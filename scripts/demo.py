@@ -1,6 +1,7 @@
 """The demo behind scripts/demo: sandbox -> `meltano run tap-spotify-bulk target-duckdb
 dbt-duckdb:build` -> the sandbox restates a day -> a second run from state -> the raw tables
-and the dbt `current_*` models next to the sandbox's ground truth, and a few mart rows.
+and the dbt `current_*` models next to the sandbox's ground truth, and a few mart rows (the
+Ads campaign mart per currency).
 
 The sandbox runs in this process (a thread); Meltano, the tap, the target and dbt run as
 child processes that reach it over 127.0.0.1, exactly as they would reach Spotify. Their
@@ -29,6 +30,10 @@ LOG = REPO / "output" / "demo.log"
 SCHEMA = "spotify"
 BIN = Path(sys.executable).parent
 PIPELINE = ("tap-spotify-bulk", "target-duckdb", "dbt-duckdb:build")
+# The Ads report behind mart_ads_campaign_daily; the sandbox's ad accounts have different
+# currencies, which the mart keeps apart.
+ADS_REPORTS = [{"table": "campaign_day", "dimension": "CAMPAIGN", "granularity": "DAY",
+                "fields": ["IMPRESSIONS", "CLICKS", "SPEND", "STREAMS"]}]
 
 
 def meltano(*args: str, env: dict[str, str], verbose: bool) -> float:
@@ -102,6 +107,14 @@ def show_marts(day: dt.date) -> None:
         print(conn.sql(f"SELECT gender, sum(streams) AS streams, sum(listeners) AS listeners "  # noqa: S608
                        f"FROM {SCHEMA}.mart_listener_demographics WHERE report_date = "
                        f"DATE '{day}' GROUP BY gender ORDER BY streams DESC"))
+        print("demo: mart_ads_campaign_daily, the last 30 days, per currency (amounts of "
+              "different currencies are never added):")
+        print(conn.sql(f"SELECT currency_code, count(DISTINCT ad_account_id) AS accounts, "  # noqa: S608
+                       f"count(DISTINCT campaign_id) AS campaigns, sum(impressions) AS "
+                       f"impressions, round(sum(spend), 2) AS spend, round(sum(spend) / "
+                       f"nullif(sum(impressions), 0) * 1000, 2) AS e_cpm FROM "
+                       f"{SCHEMA}.mart_ads_campaign_daily WHERE report_date >= current_date - 30 "
+                       f"GROUP BY currency_code ORDER BY currency_code"))
 
 
 def main() -> int:
@@ -133,7 +146,9 @@ def main() -> int:
                   "(scripts/demo --verbose shows it here)")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_SPOTIFY_BULK_")}
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-        for name, value in sb.tap_config(lookback_days=3).items():
+        config = sb.tap_config(lookback_days=3, ads_report_list=ADS_REPORTS,
+                               ads_timeframe_months="THREE")
+        for name, value in config.items():
             env[f"TAP_SPOTIFY_BULK_{name.upper()}"] = (
                 json.dumps(value) if isinstance(value, list | dict) else str(value))
         env["TARGET_DUCKDB_PATH"] = str(DATABASE)

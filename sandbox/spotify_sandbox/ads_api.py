@@ -20,14 +20,17 @@ import time
 import typing as t
 from dataclasses import fields as dataclass_fields
 
-from spotify_sandbox.ads_data import AdsWorld, AdsWorldOptions
+from spotify_sandbox.ads_async import AsyncReports
+from spotify_sandbox.ads_data import AdsWorld, AdsWorldOptions, totals_rows
 from spotify_sandbox.ads_entities import ENTITY_STREAMS, SORT_FIELDS, EntityLists
+from spotify_sandbox.ads_fields import API_FIELDS
 from spotify_sandbox.ads_rate_limit import RateLimiter
 from spotify_sandbox.ads_report_params import (
     aggregate_params,
     decode_token,
     encode_token,
     insight_params,
+    totals_params,
 )
 from spotify_sandbox.ads_requests import BadRequest, error_body, integer, moment, one
 from spotify_sandbox.ads_truth import ReportTruth, as_moment, default_hour_range
@@ -36,19 +39,26 @@ from spotify_sandbox.routing import SandboxRequest, SandboxResponse
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports"})
+REPORT_KINDS = frozenset({"aggregate_reports", "insight_reports", "totals", "async_reports",
+                          "async_report"})
 
 
 class AdsApi:
     """Ads API v3 over an `AdsWorld`. Options: every `AdsWorldOptions` field, plus
 
     * `rate_limit` / `rate_window`: reporting requests per token per window (150 / 30 s);
+    * `other_rate_limit`: other requests per token per `rate_window` (1,500 / 30 s);
+    * `rate_headers`: "always" (default: `X-RateLimit-*` on every answer) or "on_429";
     * `today`: the day the data is anchored at (default: today in UTC);
     * `now`: a fixed clock for report ranges and HOUR rules (default: the real clock);
     * `page_unit`: what `limit` counts on aggregate pages, "entity" (default: an entity
       with all its rows in the range) or "row";
     * `list_overlap`: items each campaigns/ad_sets/ads page repeats from the previous one;
-    * `sort_lists`: False makes those lists ignore `sort_field` (always newest created first).
+    * `sort_lists`: False makes those lists ignore `sort_field` (always newest created first);
+    * `new_fields`: report fields served beyond the v3 list, as when Spotify adds a metric;
+    * `async_polls`, `async_fates`, `async_url_ttl`: async reports' PROCESSING answers, the
+      fates of the reports created one after another, and their URLs' lifetime (see
+      `ads_async`).
 
     At run time, tests may move the clock (`fixed_now`), restate recent values
     (`world.version += 1`), credit late conversions to a past day
@@ -58,8 +68,11 @@ class AdsApi:
     """
 
     def __init__(self, *, seed: int, rate_limit: int = 150, rate_window: float = 30.0,
+                 other_rate_limit: int = 1500, rate_headers: str = "always",
                  today: dt.date | str | None = None, now: dt.datetime | str | None = None,
                  page_unit: str = "entity", list_overlap: int = 0, sort_lists: bool = True,
+                 new_fields: Iterable[str] = (), async_polls: int = 1,
+                 async_fates: Iterable[str] = (), async_url_ttl: float = 300.0,
                  **options: t.Any) -> None:
         known = {f.name for f in dataclass_fields(AdsWorldOptions)}
         unknown = sorted(set(options) - known)
@@ -79,7 +92,16 @@ class AdsApi:
         self.lists = EntityLists(self.world)
         self.list_overlap = list_overlap
         self.sort_lists = sort_lists
+        self.known_fields = API_FIELDS | frozenset(new_fields)
+        self.async_reports = AsyncReports(self.world, self.now, polls=async_polls,
+                                          fates=tuple(async_fates), url_ttl=async_url_ttl)
+        self.files_base = ""  # where report_url points: set by the server core
         self.limiter = RateLimiter(rate_limit, rate_window, time.monotonic)
+        self.other_limiter = RateLimiter(other_rate_limit, rate_window, time.monotonic)
+        if rate_headers not in {"on_429", "always"}:
+            msg = "rate_headers must be 'on_429' or 'always'"
+            raise ValueError(msg)
+        self.rate_headers = rate_headers
         self.stats: collections.Counter[str] = collections.Counter()
         self.report_log: list[dict] = []  # one entry per aggregate/insight request
         self._lock = threading.Lock()
@@ -96,32 +118,38 @@ class AdsApi:
         with self._lock:
             self.stats[f"requests_{kind}"] += 1
             self.stats["requests"] += 1
-            headers: dict[str, str] = {}
-            if kind in REPORT_KINDS:
-                allowed, headers = self.limiter.admit(req.token)
-                if not allowed:
-                    self.stats["sent_429"] += 1
-                    self._throttled += 1
-                    response = error_body(429, "Too many requests", "RATE_LIMITED")
-                    if self._throttled % 2:  # Retry-After only on every other 429
-                        response.headers["Retry-After"] = headers["X-RateLimit-Reset"]
-                    response.headers.update(headers)
-                    return response
-        if req.method != "GET":
+            # Each endpoint class has its own budget.
+            limiter = self.limiter if kind in REPORT_KINDS else self.other_limiter
+            allowed, headers = limiter.admit(req.token)
+            if allowed and self.rate_headers != "always":
+                headers = {}
+            if not allowed:
+                self.stats["sent_429"] += 1
+                self._throttled += 1
+                response = error_body(429, "Too many requests", "RATE_LIMITED")
+                if self._throttled % 2:  # Retry-After only on every other 429
+                    response.headers["Retry-After"] = headers["X-RateLimit-Reset"]
+                response.headers.update(headers)
+                return response
+        allowed_method = "POST" if kind == "async_reports" else "GET"
+        if req.method != allowed_method:
             return error_body(405, f"{req.method} is not supported here", "METHOD_NOT_ALLOWED")
         try:
-            body = self._route(kind, parts, req.query)
+            if kind == "async_reports":
+                body, status = self._create_async(parts[1], req.body), 201
+            else:
+                body, status = self._route(kind, parts, req.query), 200
         except BadRequest as exc:
             with self._lock:
                 self.stats[f"sent_{exc.status}"] += 1
             response = error_body(exc.status, str(exc), exc.code)
         else:
-            response = SandboxResponse(200, json.dumps(body).encode())
+            response = SandboxResponse(status, json.dumps(body).encode())
         response.headers.update(headers)
         return response
 
     @staticmethod
-    def _kind(parts: list[str]) -> str:
+    def _kind(parts: list[str]) -> str:  # noqa: PLR0911 (one return per route)
         match parts:
             case ["businesses"]:
                 return "businesses"
@@ -133,6 +161,12 @@ class AdsApi:
                 return listing
             case ["ad_accounts", _, ("aggregate_reports" | "insight_reports") as report]:
                 return report
+            case ["ad_accounts", _, "aggregate_reports", "totals"]:
+                return "totals"
+            case ["ad_accounts", _, "async_reports"]:
+                return "async_reports"
+            case ["ad_accounts", _, "async_reports", _]:
+                return "async_report"
         return "unknown"
 
     def _route(self, kind: str, parts: list[str], query: dict[str, list[str]]) -> dict:
@@ -153,9 +187,20 @@ class AdsApi:
             return account
         if kind in {"campaigns", "ad_sets", "ads"}:
             return self._listing(parts[1], kind, query)
-        if kind == "aggregate_reports":
-            return self._aggregate(parts[1], query)
-        return self._insight(parts[1], query)
+        if kind == "async_report":
+            return self.async_reports.status(parts[1], parts[3], self.files_base)
+        report = {"aggregate_reports": self._aggregate, "totals": self._totals,
+                  "insight_reports": self._insight}[kind]
+        return report(parts[1], query)
+
+    def _create_async(self, account_id: str, raw: bytes) -> dict:
+        if self.lists.account(account_id) is None:
+            raise BadRequest(f"ad account {account_id} not found", "NOT_FOUND", 404)
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            raise BadRequest("the body is not JSON") from None
+        return self.async_reports.create(account_id, body)
 
     def _listing(self, account_id: str, kind: str, query: dict[str, list[str]]) -> dict:
         """One offset page; with `list_overlap` N, pages after the first start N items
@@ -194,7 +239,7 @@ class AdsApi:
                 warnings.append("continuation_token was supplied: other parameters ignored")
             params, offset = state["p"], state["o"]
         else:
-            params, offset = aggregate_params(query, self.now()), 0
+            params, offset = aggregate_params(query, self.now(), self.known_fields), 0
         page, next_offset = self._page(account_id, params, offset, self.now())
         next_token = None
         if next_offset is not None:
@@ -230,18 +275,38 @@ class AdsApi:
     # ---- insight reports -------------------------------------------------------------
 
     def _insight(self, account_id: str, query: dict[str, list[str]]) -> dict:
-        dimension, fields, ad_set_id = insight_params(query)
-        ad_set = self.world.find(account_id, "AD_SET", ad_set_id)
-        if ad_set is None:
-            raise BadRequest(f"ad set {ad_set_id} not found", "NOT_FOUND", 404)
+        dimension, fields, entity_type, entity_id = insight_params(query, self.known_fields)
+        entity = self.world.find(account_id, entity_type, entity_id)
+        if entity is None:
+            label = entity_type.lower().replace("_", " ")
+            raise BadRequest(f"{label} {entity_id} not found", "NOT_FOUND", 404)
+        code = self.world.insufficient_code(entity)
         with self._lock:
             self.report_log.append({"kind": "insight", "account": account_id,
-                                    "dimension": dimension, "ad_set": ad_set.id})
-        code = self.world.insufficient_code(ad_set)
+                                    "dimension": dimension, "entity_type": entity_type,
+                                    "entity": entity.id, "insufficient": bool(code)})
         if code:
             raise BadRequest("not enough data for an insight report", code, 422)
-        return {"granularity": "LIFETIME", "entity": "AD_SET", "insight": dimension,
-                "rows": self.world.insight_rows(ad_set, dimension, fields)}
+        return {"granularity": "LIFETIME", "entity": entity_type, "insight": dimension,
+                "rows": self.world.insight_rows(entity, dimension, fields)}
+
+    # ---- totals ----------------------------------------------------------------------
+
+    def _totals(self, account_id: str, query: dict[str, list[str]]) -> dict:
+        params = totals_params(query)
+        entities = []
+        for entity_id in params["entity_ids"]:
+            entity = self.world.find(account_id, params["entity_type"], entity_id)
+            if entity is None:
+                raise BadRequest(f"{entity_id} is no {params['entity_type']} of this account")
+            entities.append(entity)
+        with self._lock:
+            self.report_log.append({"kind": "totals", "account": account_id,
+                                    "granularity": params["granularity"],
+                                    "entities": len(entities)})
+        rows = totals_rows(self.world, entities, params["granularity"], params["fields"],
+                           first=params["first"], last=params["last"], now=self.now())
+        return {"granularity": params["granularity"], "rows": rows}
 
     # ---- late attribution ------------------------------------------------------------
 

@@ -32,7 +32,21 @@ INSIGHT_VALUES: dict[str, tuple[str, ...]] = {
     "GENDER": ("FEMALE", "MALE", "NON_BINARY", "UNKNOWN"),
     "GENRE": ("pop", "hip_hop", "rock", "electronic", "latin", "indie"),
     "PLATFORM": ("ANDROID", "IOS", "DESKTOP", "WEB", "CONNECTED_DEVICE"),
+    "ACT_AND_SET": ("Artist A / Set 1", "Artist B / Set 2", "Artist C / Set 3"),
+    "AUDIENCE": ("Lookalike 1", "Retargeting", "Custom list 7"),
+    "CITY": ("Stockholm", "New York", "São Paulo", "Tokyo", "Lagos"),
+    "FORMAT": ("AUDIO", "VIDEO", "IMAGE"),
+    "INTERESTS": ("Fitness", "Gaming", "Travel", "Food & Drink"),
+    "METRO": ("501", "803", "602"),
+    "PLACEMENT": ("MUSIC", "PODCAST", "OTHER"),
+    "PODCAST_EPISODE_TOPIC": ("Comedy", "True Crime", "News", "Sports"),
+    "REGION": ("US-CA", "US-NY", "SE-AB", "GB-ENG"),
+    "TONE": ("POSITIVE", "NEUTRAL", "SERIOUS"),
 }
+INSIGHT_ENTITY_TYPES = ("AD_SET", "CAMPAIGN")  # insight `entity_ids_type` values
+# The ad accounts' currencies, in account order (then again): amounts of accounts in
+# different currencies must never be added up.
+CURRENCIES = ("USD", "SEK", "JPY", "EUR")
 INSUFFICIENT_CODES = (
     "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_IMPRESSIONS",
     "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT_REACH",
@@ -63,6 +77,7 @@ HOUR = dt.timedelta(hours=1)
 RESTATED = dt.timedelta(days=14)  # streaming metrics stay open this long (api-contract §6)
 # Impressions per DAY bucket at full delivery, by entity level (an HOUR gets 1/24).
 DELIVERY_SCALE = {"AD": 4000, "AD_SET": 9000, "CAMPAIGN": 20000, "AD_ACCOUNT": 60000}
+INSIGHT_SCALE = {"AD_SET": 20000, "CAMPAIGN": 45000}  # impressions per insight value
 
 
 def unit(*parts: object) -> float:
@@ -168,7 +183,7 @@ class AdsWorld:
         per = max(self.options.accounts_per_business, 1)
         return {"id": account_id, "name": f"Ad Account {index + 1}",
                 "business_id": self.businesses[index // per]["id"],
-                "currency_code": "USD", "status": "ACTIVE"}
+                "currency_code": CURRENCIES[index % len(CURRENCIES)], "status": "ACTIVE"}
 
     @cached_property
     def _entities(self) -> dict[tuple[str, str], list[Entity]]:
@@ -376,17 +391,67 @@ class AdsWorld:
             grouped.append(rows)
         return grouped
 
-    def insufficient_code(self, ad_set: Entity) -> str | None:
-        """The 422 code an ad set's insight reports answer, or None when it has data."""
-        u = unit(self.seed, ad_set.id, "insufficient")
-        if ad_set.silent or u < self.options.insufficient_rate:
-            return INSUFFICIENT_CODES[int(unit(self.seed, ad_set.id, "code") * 3)]
+    def insufficient_code(self, entity: Entity) -> str | None:
+        """The 422 code an ad set's or campaign's insight reports answer, or None when it
+        has data."""
+        u = unit(self.seed, entity.id, "insufficient")
+        if entity.silent or u < self.options.insufficient_rate:
+            return INSUFFICIENT_CODES[int(unit(self.seed, entity.id, "code") * 3)]
         return None
 
-    def insight_rows(self, ad_set: Entity, dimension: str, fields: list[str]) -> list[dict]:
-        credits = self.credits(ad_set, ad_set.first_day, ad_set.last_day)
-        return [{"id": ad_set.id, "name": ad_set.name, "status": ad_set.status,
+    def insight_rows(self, entity: Entity, dimension: str, fields: list[str]) -> list[dict]:
+        scale = INSIGHT_SCALE[entity.kind]
+        credits = self.credits(entity, entity.first_day, entity.last_day)
+        return [{"id": entity.id, "name": entity.name, "status": entity.status,
                  "insight_value": value,
-                 "stats": self.stats(ad_set, f"insight:{dimension}:{value}", fields, 20000,
+                 "stats": self.stats(entity, f"insight:{dimension}:{value}", fields, scale,
                                      credits=credits)}
                 for value in INSIGHT_VALUES[dimension]]
+
+
+TOTALS_FIELDS = ("IMPRESSIONS", "CLICKS", "CTR", "REACH", "FREQUENCY")
+TOTALS_ENTITY_TYPES = ("CAMPAIGN", "AD_SET", "AD")
+
+
+def totals_rows(world: AdsWorld, entities: list[Entity], granularity: str, fields: list[str],
+                *, first: dt.datetime | None, last: dt.datetime | None,
+                now: dt.datetime) -> list[dict]:
+    """aggregate_reports/totals rows over `entities` (api-contract §6): impressions and
+    clicks add up, reach is deduplicated (a seeded share of the per-entity reach, as
+    listeners reached by several entities count once), frequency and CTR follow from them.
+    LIFETIME: one row; DAY: one row per day in [first, last] on which any entity flies."""
+    if not entities:
+        return []
+    kind = entities[0].kind
+    group = ",".join(sorted(e.id for e in entities))
+    measured = ["IMPRESSIONS", "CLICKS", "REACH"]
+    if granularity == "LIFETIME":
+        parts = [world.stats(e, "lifetime", measured, DELIVERY_SCALE[kind] * 30)
+                 for e in entities]
+        return [{"stats": _totals_stats(world, group, "lifetime", parts, fields)}]
+    assert first is not None and last is not None
+    by_day: dict[dt.datetime, list[list[dict]]] = {}
+    for entity in entities:
+        for moment in world.buckets(entity, "DAY", first, last, now):
+            by_day.setdefault(moment, []).append(world.stats(
+                entity, iso(moment), measured, DELIVERY_SCALE[kind],
+                open_=moment >= now - RESTATED))
+    return [{"start_time": iso(moment), "end_time": iso(moment + DAY),
+             "stats": _totals_stats(world, group, iso(moment), parts, fields)}
+            for moment, parts in sorted(by_day.items())]
+
+
+def _totals_stats(world: AdsWorld, group: str, bucket: str, parts: list[list[dict]],
+                  fields: list[str]) -> list[dict]:
+    sums = {"IMPRESSIONS": 0.0, "CLICKS": 0.0, "REACH": 0.0}
+    for stats in parts:
+        for stat in stats:
+            sums[stat["field_type"]] += stat["field_value"]
+    share = 0.55 + 0.4 * unit(world.seed, group, bucket, "overlap") if len(parts) > 1 else 1.0
+    reach = int(sums["REACH"] * share)
+    values = {"IMPRESSIONS": int(sums["IMPRESSIONS"]), "CLICKS": int(sums["CLICKS"]),
+              "REACH": reach,
+              "FREQUENCY": round(sums["IMPRESSIONS"] / reach, 6) if reach else 0,
+              "CTR": round(sums["CLICKS"] / sums["IMPRESSIONS"], 6) if sums["IMPRESSIONS"]
+              else 0}
+    return [{"field_type": field, "field_value": values[field]} for field in fields]

@@ -82,6 +82,9 @@ class EntityLists:
                 "industry": "ENTERTAINMENT", "ad_account_role": "AD_ACCOUNT_ADMIN",
                 "billing_address": {"country": "US", "postal_code": "10001"}}
 
+    def _currency(self, entity: Entity) -> str:
+        return str(self.world.account(entity.account_id)["currency_code"])
+
     def item(self, entity: Entity) -> dict:
         """The list object of a campaign, ad set or ad."""
         base = {"id": entity.id, "name": entity.name, "status": entity.status,
@@ -100,7 +103,7 @@ class EntityLists:
                     "bid_strategy": "MAX_BID", "bid_micro_amount": 10_000_000,
                     "pacing": "PACING_EVEN", "is_paused": False,
                     "budget": {"micro_amount": 1_000_000 * (50 + int(u * 950)),
-                               "type": "DAILY", "currency": "USD"},
+                               "type": "DAILY", "currency": self._currency(entity)},
                     "frequency_caps": [{"frequency_unit": "DAY", "frequency_period": 1,
                                         "max_impressions": 2}],
                     "targets": {"age_ranges": [{"min": 18, "max": 65}],

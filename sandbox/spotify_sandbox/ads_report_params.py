@@ -9,8 +9,14 @@ import binascii
 import datetime as dt
 import json
 
-from spotify_sandbox.ads_data import ENTITY_TYPES, INSIGHT_VALUES
-from spotify_sandbox.ads_fields import INSIGHT_REFUSED
+from spotify_sandbox.ads_data import (
+    ENTITY_TYPES,
+    INSIGHT_ENTITY_TYPES,
+    INSIGHT_VALUES,
+    TOTALS_ENTITY_TYPES,
+    TOTALS_FIELDS,
+)
+from spotify_sandbox.ads_fields import API_FIELDS, INSIGHT_REFUSED
 from spotify_sandbox.ads_requests import BadRequest, Query, integer, moment, one, report_fields
 from spotify_sandbox.ads_truth import HOUR_HISTORY
 
@@ -25,8 +31,10 @@ INSIGHT_PARAMS = frozenset({"insight_dimension", "fields", "entity_ids", "entity
                             "granularity"})
 
 
-def aggregate_params(query: Query, now: dt.datetime) -> dict:  # noqa: PLR0912
-    """The checked parameters of a first aggregate-report page (HOUR rules at `now`)."""
+def aggregate_params(query: Query, now: dt.datetime,  # noqa: PLR0912
+                     known: frozenset[str] = API_FIELDS) -> dict:
+    """The checked parameters of a first aggregate-report page (HOUR rules at `now`;
+    `known` report fields)."""
     unknown = sorted(set(query) - AGGREGATE_PARAMS)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
@@ -34,7 +42,7 @@ def aggregate_params(query: Query, now: dt.datetime) -> dict:  # noqa: PLR0912
     if entity_type not in ENTITY_TYPES:
         raise BadRequest(f"entity_type must be one of {', '.join(ENTITY_TYPES)}, "
                          f"got {entity_type!r}")
-    fields = report_fields(query)
+    fields = report_fields(query, known)
     granularity = one(query, "granularity") or "LIFETIME"
     if granularity not in {"LIFETIME", "DAY", "HOUR"}:
         raise BadRequest(f"unknown granularity {granularity!r}")
@@ -71,8 +79,9 @@ def aggregate_params(query: Query, now: dt.datetime) -> dict:  # noqa: PLR0912
             "report_start": start_text, "report_end": end_text}
 
 
-def insight_params(query: Query) -> tuple[str, list[str], str]:
-    """(insight dimension, fields, ad set id) of an insight-report call."""
+def insight_params(query: Query,
+                   known: frozenset[str] = API_FIELDS) -> tuple[str, list[str], str, str]:
+    """(insight dimension, fields, entity type, entity id) of an insight-report call."""
     unknown = sorted(set(query) - INSIGHT_PARAMS)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
@@ -81,16 +90,50 @@ def insight_params(query: Query) -> tuple[str, list[str], str]:
         raise BadRequest(f"unsupported insight_dimension {dimension!r}")
     if (one(query, "granularity") or "LIFETIME") != "LIFETIME":
         raise BadRequest("insight reports are LIFETIME only")
-    fields = report_fields(query)
+    fields = report_fields(query, known)
     refused = [f for f in fields if f in INSIGHT_REFUSED]
     if refused:
         raise BadRequest(f"field(s) not allowed in insight reports: {', '.join(refused)}")
     ids = query.get("entity_ids") or []
     if len(ids) != 1:
         raise BadRequest("insight reports take exactly one entity id")
-    if one(query, "entity_ids_type") != "AD_SET":
-        raise BadRequest("entity_ids_type must be AD_SET")
-    return dimension, fields, ids[0]
+    entity_type = one(query, "entity_ids_type")
+    if entity_type not in INSIGHT_ENTITY_TYPES:
+        raise BadRequest(f"entity_ids_type must be one of {', '.join(INSIGHT_ENTITY_TYPES)}")
+    return dimension, fields, entity_type, ids[0]
+
+
+TOTALS_PARAMS = frozenset({"entity_type", "entity_ids", "granularity", "report_start",
+                           "report_end", "fields"})
+
+
+def totals_params(query: Query) -> dict:
+    """The checked parameters of an aggregate_reports/totals call."""
+    unknown = sorted(set(query) - TOTALS_PARAMS)
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    entity_type = one(query, "entity_type")
+    if entity_type not in TOTALS_ENTITY_TYPES:
+        raise BadRequest(f"entity_type must be one of {', '.join(TOTALS_ENTITY_TYPES)}")
+    ids = list(dict.fromkeys(query.get("entity_ids") or []))
+    if not 1 <= len(ids) <= 50:
+        raise BadRequest("entity_ids takes 1 to 50 ids")
+    fields = report_fields(query, frozenset(TOTALS_FIELDS))
+    granularity = one(query, "granularity")
+    if granularity not in {"LIFETIME", "DAY"}:
+        raise BadRequest("granularity must be LIFETIME or DAY")
+    start_text, end_text = one(query, "report_start"), one(query, "report_end")
+    start = moment(start_text) if start_text else None
+    end = moment(end_text) if end_text else None
+    if granularity == "DAY":
+        if start is None or end is None:
+            raise BadRequest("report_start and report_end are required for DAY")
+        if start.hour or end.hour or start.minute or end.minute:
+            raise BadRequest("DAY totals need UTC midnight report_start and report_end")
+        if end < start or end - start > MAX_DAY_SPAN:
+            raise BadRequest("report_start and report_end must be within 90 days")
+    return {"entity_type": entity_type, "entity_ids": ids, "fields": fields,
+            "granularity": granularity, "first": start, "last": end}
 
 
 def encode_token(state: dict) -> str:

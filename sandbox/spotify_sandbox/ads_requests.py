@@ -51,12 +51,12 @@ def integer(query: Query, name: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
-def report_fields(query: Query) -> list[str]:
-    """The repeated `fields` parameter: known v3 field names, each once, in order."""
+def report_fields(query: Query, known: frozenset[str] = API_FIELDS) -> list[str]:
+    """The repeated `fields` parameter: `known` field names, each once, in order."""
     fields = query.get("fields") or []
     if not fields:
         raise BadRequest("fields is required")
-    unknown = [f for f in fields if f not in API_FIELDS]
+    unknown = [f for f in fields if f not in known]
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
     return list(dict.fromkeys(fields))

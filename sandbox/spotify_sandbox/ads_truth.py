@@ -7,11 +7,15 @@ import calendar
 import datetime as dt
 import typing as t
 
-from spotify_sandbox.ads_data import DAY, HOUR, INSIGHT_VALUES, AdsWorld, midnight
+from spotify_sandbox.ads_async import STATUSES as ASYNC_STATUSES
+from spotify_sandbox.ads_async import AsyncReports
+from spotify_sandbox.ads_data import DAY, HOUR, INSIGHT_VALUES, AdsWorld, midnight, totals_rows
 from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
+    ADS_KEYS_TOTALS_DAY,
+    ADS_KEYS_TOTALS_LIFETIME,
     Tally,
 )
 
@@ -50,7 +54,20 @@ class ReportTruth:
         for report in report_list:
             spec = _report(report)
             columns = [f.lower() for f in spec["fields"]]
-            if spec["dimension"] in INSIGHT_VALUES:
+            if spec["kind"] == "async":
+                timeseries = spec["granularity"] == "DAY"
+                first, last = (self._truth_range("DAY", start, end, now) if timeseries
+                               else (None, None))
+                keys = ADS_KEYS_TIMESERIES if timeseries else ADS_KEYS_LIFETIME
+                tally = Tally.for_ads_report(keys, columns)
+                tally.add_all(self._async_truth(ids, spec, first, last, now))
+            elif spec["kind"] == "totals":
+                first, last = (None, None) if spec["granularity"] == "LIFETIME" else (
+                    self._truth_range("DAY", start, end, now))
+                keys = ADS_KEYS_TOTALS_DAY if first else ADS_KEYS_TOTALS_LIFETIME
+                tally = Tally.for_ads_report(keys, columns)
+                tally.add_all(self._totals_truth(ids, spec, first, last, now))
+            elif spec["dimension"] in INSIGHT_VALUES:
                 tally = Tally.for_ads_report(ADS_KEYS_INSIGHT, columns)
                 tally.add_all(self._insight_truth(ids, spec))
             elif spec["granularity"] == "LIFETIME":
@@ -83,18 +100,53 @@ class ReportTruth:
             for rows in grouped:
                 for row in rows:
                     record = {"ad_account_id": account_id, "entity_id": row["entity_id"],
-                              "start_time": row["start_time"]}
+                              "start_time": row["start_time"],
+                              "currency_code": self._currency(account_id)}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
 
+    def _totals_truth(self, ids: list[str], spec: dict, first: dt.datetime | None,
+                      last: dt.datetime | None, now: dt.datetime) -> Iterable[dict]:
+        for account_id in ids:
+            entities = self.world.entities(account_id, spec["dimension"])
+            if spec["entity_ids"]:
+                entities = [e for e in entities if e.id in spec["entity_ids"]]
+            for row in totals_rows(self.world, entities, spec["granularity"], spec["fields"],
+                                   first=first, last=last, now=now):
+                record = {"ad_account_id": account_id, "start_time": row.get("start_time"),
+                          "currency_code": self._currency(account_id)}
+                record.update(_columns(spec["fields"], row["stats"]))
+                yield record
+
+    def _async_truth(self, ids: list[str], spec: dict, first: dt.datetime | None,
+                     last: dt.datetime | None, now: dt.datetime) -> Iterable[dict]:
+        """The records of async reports over every status (the tap asks for them all)."""
+        reports = AsyncReports(self.world, lambda: now)
+        params = {"level": spec["dimension"], "dimensions": [f"{spec['dimension']}_NAME"],
+                  "metrics": spec["fields"], "statuses": list(ASYNC_STATUSES),
+                  "granularity": spec["granularity"], "first": first, "last": last}
+        for account_id in ids:
+            _, rows = reports.table(account_id, params)
+            for row in rows:
+                record = {"ad_account_id": account_id,
+                          "entity_id": row[f"{spec['dimension']}_ID"],
+                          "start_time": row["START_TIME"],
+                          "currency_code": self._currency(account_id)}
+                record.update({m.lower(): row.get(m) for m in spec["fields"]})
+                yield record
+
+    def _currency(self, account_id: str) -> str:
+        return str(self.world.account(account_id)["currency_code"])
+
     def _insight_truth(self, ids: list[str], spec: dict) -> Iterable[dict]:
         for account_id in ids:
-            for ad_set in self.world.entities(account_id, "AD_SET"):
-                if self.world.insufficient_code(ad_set):
+            for entity in self.world.entities(account_id, spec["entity_ids_type"]):
+                if self.world.insufficient_code(entity):
                     continue
-                for row in self.world.insight_rows(ad_set, spec["dimension"], spec["fields"]):
-                    record = {"ad_account_id": account_id, "entity_id": ad_set.id,
-                              "insight_value": row["insight_value"]}
+                for row in self.world.insight_rows(entity, spec["dimension"], spec["fields"]):
+                    record = {"ad_account_id": account_id, "entity_id": entity.id,
+                              "insight_value": row["insight_value"],
+                              "currency_code": self._currency(account_id)}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
 
@@ -115,7 +167,10 @@ def _months_back(today: dt.date, months: int) -> dt.date:
 def _report(report: Mapping[str, t.Any]) -> dict:
     return {"table": report["table"], "dimension": str(report["dimension"]).upper(),
             "granularity": str(report.get("granularity") or "LIFETIME").upper(),
-            "fields": [str(f).upper() for f in report["fields"]]}
+            "fields": [str(f).upper() for f in report["fields"]],
+            "entity_ids_type": str(report.get("entity_ids_type") or "AD_SET").upper(),
+            "kind": str(report.get("kind") or "aggregate").lower(),
+            "entity_ids": list(report.get("entity_ids") or [])}
 
 
 def _api_fields(fields: list[str]) -> list[str]:

@@ -34,6 +34,7 @@ TOKEN_PATH = "/api/token"  # noqa: S105 (a path)
 AUTHORIZE_PATH = "/authorize"
 BULK_PREFIX = "/v1/analytics"
 ADS_PREFIX = "/ads/v3"
+ADS_FILES_PREFIX = "/ads-files"  # async report CSVs (signed, like Spotify's report_url)
 SIGNED_PREFIX = "/signed/"
 
 
@@ -100,8 +101,8 @@ class SandboxApp:
             return self._bulk(incoming, path[len(BULK_PREFIX):])
         if path.startswith(SIGNED_PREFIX):
             return self._signed(incoming, path[len(SIGNED_PREFIX):], query)
-        if path.startswith(ADS_PREFIX + "/"):
-            return self._ads(incoming, path[len(ADS_PREFIX):], query)
+        if path.startswith((ADS_PREFIX + "/", ADS_FILES_PREFIX + "/")):
+            return self._ads(incoming, path, query)
         if path.startswith("/_sandbox/"):
             return self._control(incoming.method, path, query), "control", None
         return _json(404, {"error": {"status": 404, "message": "Not found"}}), "other", None
@@ -200,6 +201,10 @@ class SandboxApp:
 
     def _ads(self, incoming: Incoming, path: str,
              query: dict[str, list[str]]) -> tuple[Outcome, str, str | None]:
+        if path.startswith(ADS_FILES_PREFIX + "/") and self.ads_api is not None:
+            token = path[len(ADS_FILES_PREFIX) + 1:]  # a signed URL: no token needed
+            return self.ads_api.async_reports.download(token), "ads_files", None
+        path = path[len(ADS_PREFIX):]
         kind = "ads"
         token, denied = self.tokens.check(incoming.headers.get("authorization"), ADS)
         if denied is not None:
@@ -211,6 +216,7 @@ class SandboxApp:
         if self.ads_api is None:
             missing = api_error(501, "The Ads API part of the sandbox is not installed")
             return _ads_error(missing), kind, None
+        self.ads_api.files_base = self.base_url + ADS_FILES_PREFIX
         request = SandboxRequest(incoming.method, path, query, dict(incoming.headers),
                                  incoming.body, token or "")
         return self.ads_api.handle(request), kind, None

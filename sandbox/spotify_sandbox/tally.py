@@ -104,10 +104,12 @@ NOT_IN_TRUTH_STREAMS = frozenset({"bulk_loads"})
 LOADER_PREFIX = "_sdc_"
 
 # Ads report tables: primary key columns by report shape (api-contract §5.3); every requested field
-# column is both fingerprinted and summed.
+# column is both fingerprinted and summed, and each record's `currency_code` fingerprinted.
 ADS_KEYS_TIMESERIES = ("ad_account_id", "entity_id", "start_time")
 ADS_KEYS_LIFETIME = ("ad_account_id", "entity_id")
 ADS_KEYS_INSIGHT = ("ad_account_id", "entity_id", "insight_value")
+ADS_KEYS_TOTALS_DAY = ("ad_account_id", "start_time")
+ADS_KEYS_TOTALS_LIFETIME = ("ad_account_id",)
 
 
 def _number(value: float | Decimal) -> str:
@@ -190,7 +192,7 @@ class Tally:
 
     @classmethod
     def for_ads_report(cls, keys: Sequence[str], field_columns: Sequence[str]) -> Tally:
-        return cls((*keys, *field_columns), field_columns)
+        return cls((*keys, "currency_code", *field_columns), field_columns)
 
     def add(self, record: Mapping[str, t.Any]) -> None:
         self.count += 1

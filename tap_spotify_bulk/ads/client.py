@@ -1,13 +1,16 @@
 """The one HTTP path of every Ads API call: the tap's retry policy (`http.RetryPolicy`)
-with the Ads token and a pacer shared by every Ads stream, which keeps the tap under the
-reporting rate limit (150 requests / 30 s per token) and holds every call back while the
-server asks for a pause after a 429.
+with the Ads token and one pacer per endpoint class, shared by every Ads stream. Spotify
+limits each client and user to 150 requests / 30 s on the reporting endpoints and 1,500 /
+30 s on the rest: each class is paced a little under its limit, and a class's calls are
+held back while the server asks for a pause (a 429, or `X-RateLimit-Remaining: 0` with
+`X-RateLimit-Reset` on any answer).
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 import time
 import typing as t
@@ -24,8 +27,12 @@ if t.TYPE_CHECKING:
 
 LOGGER = logging.getLogger("tap_spotify_bulk.ads")
 
-PACE_LIMIT = 145  # requests per PACE_WINDOW, a little under the API's 150 / 30 s
+PACE_LIMIT = 145  # reporting requests per PACE_WINDOW, a little under the API's 150 / 30 s
+OTHER_PACE_LIMIT = 1450  # other requests per PACE_WINDOW, under the API's 1,500 / 30 s
 PACE_WINDOW = 30.0
+MAX_RESET = 3600.0  # a longer X-RateLimit-Reset is not taken as a pause hint
+# Path segments of the reporting endpoints (the `reports` operations of the v3 specification).
+REPORTING = frozenset({"aggregate_reports", "insight_reports", "async_reports"})
 
 
 class RatePacer:
@@ -88,23 +95,59 @@ def error_codes(response: requests.Response) -> set[str]:
     return set(_codes(json_body(response) or {}))
 
 
+def exhausted_for(response: requests.Response) -> float | None:
+    """Seconds to hold a class back when an answer says its budget is spent
+    (`X-RateLimit-Remaining: 0`, `X-RateLimit-Reset` seconds); None otherwise."""
+    headers = response.headers
+    if headers.get("X-RateLimit-Remaining", "").strip() != "0":
+        return None
+    try:
+        reset = float(headers.get("X-RateLimit-Reset", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(reset) or reset > MAX_RESET:
+        return None
+    return max(reset, 1.0)  # whole seconds, rounded down: 0 still means "not yet"
+
+
 class AdsClient:
-    """GETs against `base_url` with the Ads token, paced under the reporting rate limit."""
+    """Calls against `base_url` with the Ads token, each endpoint class under its own rate
+    limit (`pacer` for the reporting endpoints, `other_pacer` for the rest)."""
 
     def __init__(self, *, base_url: str, tokens: TokenClient,
-                 pacer: RatePacer | None = None, session: requests.Session | None = None,
+                 pacer: RatePacer | None = None, other_pacer: RatePacer | None = None,
+                 session: requests.Session | None = None,
+                 clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
-        self.pacer = pacer or RatePacer(sleep=sleep)
+        self.pacer = pacer or RatePacer(clock=clock, sleep=sleep)
+        self.other_pacer = other_pacer or RatePacer(OTHER_PACE_LIMIT, clock=clock, sleep=sleep)
         self.session = session or requests.Session()
+        unavailable = "The Ads API is unavailable; run again later."
         self.retry = http.RetryPolicy(tokens=tokens, pacer=self.pacer, sleep=sleep,
-                                      unavailable="The Ads API is unavailable; run again later.")
+                                      unavailable=unavailable)
+        self.other_retry = http.RetryPolicy(tokens=tokens, pacer=self.other_pacer, sleep=sleep,
+                                            unavailable=unavailable)
+
+    @staticmethod
+    def is_reporting(path: str) -> bool:
+        return not REPORTING.isdisjoint(path.split("/"))
 
     def get(self, path: str, params: t.Any = None, *, what: str) -> requests.Response:
         """The first answer that is not 401-once, 429 or transient; callers judge 4xx."""
-        response = self.retry.send(self.session, "GET", f"{self.base_url}{path}",
-                                   what=what, params=params)
+        return self.request("GET", path, what=what, params=params)
+
+    def request(self, method: str, path: str, *, what: str,
+                **kwargs: t.Any) -> requests.Response:
+        """Like `get`, for any method (`kwargs` go to `requests`)."""
+        reporting = self.is_reporting(path)
+        retry = self.retry if reporting else self.other_retry
+        response = retry.send(self.session, method, f"{self.base_url}{path}", what=what,
+                              **kwargs)
+        pause = exhausted_for(response)
+        if pause is not None:  # the budget is spent: wait before this class's next call
+            (self.pacer if reporting else self.other_pacer).pause(pause)
         if response.status_code == 401:
             response.close()
             msg = (f"{what}: the Ads API rejected a fresh access token (HTTP 401): "

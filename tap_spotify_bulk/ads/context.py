@@ -1,6 +1,7 @@
 """What every Ads stream of one tap shares: the token client (with the refresh token kept
 in the token store, see `tap_spotify_bulk.ads.token_store`), the paced HTTP client (one
-pacer, one request budget) and the discovered businesses and ad accounts.
+pacer per endpoint class, one request budget), the discovered businesses and ad accounts
+and their currencies.
 
 Built on first use, so discovery needs no credentials. Account discovery also keeps the
 objects it was answered with, so the `businesses` and `ad_accounts` streams cost no
@@ -31,6 +32,7 @@ class AdsContext:
     def __init__(self, config: Mapping[str, t.Any]) -> None:
         self.config = config
         self.account_objects: dict[str, dict] = {}  # ad account id -> API object
+        self._currencies: dict[str, str | None] = {}  # ad account id -> currency_code
 
     @cached_property
     def stored_token(self) -> token_store.StoredRefreshToken | None:
@@ -80,6 +82,23 @@ class AdsContext:
                     self.account_objects.setdefault(str(account["id"]), account)
         LOGGER.info("Ads: %d ad account(s) found across businesses", len(self.account_objects))
         return list(self.account_objects)
+
+    def currency(self, account: str) -> str | None:
+        """The ad account's `currency_code` (SPEND and REVENUE are in it), read once per run:
+        from the object account discovery was answered with, else from `GET
+        /ad_accounts/{id}` once; None (with a warning) when the API names none."""
+        if account not in self._currencies:
+            known = self.account_objects.get(account) or {}
+            if not known.get("currency_code"):
+                known = self.client.get_json(f"/ad_accounts/{account}",
+                                             what=f"Ads ad account {account}")
+            code = known.get("currency_code")
+            if not isinstance(code, str) or not code:
+                LOGGER.warning("Ads ad account %s: the API names no currency_code; its "
+                               "records carry none", account)
+                code = None
+            self._currencies[account] = code
+        return self._currencies[account]
 
     def selected_businesses(self) -> list[dict]:
         """Every business with ALL_ACCOUNTS; with SPECIFIC_ACCOUNTS, the listed accounts'

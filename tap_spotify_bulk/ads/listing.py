@@ -21,6 +21,7 @@ if t.TYPE_CHECKING:
 
 LOGGER = logging.getLogger("tap_spotify_bulk.ads")
 PAGE_LIMIT = 50
+LISTS = {"CAMPAIGN": "campaigns", "AD_SET": "ad_sets", "AD": "ads"}  # entity type -> list
 NEWEST_FIRST = {"sort_field": "UPDATED_AT", "sort_direction": "DESC"}
 
 

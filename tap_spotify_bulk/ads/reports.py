@@ -3,7 +3,8 @@
 * `aggregate_rows`: one aggregate report (all entities of an account, no per-entity
   fan-out), following continuation tokens; each token is sent alone (URL-encoded by
   `requests`).
-* `insight_rows`: one ad set's insight report; a 422 INSUFFICIENT_* answer is no rows.
+* `insight_rows`: one ad set's or campaign's insight report; a 422 INSUFFICIENT_* answer
+  is None (not enough data yet; `insights` decides when to ask again).
 * `*_record`: the output record of a row, one lower-case column per configured field,
   E_CPM computed from SPEND and IMPRESSIONS.
 """
@@ -12,14 +13,16 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_spotify_bulk.ads.client import error_codes
-from tap_spotify_bulk.ads.settings import E_CPM
+from tap_spotify_bulk.ads.client import error_codes, error_text
+from tap_spotify_bulk.ads.fields import E_CPM
 from tap_spotify_bulk.ads.windows import iso, parse_time
-from tap_spotify_bulk.errors import ApiError
+from tap_spotify_bulk.errors import ApiError, ConfigError
 
 if t.TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterator
+
+    import requests
 
     from tap_spotify_bulk.ads.client import AdsClient
     from tap_spotify_bulk.ads.settings import ReportSpec
@@ -46,7 +49,10 @@ def aggregate_rows(client: AdsClient, account: str, spec: ReportSpec, *,
     what = f"Ads {spec.table} report for ad account {account}{window}"
     seen: set[str] = set()
     while True:
-        body = client.get_json(f"/ad_accounts/{account}/aggregate_reports", params, what=what)
+        response = client.get(f"/ad_accounts/{account}/aggregate_reports", params, what=what)
+        if response.status_code != 200:
+            raise refused(client, response, what, spec)
+        body = client.json_object(response, what)
         rows, token = body.get("rows") or [], body.get("continuation_token")
         del body
         yield from (row for row in rows if isinstance(row, dict))
@@ -60,24 +66,42 @@ def aggregate_rows(client: AdsClient, account: str, spec: ReportSpec, *,
         params = {"continuation_token": token}
 
 
-def insight_rows(client: AdsClient, account: str, spec: ReportSpec, ad_set_id: str) -> list:
-    """One ad set's insight rows; [] when the API says there is not enough data yet."""
+def insight_rows(client: AdsClient, account: str, spec: ReportSpec,
+                 entity_id: str) -> list[dict] | None:
+    """One ad set's or campaign's insight rows (`spec.entity_ids_type`); None when the API
+    says there is not enough data yet (a 422 INSUFFICIENT_* answer)."""
     params = [
         ("insight_dimension", spec.dimension),
         *(("fields", field) for field in spec.api_fields),
-        ("entity_ids", ad_set_id),
-        ("entity_ids_type", "AD_SET"),
+        ("entity_ids", entity_id),
+        ("entity_ids_type", spec.entity_ids_type),
     ]
-    what = f"Ads {spec.table} insight report for ad set {ad_set_id}"
+    label = spec.entity_ids_type.lower().replace("_", " ")
+    what = f"Ads {spec.table} insight report for {label} {entity_id}"
     response = client.get(f"/ad_accounts/{account}/insight_reports", params, what=what)
     if response.status_code == 422 and any(
         code.startswith(INSUFFICIENT_PREFIX) for code in error_codes(response)
     ):
-        return []
+        return None
     if response.status_code != 200:
-        raise client.failure(response, what)
+        raise refused(client, response, what, spec)
     rows = client.json_object(response, what).get("rows") or []
     return [row for row in rows if isinstance(row, dict)]
+
+
+def refused(client: AdsClient, response: requests.Response, what: str,
+            spec: ReportSpec) -> Exception:
+    """The error of a report call that was not answered 200: a `ConfigError` naming the
+    fields the tap does not know when the API refused the request (400) and the report asks
+    for some, else the client's usual failure."""
+    unknown = spec.unknown_fields
+    if response.status_code != 400 or not unknown:
+        return client.failure(response, what)
+    detail = error_text(response)
+    msg = (f"`ads_report_list` table {spec.table!r}: the Ads API refused the report (HTTP 400"
+           f"{': ' + detail if detail else ''}); field(s) {', '.join(unknown)} are not among "
+           "the fields the tap knows: check their spelling or remove them.")
+    return ConfigError(msg)
 
 
 def _number(value: t.Any) -> float | int | None:
@@ -137,17 +161,18 @@ def utc_time(value: t.Any) -> t.Any:
         return value
 
 
-def insight_record(spec: ReportSpec, account: str, ad_set: dict, row: dict) -> dict:
+def insight_record(spec: ReportSpec, account: str, entity: dict, row: dict) -> dict:
+    """An insight row of `entity` (an ad set, whose parent is its campaign, or a campaign)."""
     return {
         "ad_account_id": account,
         "table": spec.table,
         "granularity": "LIFETIME",
         "dimension": spec.dimension,
-        "entity_type": "AD_SET",
-        "entity_id": row.get("id") or ad_set.get("id"),
-        "entity_name": row.get("name") or ad_set.get("name"),
-        "entity_status": row.get("status") or ad_set.get("status"),
-        "parent_entity_id": ad_set.get("campaign_id"),
+        "entity_type": spec.entity_ids_type,
+        "entity_id": row.get("id") or entity.get("id"),
+        "entity_name": row.get("name") or entity.get("name"),
+        "entity_status": row.get("status") or entity.get("status"),
+        "parent_entity_id": entity.get("campaign_id"),
         "start_time": None,
         "end_time": None,
         "insight_value": row.get("insight_value"),

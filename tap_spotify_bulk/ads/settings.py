@@ -9,6 +9,7 @@ valid report objects to build schemas).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import typing as t
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 
 from singer_sdk import typing as th
 
+from tap_spotify_bulk.ads import fields as report_fields
 from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads.fields import E_CPM, INSIGHT_REFUSED_FIELDS
 from tap_spotify_bulk.ads.token_store import ADS_TOKEN_STORE
 from tap_spotify_bulk.errors import ConfigError, MissingSettingError, did_you_mean
 from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, Setting
@@ -30,29 +33,19 @@ DEFAULT_ADS_API_URL = "https://api-partner.spotify.com/ads/v3"
 SYNC_MODES = ("ALL_ACCOUNTS", "SPECIFIC_ACCOUNTS")
 TIMEFRAMES = {"THREE": 3, "SIX": 6, "TWELVE": 12, "TWENTY_FOUR": 24, "ALL_TIME": None}
 ENTITY_DIMENSIONS = ("AD", "AD_SET", "CAMPAIGN", "AD_ACCOUNT")
-INSIGHT_DIMENSIONS = ("AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM")
+# InsightDimensionType of the v3 specification: the fifteen breakdowns of insight reports.
+INSIGHT_DIMENSIONS = (
+    "AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM", "ACT_AND_SET", "AUDIENCE", "CITY",
+    "FORMAT", "INTERESTS", "METRO", "PLACEMENT", "PODCAST_EPISODE_TOPIC", "REGION", "TONE",
+)
+INSIGHT_ENTITY_TYPES = ("AD_SET", "CAMPAIGN")  # insight reports' `entity_ids_type`
+REPORT_KINDS = ("aggregate", "totals", "async")
+ASYNC_STATUSES = ("ACTIVE", "PAUSED", "COMPLETED", "PENDING_APPROVAL", "REJECTED", "ARCHIVED")
+# aggregate_reports/totals: reach and frequency deduplicated across up to 50 entities.
+TOTALS_DIMENSIONS = ("CAMPAIGN", "AD_SET", "AD")
+TOTALS_FIELDS = ("IMPRESSIONS", "CLICKS", "CTR", "REACH", "FREQUENCY")
+TOTALS_MAX_ENTITIES = 50
 GRANULARITIES = ("DAY", "HOUR", "LIFETIME")
-E_CPM = "E_CPM"  # not a v3 field: computed as SPEND / IMPRESSIONS * 1000
-
-# ReportFieldType of Spotify's Ads API v3 OpenAPI spec (external-v3.yaml).
-API_FIELDS = frozenset({
-    "CLICKS", "COMPLETES", "COMPLETION_RATE", "CONVERSION_RATE", "CTR", "E_CPCL",
-    "FIRST_QUARTILES", "FREQUENCY", "IMPRESSIONS", "INTENT_RATE", "LISTENERS", "MIDPOINTS",
-    "NEW_LISTENERS", "NEW_LISTENER_CONVERSION_RATE", "NEW_LISTENER_STREAMS",
-    "OFF_SPOTIFY_IMPRESSIONS", "PAID_LISTENS", "PAID_LISTENS_FREQUENCY", "PAID_LISTENS_REACH",
-    "REACH", "SKIPS", "SPEND", "STARTS", "STREAMS", "STREAMS_PER_NEW_LISTENER",
-    "STREAMS_PER_USER", "THIRD_QUARTILES", "VIDEO_VIEWS", "VIDEO_EXPANDS", "VIDEO_EXPAND_RATE",
-    "UNMUTES", "PAGE_VIEWS", "LEADS", "ADD_TO_CART", "PURCHASES", "REVENUE",
-    "AVERAGE_ORDER_VALUE", "RETURN_ON_AD_SPEND", "CUSTOMER_ACQUISITION_COST", "COST_PER_LEAD",
-    "START_CHECKOUT", "PRODUCTS", "SIGN_UPS", "CUSTOM_EVENT_1", "CUSTOM_EVENT_2",
-    "CUSTOM_EVENT_3", "CUSTOM_EVENT_4", "CUSTOM_EVENT_5", "STREAMED_IMPRESSIONS",
-})
-REPORT_FIELDS = API_FIELDS | {E_CPM}
-# Refused by insight_reports (api-contract §6); E_CPM needs SPEND, so it is refused there too.
-INSIGHT_REFUSED_FIELDS = frozenset({
-    "SPEND", "FREQUENCY", "STARTS", "SKIPS", "E_CPCL", "OFF_SPOTIFY_IMPRESSIONS",
-    "PAID_LISTENS_FREQUENCY", "UNMUTES", E_CPM,
-})
 _TABLE = re.compile(r"^[a-z0-9_]+$")
 
 @dataclass(frozen=True)
@@ -63,10 +56,18 @@ class ReportSpec:
     dimension: str
     granularity: str
     fields: tuple[str, ...]  # as configured, upper case, E_CPM included
+    entity_ids_type: str = "AD_SET"  # insight reports: one report per ad set or campaign
+    kind: str = "aggregate"  # or "totals" (aggregate_reports/totals)
+    entity_ids: tuple[str, ...] = ()  # totals: the entities to total (default: all)
+    statuses: tuple[str, ...] = ()  # async: entity statuses (default: every status)
 
     @property
     def is_insight(self) -> bool:
-        return self.dimension in INSIGHT_DIMENSIONS
+        return self.dimension in INSIGHT_DIMENSIONS and self.kind == "aggregate"
+
+    @property
+    def is_totals(self) -> bool:
+        return self.kind == "totals"
 
     @property
     def is_timeseries(self) -> bool:
@@ -76,6 +77,13 @@ class ReportSpec:
     def columns(self) -> tuple[str, ...]:
         """Output metric columns, one per configured field, lower case."""
         return tuple(field.lower() for field in self.fields)
+
+    @property
+    def unknown_fields(self) -> tuple[str, ...]:
+        """Configured fields the tap does not know: passed to the API as they are."""
+        known = (report_fields.ASYNC_METRICS if self.kind == "async"
+                 else report_fields.KNOWN_FIELDS)
+        return tuple(f for f in self.fields if f not in known)
 
     @property
     def api_fields(self) -> tuple[str, ...]:
@@ -91,7 +99,8 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
     if not isinstance(item, dict):
         msg = f"{where} must be an object with table, dimension, granularity and fields."
         raise ConfigError(msg)
-    keys = ("table", "dimension", "granularity", "fields")
+    keys = ("table", "dimension", "granularity", "fields", "entity_ids_type", "kind",
+            "entity_ids", "statuses")
     unknown = sorted(set(item) - set(keys))
     if unknown:
         named = ", ".join(f"{key}{did_you_mean(key, keys)}" for key in unknown)
@@ -120,15 +129,53 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
     if dimension in INSIGHT_DIMENSIONS and granularity != "LIFETIME":
         msg = f"{where}: insight dimension {dimension} only supports LIFETIME granularity."
         raise ConfigError(msg)
+    fields = _fields(item, where, dimension)
+    spec = ReportSpec(table, dimension, granularity, fields,
+                      _entity_ids_type(item, where, dimension))
+    kind = str(item.get("kind") or "aggregate").lower()
+    if kind not in REPORT_KINDS:
+        msg = f"{where}: unknown kind {item.get('kind')!r} (aggregate, totals or async)."
+        raise ConfigError(msg)
+    if "entity_ids" in item and kind != "totals":
+        msg = f"{where}: `entity_ids` applies to totals (kind: totals) only; remove it."
+        raise ConfigError(msg)
+    if "statuses" in item and kind != "async":
+        msg = f"{where}: `statuses` applies to async reports (kind: async) only; remove it."
+        raise ConfigError(msg)
+    if kind == "async":
+        return _async_spec(spec, item, where)
+    return _totals_spec(spec, item, where) if kind == "totals" else spec
+
+
+def _async_spec(spec: ReportSpec, item: dict, where: str) -> ReportSpec:
+    """A checked `kind: async` report object (async CSV reports)."""
+    if spec.dimension not in ENTITY_DIMENSIONS:
+        msg = (f"{where}: async reports take dimension AD, AD_SET, CAMPAIGN or AD_ACCOUNT, "
+               f"not {spec.dimension}.")
+        raise ConfigError(msg)
+    if spec.granularity not in {"DAY", "LIFETIME"}:
+        msg = f"{where}: async reports take granularity DAY or LIFETIME, not {spec.granularity}."
+        raise ConfigError(msg)
+    statuses = item.get("statuses", [])
+    if not isinstance(statuses, list) or not all(
+            isinstance(s, str) and s.upper() in ASYNC_STATUSES for s in statuses):
+        msg = f"{where}: `statuses` must be a list of {', '.join(ASYNC_STATUSES)}."
+        raise ConfigError(msg)
+    return dataclasses.replace(spec, kind="async",
+                               statuses=tuple(dict.fromkeys(s.upper() for s in statuses)))
+
+
+def _fields(item: dict, where: str, dimension: str) -> tuple[str, ...]:
     raw_fields = item.get("fields")
     if not isinstance(raw_fields, list) or not raw_fields:
         msg = f"{where}: `fields` must be a non-empty list of report fields."
         raise ConfigError(msg)
     fields: list[str] = []
     for raw in raw_fields:
-        field = str(raw).upper() if isinstance(raw, str) else ""
-        if field not in REPORT_FIELDS:
-            msg = f"{where}: unknown field {raw!r}{did_you_mean(field, REPORT_FIELDS)}."
+        field = raw.strip().upper() if isinstance(raw, str) else ""
+        if not report_fields.FIELD_NAME.match(field):  # any other name goes to the API
+            msg = (f"{where}: {raw!r} is not a report field name (letters, digits and _, "
+                   "e.g. IMPRESSIONS).")
             raise ConfigError(msg)
         if field in fields:
             msg = f"{where}: field {field} is listed twice."
@@ -137,7 +184,46 @@ def _report_spec(item: t.Any, index: int) -> ReportSpec:
             msg = f"{where}: field {field} is not available for insight dimension {dimension}."
             raise ConfigError(msg)
         fields.append(field)
-    return ReportSpec(table, dimension, granularity, tuple(fields))
+    return tuple(fields)
+
+
+def _totals_spec(spec: ReportSpec, item: dict, where: str) -> ReportSpec:
+    """A checked `kind: totals` report object (aggregate_reports/totals)."""
+    if spec.dimension not in TOTALS_DIMENSIONS:
+        msg = f"{where}: totals take dimension CAMPAIGN, AD_SET or AD, not {spec.dimension}."
+        raise ConfigError(msg)
+    if spec.granularity not in {"DAY", "LIFETIME"}:
+        msg = f"{where}: totals take granularity DAY or LIFETIME, not {spec.granularity}."
+        raise ConfigError(msg)
+    refused = [f for f in spec.fields if f not in TOTALS_FIELDS]
+    if refused:
+        msg = (f"{where}: totals serve {', '.join(TOTALS_FIELDS)} only, not "
+               f"{', '.join(refused)}.")
+        raise ConfigError(msg)
+    ids = item.get("entity_ids", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i.strip() for i in ids):
+        msg = f"{where}: `entity_ids` must be a list of entity ids."
+        raise ConfigError(msg)
+    unique = tuple(dict.fromkeys(i.strip() for i in ids))
+    if len(unique) > TOTALS_MAX_ENTITIES:
+        msg = f"{where}: totals take at most {TOTALS_MAX_ENTITIES} `entity_ids`."
+        raise ConfigError(msg)
+    return dataclasses.replace(spec, kind="totals", entity_ids=unique)
+
+
+def _entity_ids_type(item: dict, where: str, dimension: str) -> str:
+    """An insight report's `entity_ids_type` (AD_SET by default); other reports have none."""
+    raw = item.get("entity_ids_type")
+    if raw is None:
+        return "AD_SET"
+    if dimension not in INSIGHT_DIMENSIONS:
+        msg = f"{where}: `entity_ids_type` applies to insight dimensions only; remove it."
+        raise ConfigError(msg)
+    value = str(raw).upper()
+    if value not in INSIGHT_ENTITY_TYPES:
+        msg = f"{where}: unknown entity_ids_type {raw!r} (use AD_SET or CAMPAIGN)."
+        raise ConfigError(msg)
+    return value
 
 
 def _report_list(items: t.Any) -> list[ReportSpec]:
@@ -202,7 +288,10 @@ ADS_ACCOUNTS = Setting(
     default=[], parse=_accounts)
 ADS_REPORT_LIST = Setting(
     "ads_report_list", "array", "Ads Report List",
-    "Ads reports to extract; each becomes one stream named by its `table`.", group=_GROUP,
+    "Ads reports to extract; each becomes one stream named by its `table`: aggregate or "
+    "insight reports (the default), `kind: totals` (deduplicated reach and frequency) or "
+    "`kind: async` (async CSV reports, up to 365 days each). Every record carries its ad "
+    "account's `currency_code`.", group=_GROUP,
     default=[], parse=_report_list,
     schema=th.ArrayType(th.ObjectType(
         th.Property("table", th.StringType, required=True,
@@ -211,12 +300,28 @@ ADS_REPORT_LIST = Setting(
         # gets `_report_spec`'s one-line message.
         th.Property("dimension", th.StringType, required=True,
                     description="AD, AD_SET, CAMPAIGN, AD_ACCOUNT, or an insight dimension "
-                    "AGE, COUNTRY, GENDER, GENRE, PLATFORM (LIFETIME only)."),
+                    f"({', '.join(INSIGHT_DIMENSIONS)}; LIFETIME only)."),
         th.Property("granularity", th.StringType,
                     description="DAY, HOUR or LIFETIME (default LIFETIME)."),
         th.Property("fields", th.ArrayType(th.StringType), required=True,
-                    description="Ads API v3 report fields (IMPRESSIONS, SPEND, ...) and "
-                    "E_CPM (computed)."),
+                    description=report_fields.describe()),
+        th.Property("kind", th.StringType,
+                    description="aggregate (default): aggregate or insight reports; async: "
+                    "async CSV reports (DAY or LIFETIME, up to 365 days per report, metrics "
+                    "of AsyncReportMetric); totals: "
+                    "aggregate_reports/totals, reach and frequency deduplicated across the "
+                    "entities of `dimension` (CAMPAIGN, AD_SET, AD), one row per account "
+                    "(LIFETIME) or per account and day (DAY), fields IMPRESSIONS, CLICKS, "
+                    "CTR, REACH, FREQUENCY."),
+        th.Property("statuses", th.ArrayType(th.StringType),
+                    description="Async reports only: entity statuses to include (default: "
+                    "every status; the API's own default is ACTIVE only)."),
+        th.Property("entity_ids", th.ArrayType(th.StringType),
+                    description="Totals only: the entities to total (at most 50); default "
+                    "every entity of `dimension` in each account."),
+        th.Property("entity_ids_type", th.StringType,
+                    description="Insight dimensions only: AD_SET (default) reads one insight "
+                    "report per ad set, CAMPAIGN one per campaign."),
     )))
 ADS_TIMEFRAME_MONTHS = Setting(
     "ads_timeframe_months", "options", "Ads Timeframe Months",

@@ -1,9 +1,12 @@
 """Ads API report streams: one stream per `ads_report_list` item, partitioned by ad account.
 
 Why a plain SDK `Stream` and not `RESTStream`: a DAY report is a sequence of 90-day windows,
-each a chain of continuation-token pages, and an insight report is one call per ad set;
-every call also needs the shared pacing and the Ads 429/401 rules of `AdsClient`. The
-SDK still owns catalog, selection, conformance, stream maps and state.
+each a chain of continuation-token pages, an insight report is one call per ad set or
+campaign (`insights`), a totals object one call per account and window (`totals`), an async
+report an order, polls and a CSV download (`async_reports`); every call also needs the
+shared pacing and the Ads 429/401 rules of `AdsClient`. The SDK still owns catalog,
+selection, conformance, stream maps and state. Every record gets its account's
+`currency_code` here, whatever its kind.
 
 State: DAY/HOUR streams bookmark `start_time` per ad account. Each window's rows are
 emitted sorted by (start_time, entity_id) so the bookmark only grows within a window and
@@ -22,10 +25,19 @@ import typing as t
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_spotify_bulk import bookmarks, setting
-from tap_spotify_bulk.ads import listing, reports, settings, sorted_window, windows
+from tap_spotify_bulk import bookmarks, sdk_seam, setting
+from tap_spotify_bulk.ads import (
+    async_reports,
+    insights,
+    reports,
+    settings,
+    sorted_window,
+    totals,
+    windows,
+)
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
+from tap_spotify_bulk.ads.fields import DEPRECATED_FIELDS
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
@@ -42,6 +54,7 @@ def report_schema(spec: ReportSpec) -> dict:
     text = th.StringType
     properties = [
         th.Property("ad_account_id", text, required=True),
+        th.Property("currency_code", text),
         th.Property("table", text),
         th.Property("granularity", text),
         th.Property("dimension", text),
@@ -56,6 +69,8 @@ def report_schema(spec: ReportSpec) -> dict:
     if spec.is_insight:
         properties.append(th.Property("insight_value", text, required=True))
     properties += [th.Property(column, th.NumberType) for column in spec.columns]
+    if spec.kind == "async":  # CSV columns the tap does not read into a column of its own
+        properties.append(th.Property("extra", th.ObjectType()))
     return th.PropertiesList(*properties).to_dict()
 
 
@@ -76,8 +91,9 @@ class AdsReportStream(Stream):
     def __init__(self, tap: Tap, spec: ReportSpec, shared: AdsContext) -> None:
         self.spec = spec
         self.shared = shared
-        super().__init__(tap=tap, name=spec.table, schema=report_schema(spec))
-        self.primary_keys = primary_keys(spec)
+        schema = totals.schema(spec) if spec.is_totals else report_schema(spec)
+        super().__init__(tap=tap, name=spec.table, schema=schema)
+        self.primary_keys = totals.primary_keys(spec) if spec.is_totals else primary_keys(spec)
         if spec.is_timeseries:
             self.replication_key = "start_time"
 
@@ -93,7 +109,17 @@ class AdsReportStream(Stream):
         if not context:
             return
         account = context["ad_account_id"]
-        if self.spec.is_insight:
+        currency = self.shared.currency(account)
+        for record in self._records(account, context):
+            record["currency_code"] = currency
+            yield record
+
+    def _records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
+        if self.spec.kind == "async":
+            yield from self._async_records(account, context)
+        elif self.spec.is_totals:
+            yield from self._totals_records(account, context)
+        elif self.spec.is_insight:
             yield from self._insight_records(account)
         elif self.spec.granularity == "LIFETIME":
             seen: set[t.Any] = set()
@@ -123,20 +149,48 @@ class AdsReportStream(Stream):
             yield from window.records()
             progress.step(span, window.emitted)
 
-    def _insight_records(self, account: str) -> Iterable[dict]:
-        client = self.shared.client
-        done: set[str] = set()  # a listing whose pages overlap names an ad set twice
-        for ad_set in listing.listing(client, account, "ad_sets"):
-            ad_set_id = str(ad_set.get("id") or "")
-            if not ad_set_id or ad_set_id in done:
-                continue
-            done.add(ad_set_id)
-            values: set[t.Any] = set()
-            for row in reports.insight_rows(client, account, self.spec, ad_set_id):
-                record = reports.insight_record(self.spec, account, ad_set, row)
-                if record["insight_value"] not in values:
-                    values.add(record["insight_value"])
+    def _async_records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
+        """One async report per account (LIFETIME) or per 365 days (DAY); each window's rows
+        sorted by (start_time, entity_id), each key once."""
+        reader = async_reports.AsyncReader(self.shared.client, self.spec)
+        state = self.get_context_state(dict(context))
+
+        def save() -> None:
+            sdk_seam.write_state(self)
+
+        if self.spec.granularity == "LIFETIME":
+            seen: set[t.Any] = set()
+            for record in reader.records(account, state, save):
+                if record["entity_id"] not in seen:
+                    seen.add(record["entity_id"])
                     yield record
+            return
+        planned = self._windows(account, context)
+        if not planned:
+            return
+        for first, last in async_reports.report_windows(planned[0][0], planned[-1][1]):
+            what = f"Ads {self.name} async report for ad account {account} {first}..{last}"
+            with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
+                for record in reader.records(account, state, save, first, last):
+                    window.add((str(record["start_time"]), str(record["entity_id"])), record)
+                yield from window.records()
+
+    def _totals_records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
+        client = self.shared.client
+        ids = totals.entity_ids(client, account, self.spec)
+        if self.spec.granularity == "LIFETIME":
+            yield from totals.totals_records(client, account, self.spec, ids)
+            return
+        for first, last in self._windows(account, context):
+            yield from totals.totals_records(client, account, self.spec, ids, start=first,
+                                             end=last)
+
+    def _insight_records(self, account: str) -> Iterable[dict]:
+        state = self.get_context_state({"ad_account_id": account})
+        today = windows.utc_now().date()
+        yield from insights.insight_records(self.shared.client, account, self.spec, state,
+                                            today)
+        sdk_seam.write_state(self)  # the "not enough data" days, kept for the next run
 
     def _bookmark(self, context: Mapping[str, t.Any]) -> dt.datetime | None:
         state = self.get_context_state(dict(context))
@@ -167,6 +221,18 @@ class AdsReportStream(Stream):
         return windows.day_windows(first_day, today - dt.timedelta(days=1))
 
 
+def warn_deprecated(specs: Iterable[ReportSpec]) -> None:
+    """One warning per deprecated field a report asks for (Spotify may stop serving it)."""
+    tables: dict[str, list[str]] = {}
+    for spec in specs:
+        for field in spec.fields:
+            if field in DEPRECATED_FIELDS:
+                tables.setdefault(field, []).append(spec.table)
+    for field, names in sorted(tables.items()):
+        LOGGER.warning("Ads report field %s (in %s) is deprecated by Spotify and may stop "
+                       "being served; plan to drop it.", field, ", ".join(names))
+
+
 def ads_streams(tap: Tap) -> list[Stream]:
     """The entity streams, then one stream per `ads_report_list` item (bad report objects
     raise `ConfigError`); all share one `AdsContext`.
@@ -177,6 +243,7 @@ def ads_streams(tap: Tap) -> list[Stream]:
     asked for Ads credentials.
     """
     specs = settings.report_specs(tap.config)
+    warn_deprecated(specs)
     shared = AdsContext(tap.config)
     catalog = tap.input_catalog
     named = catalog is not None and any(name in catalog for name in ENTITY_STREAM_NAMES)

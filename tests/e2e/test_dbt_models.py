@@ -82,10 +82,13 @@ TABLES: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
     "aggregated_streams_saves": ((*AGGREGATED, "country", "product", "saves", "load_id"),
                                  [("g", "2024-03-01", "h1", "ISRC1", "SE", "free", 5, L2),
                                   ("g", "2024-03-01", "h2", "ISRC2", "SE", "free", 1, L1)]),
-    "campaign_day": (("ad_account_id", "entity_type", "granularity", "entity_id", "entity_name",
-                      "start_time", "impressions", "clicks", "spend", "streams"),
-                     [("acc", "CAMPAIGN", "DAY", "c1", "Spring", "2024-03-01T00:00:00Z",
-                       2000, 50, 10.0, 400)]),
+    "campaign_day": (("ad_account_id", "currency_code", "entity_type", "granularity",
+                      "entity_id", "entity_name", "start_time", "impressions", "clicks", "spend",
+                      "streams"),
+                     [("acc", "SEK", "CAMPAIGN", "DAY", "c1", "Spring", "2024-03-01T00:00:00Z",
+                       2000, 50, 10.0, 400),
+                      ("acc2", "JPY", "CAMPAIGN", "DAY", "c2", "Tokyo", "2024-03-01T00:00:00Z",
+                       1000, 10, 1500.0, 100)]),
 }
 TYPES = {"row_number": "BIGINT", "ms_played": "BIGINT", "birth_year": "BIGINT",
          "streams": "BIGINT", "skips": "BIGINT", "saves": "BIGINT", "impressions": "BIGINT",
@@ -148,6 +151,7 @@ def test_current_models_and_marts_on_hand_made_tables(
             ("male", "60+", 40, 0), ("male", "unknown", 0, 1)]
         assert query("SELECT track_rank, track_href, artist_name, streams FROM "
                      "spotify.mart_top_tracks") == [(1, "h1", "Ann", 100)]
-        ads_rows = query("SELECT campaign_id, report_date::VARCHAR, ctr, e_cpm, "
-                         "cost_per_stream FROM spotify.mart_ads_campaign_daily")
-        assert ads_rows == ([("c1", "2024-03-01", 0.025, 5.0, 0.025)] if ads else [])
+        ads_rows = query("SELECT campaign_id, currency_code, report_date::VARCHAR, ctr, e_cpm, "
+                         "cost_per_stream FROM spotify.mart_ads_campaign_daily ORDER BY 1")
+        assert ads_rows == ([("c1", "SEK", "2024-03-01", 0.025, 5.0, 0.025),
+                             ("c2", "JPY", "2024-03-01", 0.01, 1500.0, 15.0)] if ads else [])

@@ -33,9 +33,10 @@ pytestmark = pytest.mark.slow
 START, END = dt.date(2024, 3, 1), dt.date(2024, 3, 3)
 COUNTRIES = ("SE", "NO", "DE")
 SUBSET = ("streams", "tracks")
-MARTS = {"mart_streams_daily", "mart_listener_demographics", "mart_top_tracks",
-         "mart_ads_campaign_daily"}
-ALWAYS = {"mart_ads_campaign_daily"}  # empty without its Ads table, never disabled
+# Empty without their Ads tables, never disabled.
+ALWAYS = {"mart_ads_campaign_daily", *(f"spotify_ads__{level}_report"
+                                      for level in ("account", "campaign", "ad_group", "ad"))}
+MARTS = {"mart_streams_daily", "mart_listener_demographics", "mart_top_tracks", *ALWAYS}
 
 
 def tap_env(sb: t.Any, streams: tuple[str, ...]) -> dict[str, str]:

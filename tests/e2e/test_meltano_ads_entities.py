@@ -43,8 +43,10 @@ def test_postgres_ads_entity_streams_then_an_edit(
                 landed = Tally(TALLY_FIELDS[stream]).add_all(rows).summary()
                 assert landed == truth[stream], (run, stream)
             currencies = conn.execute(
-                f'SELECT DISTINCT budget->>\'currency\' FROM "{pg_schema}".ad_sets').fetchall()
-            assert currencies == [("USD",)]
+                f'SELECT DISTINCT ad_account_id, budget->>\'currency\' '
+                f'FROM "{pg_schema}".ad_sets').fetchall()
+            assert sorted(currencies) == sorted(
+                (a, api.world.account(a)["currency_code"]) for a in api.world.account_ids)
             derived = conn.execute(
                 f'SELECT DISTINCT extra->>\'derived_status\' FROM "{pg_schema}".campaigns'
             ).fetchall()

@@ -153,7 +153,8 @@ ADS_CASES: dict[str, dict[str, t.Any]] = {
                              "latency_ms": 20},
     "refresh_token_rotation": {"rotate_refresh_token": True, "token_lifetime": 1,
                                "latency_ms": 40, "faults": FaultOptions(rate_401=0.3)},
-    "ads_rate_limit": {"ads": {"now": NOW, "rate_limit": 5, "rate_window": 1.0}},
+    "ads_rate_limit": {"ads": {"now": NOW, "rate_limit": 5, "rate_window": 1.0,
+                               "rate_headers": "on_429"}},
 }
 ADS_FAULT_SEEN = {"429_from_the_edge": "429", "5xx_burst": "5xx",
                   "connection_resets": "reset", "token_endpoint_503": "token_503",

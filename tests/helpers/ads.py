@@ -9,10 +9,13 @@ import datetime as dt
 import typing as t
 
 import requests
+from spotify_sandbox.ads_data import INSIGHT_VALUES
 from spotify_sandbox.tally import (
     ADS_KEYS_INSIGHT,
     ADS_KEYS_LIFETIME,
     ADS_KEYS_TIMESERIES,
+    ADS_KEYS_TOTALS_DAY,
+    ADS_KEYS_TOTALS_LIFETIME,
     Tally,
     canonical,
 )
@@ -26,11 +29,14 @@ if t.TYPE_CHECKING:
 
     from helpers.singer import Output
 
-INSIGHT_DIMENSIONS = frozenset({"AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM"})
+INSIGHT_DIMENSIONS = frozenset(INSIGHT_VALUES)  # the fifteen of the v3 specification
 
 
 def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
     """api-contract §5.3 primary key of an `ads_report_list` item's table."""
+    if report.get("kind") == "totals":
+        day = report.get("granularity") == "DAY"
+        return ADS_KEYS_TOTALS_DAY if day else ADS_KEYS_TOTALS_LIFETIME
     if report["dimension"] in INSIGHT_DIMENSIONS:
         return ADS_KEYS_INSIGHT
     return ADS_KEYS_LIFETIME if report.get("granularity") == "LIFETIME" else ADS_KEYS_TIMESERIES

@@ -133,8 +133,9 @@ def compare_ads(truth: Mapping[str, Mapping[str, t.Any]], reports: Iterable[Mapp
     problems: dict[str, t.Any] = {}
     for report in reports:
         keys, fields = ads_keys(report), [f.lower() for f in report["fields"]]
-        rows = rows_of(report["table"], list(dict.fromkeys((*keys, *fields)))) or []
-        landed = Tally.for_ads_report(keys, fields).add_all(rows).summary()
+        tally = Tally.for_ads_report(keys, fields)
+        rows = rows_of(report["table"], list(dict.fromkeys(tally.fields))) or []
+        landed = tally.add_all(rows).summary()
         dupes = repeated_rows(rows, keys)
         if landed != truth[report["table"]] or dupes:
             problems[report["table"]] = {"landed": landed, "expected": truth[report["table"]],

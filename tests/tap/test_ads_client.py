@@ -81,7 +81,8 @@ def client_for(server: Scripted, fake: FakeTime, limit: int = 145) -> AdsClient:
                          refresh_token="r", api_name="Ads API", id_setting="ads_client_id",
                          secret_setting="ads_client_secret")
     pacer = RatePacer(limit, 30.0, clock=fake.clock, sleep=fake.sleep)
-    return AdsClient(base_url=base, tokens=tokens, pacer=pacer, sleep=fake.sleep)
+    return AdsClient(base_url=base, tokens=tokens, pacer=pacer, clock=fake.clock,
+                     sleep=fake.sleep)
 
 
 def test_pacer_keeps_under_the_limit_in_any_window():
@@ -132,3 +133,33 @@ def test_get_json_reports_the_api_message_on_one_line(server):
     with pytest.raises(ApiError) as err:
         client_for(server, fake).get_json("/x", what="Ads test report")
     assert str(err.value) == "Ads test report: the Ads API answered HTTP 400 (scripted)."
+
+
+REPORT = "/ad_accounts/a/aggregate_reports"
+LIST = "/ad_accounts/a/campaigns"
+
+
+def test_each_endpoint_class_has_its_own_pace(server):
+    """Reporting calls (150 / 30 s) do not hold back the others (1,500 / 30 s)."""
+    fake = FakeTime()
+    client = client_for(server, fake, limit=2)
+    for path in (REPORT, LIST, REPORT, LIST, LIST, REPORT, LIST):
+        assert client.get(path, what="test call").status_code == 200
+    assert fake.sleeps == [30.0]  # only the third reporting call waited
+
+
+def test_a_spent_budget_in_the_headers_holds_that_class_back(server):
+    """`X-RateLimit-Remaining: 0` on a 200 answer: that class's next call waits
+    `X-RateLimit-Reset` seconds (no 429 needed); the other class does not wait."""
+    fake = FakeTime()
+    server.script = [(200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "9"}),
+                     (200, {}), (200, {"X-RateLimit-Remaining": "3",
+                                       "X-RateLimit-Reset": "20"}), (200, {}), (200, {})]
+    client = client_for(server, fake)
+    client.get(REPORT, what="test call")
+    client.get(LIST, what="test call")
+    assert fake.sleeps == []
+    client.get(REPORT, what="test call")
+    assert fake.sleeps == [9.0]
+    client.get(REPORT, what="test call")  # budget left: no wait
+    assert fake.sleeps == [9.0]

@@ -78,7 +78,10 @@ def test_entity_streams_match_the_truth_across_overlapping_pages(sandbox_factory
     # Keys the v3 schemas do not declare are kept in `extra`; nested objects stay whole.
     assert {r["extra"]["derived_status"] for r in records["campaigns"]} == {"RUNNING"}
     assert all(r["extra"]["external_id"].startswith("ext-") for r in records["ads"])
-    assert all(r["budget"]["currency"] == "USD" for r in records["ad_sets"])
+    currency = {a: sb.ads_api.world.account(a)["currency_code"] for a in accounts}
+    assert len(set(currency.values())) == len(accounts)  # accounts in different currencies
+    assert all(r["budget"]["currency"] == currency[r["ad_account_id"]]
+               for r in records["ad_sets"])
     assert all(r["ad_account_id"] == r["id"] for r in records["ad_accounts"])
     # The shared ad account (listed under both businesses) is one record.
     assert len(records["ad_accounts"]) == len(accounts)
@@ -193,9 +196,9 @@ def test_a_selected_entity_stream_needs_the_ads_refresh_token(sandbox, tmp_path)
     assert sandbox.ads_api.stats.get("requests", 0) == 0
 
 
-def test_entity_and_report_streams_share_one_pacer(sandbox_factory):
-    """Every Ads request of a run, entity lists and reports alike, passes the one pacer
-    (the 150 requests / 30 s budget)."""
+def test_entity_and_report_streams_share_one_client_paced_per_endpoint_class(sandbox_factory):
+    """Every Ads request of a run passes the pacer of its endpoint class, shared by every
+    Ads stream (150 reporting requests / 30 s, 1,500 others)."""
     sb = sandbox_factory(ads={"now": NOW})
     report = {"table": "ad_set_lifetime", "dimension": "AD_SET", "granularity": "LIFETIME",
               "fields": ["IMPRESSIONS"]}
@@ -206,10 +209,14 @@ def test_entity_and_report_streams_share_one_pacer(sandbox_factory):
         tap.sync_all()
     shared = {id(tap.streams[name].shared) for name in (*ENTITIES, "ad_set_lifetime")}
     assert len(shared) == 1
-    pacer = tap.streams["ads"].shared.client.pacer
-    assert sb.ads_api.stats["requests_ads"] > 0
-    assert sb.ads_api.stats["requests_aggregate_reports"] > 0
-    assert len(pacer._sent) == sb.ads_api.stats["requests"]  # all within one 30 s window
+    client = tap.streams["ads"].shared.client
+    stats = sb.ads_api.stats
+    assert stats["requests_ads"] > 0
+    assert stats["requests_aggregate_reports"] > 0
+    # All within one 30 s window: reports through the reporting pacer, the rest the other.
+    assert len(client.pacer._sent) == stats["requests_aggregate_reports"]
+    assert len(client.other_pacer._sent) == stats["requests"] - stats[
+        "requests_aggregate_reports"]
 
 
 def test_entity_streams_are_offered_only_with_an_ads_refresh_token(sandbox):

@@ -22,7 +22,7 @@ def config(**overrides):
 @pytest.mark.parametrize(
     ("items", "needle"),
     [
-        ([{**GOOD, "fields": ["IMPRESSIONS", "NOPE"]}], "unknown field 'NOPE'"),
+        ([{**GOOD, "fields": ["IMPRESSIONS", "NO PE"]}], "'NO PE' is not a report field name"),
         ([{**GOOD, "dimension": "KEYWORD"}], "unknown dimension"),
         ([{**GOOD, "granularity": "WEEK"}], "unknown granularity"),
         ([{**GOOD, "dimension": "AGE", "granularity": "DAY"}], "only supports LIFETIME"),

@@ -20,7 +20,8 @@ def sync_through_429s(sandbox_factory, rate_window: float, rewrite) -> tuple[int
     """Sync a DAY and an insight report through a 3-requests-per-`rate_window` limit whose
     429 answers pass through `rewrite(headers)`; check the data is exact and return
     (429s sent, report requests the server admitted)."""
-    sb = ads_sandbox(sandbox_factory, rate_limit=3, rate_window=rate_window)
+    sb = ads_sandbox(sandbox_factory, rate_limit=3, rate_window=rate_window,
+                     rate_headers="on_429")  # 429s without a warning on the answers before
     api = sb.ads_api
     original = api.handle
 

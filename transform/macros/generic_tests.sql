@@ -24,3 +24,11 @@ where not exists (
         and m.load_id = r.load_id
 )
 {% endtest %}
+
+{# Each account has one currency: its amounts are never in several (nor added across them). #}
+{% test one_currency_per_account(model) %}
+select account_id, count(distinct currency_code) as currencies
+from {{ model }}
+group by account_id
+having count(distinct currency_code) > 1
+{% endtest %}

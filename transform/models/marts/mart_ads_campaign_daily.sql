@@ -2,7 +2,9 @@
   Ads performance per campaign and day, from the Ads report table named by the
   `ads_campaign_day_table` variable (an `ads_report_list` item with dimension CAMPAIGN and
   granularity DAY). Without that table (or one of its field columns) the mart (or that
-  column) is empty rather than failing: the Ads part is optional.
+  column) is empty rather than failing: the Ads part is optional. Amounts are in the ad
+  account's currency (`currency_code`, null for rows loaded before the tap carried it): a
+  sum across accounts must group by it.
 #}
 {%- set wanted = ['impressions', 'clicks', 'spend', 'streams'] -%}
 {%- set raw = source('spotify', 'ads_campaign_day') -%}
@@ -20,6 +22,8 @@ with campaign_days as (
 {%- if relation is not none %}
     select
         cast(ad_account_id as {{ dbt.type_string() }}) as ad_account_id,
+        cast({{ 'currency_code' if 'currency_code' in present else 'null' }}
+             as {{ dbt.type_string() }}) as currency_code,
         cast(entity_id as {{ dbt.type_string() }}) as campaign_id,
         cast(entity_name as {{ dbt.type_string() }}) as campaign_name,
         cast(cast(start_time as timestamp) as date) as report_date,
@@ -32,6 +36,7 @@ with campaign_days as (
 {%- else %}
     select
         cast(null as {{ dbt.type_string() }}) as ad_account_id,
+        cast(null as {{ dbt.type_string() }}) as currency_code,
         cast(null as {{ dbt.type_string() }}) as campaign_id,
         cast(null as {{ dbt.type_string() }}) as campaign_name,
         cast(null as date) as report_date,
