@@ -14,9 +14,9 @@ from __future__ import annotations
 import typing as t
 
 from tap_spotify_bulk.ads.client import error_codes, error_text
-from tap_spotify_bulk.ads.fields import E_CPM
+from tap_spotify_bulk.ads.fields import E_CPM, KNOWN_FIELDS
 from tap_spotify_bulk.ads.windows import iso, parse_time
-from tap_spotify_bulk.errors import ApiError, ConfigError
+from tap_spotify_bulk.errors import ApiError, ConfigError, did_you_mean
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -98,8 +98,9 @@ def refused(client: AdsClient, response: requests.Response, what: str,
     if response.status_code != 400 or not unknown:
         return client.failure(response, what)
     detail = error_text(response)
+    named = ", ".join(f"{name}{did_you_mean(name, KNOWN_FIELDS)}" for name in unknown)
     msg = (f"`ads_report_list` table {spec.table!r}: the Ads API refused the report (HTTP 400"
-           f"{': ' + detail if detail else ''}); field(s) {', '.join(unknown)} are not among "
+           f"{': ' + detail if detail else ''}); field(s) {named} are not among "
            "the fields the tap knows: check their spelling or remove them.")
     return ConfigError(msg)
 

@@ -37,11 +37,12 @@ from tap_spotify_bulk.ads import (
 )
 from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
-from tap_spotify_bulk.ads.fields import DEPRECATED_FIELDS
+from tap_spotify_bulk.ads.fields import DEPRECATED_FIELDS, KNOWN_FIELDS
+from tap_spotify_bulk.errors import did_you_mean
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from singer_sdk import Tap
 
@@ -221,8 +222,9 @@ class AdsReportStream(Stream):
         return windows.day_windows(first_day, today - dt.timedelta(days=1))
 
 
-def warn_deprecated(specs: Iterable[ReportSpec]) -> None:
-    """One warning per deprecated field a report asks for (Spotify may stop serving it)."""
+def warn_deprecated(specs: Sequence[ReportSpec]) -> None:
+    """One warning per deprecated field a report asks for (Spotify may stop serving it), and
+    one per field the tap does not know, with the closest known one when there is one."""
     tables: dict[str, list[str]] = {}
     for spec in specs:
         for field in spec.fields:
@@ -231,6 +233,11 @@ def warn_deprecated(specs: Iterable[ReportSpec]) -> None:
     for field, names in sorted(tables.items()):
         LOGGER.warning("Ads report field %s (in %s) is deprecated by Spotify and may stop "
                        "being served; plan to drop it.", field, ", ".join(names))
+    for spec in specs:
+        for field in spec.unknown_fields:
+            LOGGER.warning("Ads report field %s (in %s) is not one the tap knows; it is asked "
+                           "of the API as it is%s.", field, spec.table,
+                           did_you_mean(field, KNOWN_FIELDS))
 
 
 def ads_streams(tap: Tap) -> list[Stream]:

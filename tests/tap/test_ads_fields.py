@@ -70,7 +70,9 @@ def test_a_field_the_api_refuses_is_one_clear_line(sandbox_factory):
     assert isinstance(output.error, ConfigError)
     message = str(output.error)
     assert "\n" not in message
-    assert "'ad_set_lifetime'" in message and "IMPRESION" in message and "400" in message
+    assert "'ad_set_lifetime'" in message and "400" in message
+    assert "IMPRESION (did you mean `IMPRESSIONS`?)" in message
+    assert "IMPRESION" in output.logs and "did you mean `IMPRESSIONS`?" in output.logs
     assert output.records.get("ad_set_lifetime", []) == []
 
 

@@ -222,8 +222,6 @@ def test_an_unknown_selected_stream_is_named_in_one_warning(sandbox, tmp_path):
 
 @pytest.mark.parametrize(("report", "named"), [
     ({**REPORT, "dimension": "CAMPANG"}, "unknown dimension 'CAMPANG' (did you mean `CAMPAIGN`?)"),
-    ({**REPORT, "fields": ["impresions"]}, "unknown field 'impresions' (did you mean "
-     "`IMPRESSIONS`?)"),
     ({**REPORT, "granularity": "DAYS"}, "unknown granularity 'DAYS' (did you mean `DAY`?)"),
     ({**REPORT, "field": ["CLICKS"]}, "unknown key(s) field (did you mean `fields`?)"),
 ])
