@@ -4,7 +4,7 @@
                                  [--pipelinewise PATH] [--sling PATH]
 
 Needs PostgreSQL (`scripts/postgres` starts it), the orchestrate extra (psycopg; the COPY
-lane is `tap_spotify_bulk_dagster.copy_load`), DuckDB (the dev extra) and target-postgres
+lane is `tap_spotify_bulk_dagster.loading.copy_load`), DuckDB (the dev extra) and target-postgres
 (meltanolabs 0.8.1: `meltano install loader target-postgres`, or `--target PATH`).
 pipelinewise-target-postgres and Sling run only when their executables are given.
 
@@ -177,7 +177,7 @@ def command(bench: Bench, name: str, schema: str) -> tuple[list[str], Path | Non
         return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], None
     if name in ("lane", "lane_rerun", "lane_batch"):
         source = bench.batch_file if name == "lane_batch" else bench.records_file
-        return [python, "-m", "tap_spotify_bulk_dagster.copy_load", "--config",
+        return [python, "-m", "tap_spotify_bulk_dagster.loading.copy_load", "--config",
                 str(bench.lane_config(schema)), "--day", bench.day], source
     if name in ("tp_project", "tp_batch", "tp_defaults"):
         settings = {} if name == "tp_defaults" else PROJECT

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from spotify_sandbox.options import SandboxOptions
 from spotify_sandbox.server import Sandbox
-from tap_spotify_bulk_dagster.bulk import day_tap_command
-from tap_spotify_bulk_dagster.resources import SpotifyTap
+from tap_spotify_bulk_dagster.loading.day_slice import day_tap_command
+from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS
 
 from benchmarks.harness import TAP

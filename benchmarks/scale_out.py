@@ -52,8 +52,8 @@ from benchmarks import harness, slices
 from benchmarks.cpu import CpuMeter, ceiling
 
 if t.TYPE_CHECKING:
-    from tap_spotify_bulk_dagster.resources import SpotifyTap
-    from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+    from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
+    from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale_out.json"
 PIPELINE = {"end_to_end": ("children", "postgres"), "extract": ("children",)}
@@ -82,7 +82,7 @@ def postgres_settings() -> dict[str, str]:
 
 def make_warehouse(pg: dict[str, str], target: str,
                    loader: str = "target-postgres") -> PostgresWarehouse:
-    from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse  # noqa: PLC0415
+    from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse  # noqa: PLC0415
 
     return PostgresWarehouse(host=pg["PGHOST"], port=int(pg["PGPORT"]), user=pg["PGUSER"],
                              password=pg["PGPASSWORD"], database=pg["PGDATABASE"],
@@ -94,7 +94,7 @@ def run_end_to_end(tap: SpotifyTap, warehouse: PostgresWarehouse, start: dt.date
                    end: dt.date, expected: dict[str, int], meter: CpuMeter) -> dict[str, t.Any]:
     """One Dagster run of the Bulk job over [start, end], `tap.max_parallel` days at once."""
     import dagster as dg  # noqa: PLC0415 (the orchestrate extra)
-    from tap_spotify_bulk_dagster import bulk  # noqa: PLC0415
+    from tap_spotify_bulk_dagster.loading import day_slice  # noqa: PLC0415
     from tap_spotify_bulk_dagster.location import build_definitions, daily_partitions  # noqa: PLC0415
     from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: PLC0415
 
@@ -103,7 +103,7 @@ def run_end_to_end(tap: SpotifyTap, warehouse: PostgresWarehouse, start: dt.date
                              warehouse, partitions_per_run=(end - start).days + 1)
     job = defs.resolve_job_def("spotify_bulk_job")
     try:
-        bulk.create_tables(tap, warehouse, list(BULK_STREAMS))  # setup, not timed
+        day_slice.create_tables(tap, warehouse, list(BULK_STREAMS))  # setup, not timed
         before = meter.read()
         started = time.perf_counter()
         result = job.execute_in_process(  # the Bulk assets: loading alone, no dbt models
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("MELTANO_PROJECT_ROOT", str(harness.REPO))
-    from tap_spotify_bulk_dagster.resources import SpotifyTap, resolve_executable  # noqa: PLC0415
+    from tap_spotify_bulk_dagster.resources.tap import SpotifyTap, resolve_executable  # noqa: PLC0415
 
     pg = target = None
     if not args.extract_only:

@@ -2,7 +2,7 @@
 loader's fixed cost (`target-postgres --about`, and one day's output loaded on its own).
 
 Each day's tap runs exactly as the Dagster code location runs a partition
-(`bulk.run_day`): `SpotifyTap.bulk_day_config(day)` and the discovered catalog with the
+(`day_slice.run_day`): `SpotifyTap.bulk_day_config(day)` and the discovered catalog with the
 eight Bulk streams and the `bulk_loads` manifest selected. Every process is waited for
 with `os.wait4`, so its CPU seconds are its own.
 """
@@ -25,13 +25,13 @@ RECORD_PREFIX = b'{"type":"RECORD","stream":"'
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_spotify_bulk_dagster.resources import SpotifyTap
-    from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+    from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
+    from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse
 
 
 def day_tap_command(tap: SpotifyTap, day: str, work: Path) -> list[str]:
     """The tap command of one partition of every Bulk stream, as the code location runs it."""
-    from tap_spotify_bulk_dagster.bulk import day_tap_command as slice_command  # noqa: PLC0415
+    from tap_spotify_bulk_dagster.loading.day_slice import day_tap_command as slice_command  # noqa: PLC0415
     from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: PLC0415
 
     return slice_command(tap, day, list(BULK_STREAMS), work)
@@ -114,7 +114,7 @@ def loader_cost(tap: SpotifyTap, warehouse: Callable[[], PostgresWarehouse], day
     """`target-postgres --about`, the tap's `--about` (for comparison) and one day's tap
     output loaded into a fresh schema (one `warehouse()` each) whose tables exist, as in a
     backfill; `repeat` times each, interleaved; medians."""
-    from tap_spotify_bulk_dagster import bulk  # noqa: PLC0415
+    from tap_spotify_bulk_dagster.loading import day_slice  # noqa: PLC0415
     from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: PLC0415
 
     from benchmarks.cpu import postgres_cpu_s  # noqa: PLC0415
@@ -128,7 +128,7 @@ def loader_cost(tap: SpotifyTap, warehouse: Callable[[], PostgresWarehouse], day
             about.append(measured([*target.target_command(work)[:1], "--about"], cwd=work))
             tap_about.append(measured([*tap.command(), "--about"], cwd=work))
             try:
-                bulk.create_tables(tap, target, list(BULK_STREAMS))  # setup, not timed
+                day_slice.create_tables(tap, target, list(BULK_STREAMS))  # setup, not timed
                 pg_before = postgres_cpu_s()
                 load = measured(target.target_command(work), stdin=day_output, cwd=work)
                 load["postgres_cpu_s"] = postgres_cpu_s() - pg_before

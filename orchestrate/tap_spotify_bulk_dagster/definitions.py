@@ -28,8 +28,8 @@ import os
 import dagster as dg
 
 from tap_spotify_bulk_dagster.location import build_definitions, daily_partitions
-from tap_spotify_bulk_dagster.resources import SpotifyTap
-from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
+from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse
 
 
 def _env(name: str, default: str) -> str:

@@ -7,11 +7,14 @@ import datetime as dt
 import dagster as dg
 from dagster_dbt import DbtProject
 
-from tap_spotify_bulk_dagster.assets import ads_reports, bulk_reports, bulk_tables
-from tap_spotify_bulk_dagster.automation import automation
-from tap_spotify_bulk_dagster.dbt_models import dbt_models, dbt_project, dbt_resource
-from tap_spotify_bulk_dagster.resources import SpotifyTap
-from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+from tap_spotify_bulk_dagster.assets.ads import ads_reports
+from tap_spotify_bulk_dagster.assets.bulk import bulk_reports, bulk_tables
+from tap_spotify_bulk_dagster.assets.dbt import dbt_models, dbt_project, dbt_resource
+from tap_spotify_bulk_dagster.automation.jobs import build_ads_job, build_bulk_job
+from tap_spotify_bulk_dagster.automation.schedules import build_schedules
+from tap_spotify_bulk_dagster.automation.sensors import build_sensors
+from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
+from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse
 
 
 def daily_partitions(start: str, end: str | None = None) -> dg.DailyPartitionsDefinition:
@@ -33,13 +36,10 @@ def build_definitions(partitions: dg.PartitionsDefinition, tap: SpotifyTap,
     project = project or dbt_project()
     bulk = bulk_reports(partitions, partitions_per_run)
     models = dbt_models(project)
-    bulk_job = dg.define_asset_job("spotify_bulk_job", selection=dg.AssetSelection.assets(
-        bulk, models))
-    ads_job = dg.define_asset_job("spotify_ads_job", selection=dg.AssetSelection.assets(
-        ads_reports).downstream())
-    schedules, sensors = automation(bulk_job, ads_job, partitions, sorted(models.keys))
+    bulk_job, ads_job = build_bulk_job(bulk, models), build_ads_job(ads_reports)
     return dg.Definitions(
         assets=[bulk_tables, bulk, ads_reports, models], jobs=[bulk_job, ads_job],
-        schedules=schedules, sensors=sensors,
+        schedules=build_schedules(bulk_job, ads_job, partitions),
+        sensors=build_sensors(bulk_job, partitions, sorted(models.keys)),
         resources={"tap": tap, "warehouse": warehouse, "dbt": dbt_resource(project)},
         executor=dg.multiprocess_executor.configured({"max_concurrent": max_concurrent_steps}))

@@ -15,7 +15,7 @@ import psycopg  # noqa: E402
 from helpers.ads import stored_refresh_token  # noqa: E402
 from helpers.dagster import Location, target_postgres  # noqa: E402
 from helpers.meltano import compare_ads, pg_connect_kwargs, postgres_rows  # noqa: E402
-from tap_spotify_bulk_dagster.assets import ADS_STATE_ID  # noqa: E402
+from tap_spotify_bulk_dagster.assets.ads import ADS_STATE_ID  # noqa: E402
 
 from tap_spotify_bulk.ads import windows  # noqa: E402
 

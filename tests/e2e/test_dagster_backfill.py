@@ -13,7 +13,7 @@ import pytest
 dg = pytest.importorskip("dagster", reason="the orchestrate extra is not installed")
 
 from helpers.dagster import Location, materialized_days, recorded_counts, target_postgres  # noqa: E402
-from tap_spotify_bulk_dagster.bulk import create_tables  # noqa: E402
+from tap_spotify_bulk_dagster.loading.day_slice import create_tables  # noqa: E402
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS, BULK_TABLES  # noqa: E402
 
 if t.TYPE_CHECKING:

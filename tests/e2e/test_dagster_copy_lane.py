@@ -24,8 +24,8 @@ import psutil  # noqa: E402
 import psycopg  # noqa: E402
 from helpers.dagster import Location, materialized_days, target_postgres  # noqa: E402
 from helpers.meltano import pg_connect_kwargs  # noqa: E402
-from tap_spotify_bulk_dagster import bulk  # noqa: E402
-from tap_spotify_bulk_dagster.copy_load import APPLICATION_NAME  # noqa: E402
+from tap_spotify_bulk_dagster.loading import day_slice  # noqa: E402
+from tap_spotify_bulk_dagster.loading.copy_load import APPLICATION_NAME  # noqa: E402
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS, BULK_TABLES  # noqa: E402
 
 if t.TYPE_CHECKING:
@@ -131,13 +131,13 @@ def test_concurrent_loads_of_the_same_and_of_other_days(
     where = Location(sb, postgres, pg_schema, target_postgres(meltano_project), tmp_path,
                      today=(START + dt.timedelta(days=4)).isoformat())
     days = _days(4)
-    bulk.create_tables(where.tap, where.warehouse, list(BULK_STREAMS))
+    day_slice.create_tables(where.tap, where.warehouse, list(BULK_STREAMS))
     # Six slices at once: every day, and the first two days twice (a retry racing a run).
     slices = [*days, days[0], days[1]]
     with ThreadPoolExecutor(len(slices)) as pool:
-        outcomes = list(pool.map(lambda day: bulk.run_day(where.tap, where.warehouse, day,
+        outcomes = list(pool.map(lambda day: day_slice.run_day(where.tap, where.warehouse, day,
                                                           list(BULK_STREAMS)), slices))
-    assert [o.status for o in outcomes] == [bulk.LOADED] * len(slices)
+    assert [o.status for o in outcomes] == [day_slice.LOADED] * len(slices)
     assert where.problems(days[0], days[3]) == {}
     with psycopg.connect(**pg_connect_kwargs(postgres)) as conn:
         # Whichever of two reads of a day commits last, the rows carry the newer load_id.
@@ -187,7 +187,7 @@ def test_load_killed_mid_copy_leaves_nothing_and_a_rerun_lands_the_truth(
             assert time.monotonic() < deadline, "no COPY under way within 180 s"
             time.sleep(0.05)
         tree = psutil.Process(run.pid).children(recursive=True)
-        loader = [p for p in tree if "tap_spotify_bulk_dagster.copy_load" in p.cmdline()]
+        loader = [p for p in tree if "tap_spotify_bulk_dagster.loading.copy_load" in p.cmdline()]
         assert len(loader) == 1, [p.cmdline() for p in tree]
         loader[0].send_signal(signal.SIGKILL)  # the process doing the load, mid-COPY
     finally:
@@ -215,8 +215,9 @@ def _lane(postgres: dict[str, str], schema: str, day: str, messages: list[dict],
                                   "user": kwargs["user"], "password": kwargs["password"],
                                   "database": kwargs["dbname"], "schema": schema}))
     return subprocess.run(
-        [sys.executable, "-m", "tap_spotify_bulk_dagster.copy_load", "--config", str(config),
-         "--day", day], input="".join(json.dumps(m) + "\n" for m in messages),
+        [sys.executable, "-m", "tap_spotify_bulk_dagster.loading.copy_load",
+         "--config", str(config), "--day", day],
+        input="".join(json.dumps(m) + "\n" for m in messages),
         capture_output=True, text=True, timeout=60, check=False)
 
 

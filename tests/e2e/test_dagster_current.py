@@ -27,12 +27,12 @@ from helpers.meltano import (  # noqa: E402
     pg_connect_kwargs,
     postgres_rows,
 )
-from tap_spotify_bulk_dagster.automation import RANGE_END, RANGE_START, busy_days  # noqa: E402
-from tap_spotify_bulk_dagster.bulk import day_tap_command  # noqa: E402
-from tap_spotify_bulk_dagster.dbt_models import dbt_project  # noqa: E402
-from tap_spotify_bulk_dagster.resources import SpotifyTap  # noqa: E402
+from tap_spotify_bulk_dagster.assets.dbt import dbt_project  # noqa: E402
+from tap_spotify_bulk_dagster.automation.days import RANGE_END, RANGE_START, busy_days  # noqa: E402
+from tap_spotify_bulk_dagster.loading.day_slice import day_tap_command  # noqa: E402
+from tap_spotify_bulk_dagster.loading.tap_log import TapLog  # noqa: E402
+from tap_spotify_bulk_dagster.resources.tap import SpotifyTap  # noqa: E402
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: E402
-from tap_spotify_bulk_dagster.tap_log import TapLog  # noqa: E402
 
 if t.TYPE_CHECKING:
     from pathlib import Path

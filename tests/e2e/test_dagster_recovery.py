@@ -20,7 +20,7 @@ import psutil  # noqa: E402
 import psycopg  # noqa: E402
 from helpers.dagster import Location, materialized_days, target_postgres  # noqa: E402
 from helpers.meltano import pg_connect_kwargs  # noqa: E402
-from tap_spotify_bulk_dagster.automation import missing_recent_days  # noqa: E402
+from tap_spotify_bulk_dagster.automation.days import missing_recent_days  # noqa: E402
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: E402
 
 if t.TYPE_CHECKING:

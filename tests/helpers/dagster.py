@@ -10,9 +10,9 @@ import typing as t
 import dagster as dg
 import psycopg
 from tap_spotify_bulk_dagster.location import build_definitions, daily_partitions
-from tap_spotify_bulk_dagster.resources import SpotifyTap
+from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
+from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS, BULK_TABLES
-from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
 
 from helpers.meltano import compare_bulk, pg_connect_kwargs, postgres_rows
 

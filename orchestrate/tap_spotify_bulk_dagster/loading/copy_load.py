@@ -1,6 +1,7 @@
 """The COPY lane: one day's Singer output into PostgreSQL with `COPY`, in one transaction.
 
-    tap-spotify-bulk ... | python -m tap_spotify_bulk_dagster.copy_load --config c.json --day D
+    tap-spotify-bulk ... |
+        python -m tap_spotify_bulk_dagster.loading.copy_load --config c.json --day D
 
 Reads the tap's SCHEMA, RECORD and BATCH (jsonl, optionally gzip, `file://`) messages and
 streams each record into `COPY` as a typed row; PostgreSQL does no JSON work. Tables are the
@@ -274,8 +275,9 @@ def connect(config: dict[str, Any]) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tap_spotify_bulk_dagster.copy_load",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tap_spotify_bulk_dagster.loading.copy_load",
+        description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, required=True,
                         help="JSON: host, port, user, password, database, schema")
     parser.add_argument("--day", required=True, help="the report date (YYYY-MM-DD) loaded")

@@ -1,5 +1,5 @@
-"""Dagster resources: the tap (its config and executable) and the PostgreSQL warehouse that
-target-postgres loads into (the target's config, table creation, the Ads state)."""
+"""The tap resource (its config, its executable, how partitions are sliced into days), and
+what every process the code location starts needs: an executable's path, a private config."""
 
 from __future__ import annotations
 

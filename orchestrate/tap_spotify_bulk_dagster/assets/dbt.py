@@ -27,9 +27,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from tap_spotify_bulk_dagster.resources import resolve_executable
+from tap_spotify_bulk_dagster.resources.tap import resolve_executable
+from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse
 from tap_spotify_bulk_dagster.streams import BULK_TABLES
-from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
 
 DISTRIBUTION = "tap-spotify-bulk-dagster"
 DBT_GROUP = "spotify_models"
@@ -44,7 +44,7 @@ def project_dir() -> Path:
     project's `orchestrate` extra: pip records the source directory, PEP 610)."""
     configured = os.environ.get("SPOTIFY_DBT_PROJECT_DIR")
     candidates = [Path(configured)] if configured else [
-        Path(__file__).resolve().parents[2] / "transform", *_installed_from()]
+        Path(__file__).resolve().parents[3] / "transform", *_installed_from()]
     for path in candidates:
         if (path / "dbt_project.yml").exists():
             return path

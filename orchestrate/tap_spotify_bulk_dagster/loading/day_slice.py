@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tap_spotify_bulk_dagster.catalog import discover, schema_messages, select
-from tap_spotify_bulk_dagster.pipe import PipeGroup, run_pipe
-from tap_spotify_bulk_dagster.resources import write_private
+from tap_spotify_bulk_dagster.loading.catalog import discover, schema_messages, select
+from tap_spotify_bulk_dagster.loading.pipe import PipeGroup, run_pipe
+from tap_spotify_bulk_dagster.loading.tap_log import TapLog
+from tap_spotify_bulk_dagster.resources.tap import write_private
 from tap_spotify_bulk_dagster.streams import LOADS_STREAM
-from tap_spotify_bulk_dagster.tap_log import TapLog
 
 if TYPE_CHECKING:
-    from tap_spotify_bulk_dagster.resources import SpotifyTap
-    from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
+    from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
+    from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse
 
 LOADED, NO_DATA, NOT_PUBLISHED = "loaded", "no data", "not published yet"
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import ConfigurableResource
 
-from tap_spotify_bulk_dagster.resources import resolve_executable, write_private
+from tap_spotify_bulk_dagster.resources.tap import resolve_executable, write_private
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -76,7 +76,7 @@ class PostgresWarehouse(ConfigurableResource):
         path = write_private(workdir / "copy-load.json", {
             "host": self.host, "port": self.port, "user": self.user, "password": self.password,
             "database": self.database, "schema": self.schema_name})
-        return [sys.executable, "-m", "tap_spotify_bulk_dagster.copy_load",
+        return [sys.executable, "-m", "tap_spotify_bulk_dagster.loading.copy_load",
                 "--config", str(path), "--day", day]
 
     def existing_tables(self, names: list[str]) -> set[str]:

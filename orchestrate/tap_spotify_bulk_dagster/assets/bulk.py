@@ -1,27 +1,21 @@
-"""The Dagster assets: the Bulk reports (one asset per stream, daily partitions), the table
-setup that runs before partitions fan out, and the Ads reports (incremental from state)."""
+"""The Bulk report assets: one asset per stream, daily partitions, and the table setup that
+runs before partitions fan out."""
 
 # No `from __future__ import annotations`: Dagster reads these annotations at runtime.
-import json
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from tap_spotify_bulk_dagster import bulk
-from tap_spotify_bulk_dagster.catalog import ads_stream_names, select
-from tap_spotify_bulk_dagster.pipe import PipeGroup, run_pipe
-from tap_spotify_bulk_dagster.resources import SpotifyTap, write_private
+from tap_spotify_bulk_dagster.assets.retry import RETRY
+from tap_spotify_bulk_dagster.loading import day_slice
+from tap_spotify_bulk_dagster.loading.pipe import PipeGroup
+from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
+from tap_spotify_bulk_dagster.resources.warehouse import PostgresWarehouse
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS
-from tap_spotify_bulk_dagster.tap_log import TapLog
-from tap_spotify_bulk_dagster.warehouse import PostgresWarehouse
 
-BULK_GROUP, ADS_GROUP = "spotify_bulk", "spotify_ads"
-ADS_STATE_ID = "tap-spotify-bulk:ads"
-RETRY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+BULK_GROUP = "spotify_bulk"
 
 
 def bulk_key(stream: str) -> dg.AssetKey:
@@ -34,7 +28,7 @@ def bulk_key(stream: str) -> dg.AssetKey:
                       "create a table.")
 def bulk_tables(context: dg.AssetExecutionContext, tap: SpotifyTap,
                 warehouse: PostgresWarehouse) -> dg.MaterializeResult:
-    created = bulk.create_tables(tap, warehouse, list(BULK_STREAMS))
+    created = day_slice.create_tables(tap, warehouse, list(BULK_STREAMS))
     context.log.info(f"created {created}" if created else "every Bulk table exists")
     return dg.MaterializeResult(metadata={"created": ", ".join(created) or "none",
                                           "schema": warehouse.schema_name})
@@ -55,21 +49,21 @@ def bulk_reports(partitions: dg.PartitionsDefinition,
     def spotify_bulk(context: dg.AssetExecutionContext, tap: SpotifyTap,
                      warehouse: PostgresWarehouse) -> Iterator[Any]:
         streams = [key.path[-1] for key in bulk_specs_order(context.selected_asset_keys)]
-        created = bulk.create_tables(tap, warehouse, streams)
+        created = day_slice.create_tables(tap, warehouse, streams)
         if created:
             context.log.info(f"created the tables {created} before loading")
         days = context.partition_keys
-        outcomes: list[bulk.DayOutcome] = []
+        outcomes: list[day_slice.DayOutcome] = []
         failed: list[str] = []
         group = PipeGroup()
         pool = ThreadPoolExecutor(max(1, min(tap.max_parallel, len(days))))
         try:
-            futures = {pool.submit(bulk.run_day, tap, warehouse, day, streams, group): day
+            futures = {pool.submit(day_slice.run_day, tap, warehouse, day, streams, group): day
                        for day in days}
             for future in as_completed(futures):
                 try:
                     outcomes.append(future.result())
-                except bulk.SliceFailedError as exc:
+                except day_slice.SliceFailedError as exc:
                     failed.append(futures[future])
                     context.log.error(str(exc))
         except BaseException:  # the run is stopped: leave no tap or target behind
@@ -92,7 +86,7 @@ def bulk_specs_order(keys: set[dg.AssetKey]) -> list[dg.AssetKey]:
 
 
 def run_events(context: dg.AssetExecutionContext, streams: list[str],
-               outcomes: list[bulk.DayOutcome], complete: bool) -> Iterator[Any]:
+               outcomes: list[day_slice.DayOutcome], complete: bool) -> Iterator[Any]:
     """What the run reports per stream. Loaded days are materialized; a report that answered
     404 while it may still be published is observed instead (its partition stays missing:
     the retry sensor asks for it again). A stream loaded on every day of the run gets one
@@ -120,14 +114,14 @@ def run_events(context: dg.AssetExecutionContext, streams: list[str],
                                               metadata=day_metadata(outcome, stream))
 
 
-def day_metadata(outcome: bulk.DayOutcome, stream: str) -> dict[str, Any]:
+def day_metadata(outcome: day_slice.DayOutcome, stream: str) -> dict[str, Any]:
     return {"records": outcome.records[stream], "status": outcome.stream_status(stream),
             "seconds": round(outcome.seconds, 2),
             "day_records": sum(outcome.records.values()),
             "records_by_day": {outcome.day: outcome.records[stream]}}
 
 
-def run_metadata(outcomes: list[bulk.DayOutcome], stream: str) -> dict[str, Any]:
+def run_metadata(outcomes: list[day_slice.DayOutcome], stream: str) -> dict[str, Any]:
     """One day: that day's metadata. Several (one result materializes every day of the
     run): per-day records and statuses, and the run's totals."""
     if len(outcomes) == 1:
@@ -136,36 +130,3 @@ def run_metadata(outcomes: list[bulk.DayOutcome], stream: str) -> dict[str, Any]
             "records_by_day": {o.day: o.records[stream] for o in outcomes},
             "status_by_day": {o.day: o.stream_status(stream) for o in outcomes},
             "seconds": round(max(o.seconds for o in outcomes), 2)}
-
-
-@dg.asset(key=["spotify", "ads_reports"], group_name=ADS_GROUP, retry_policy=RETRY,
-          description="Ads report tables (`ads_report_list`), incremental from the Singer "
-                      "state kept in the warehouse.")
-def ads_reports(context: dg.AssetExecutionContext, tap: SpotifyTap,
-                warehouse: PostgresWarehouse) -> dg.MaterializeResult:
-    config = tap.ads_config()
-    catalog = bulk.tap_catalog(tap, config)
-    streams = ads_stream_names(catalog)
-    if not streams:
-        raise dg.Failure(description="the tap's config has no `ads_report_list`: no Ads "
-                                     "report to extract")
-    state = warehouse.get_state(ADS_STATE_ID)
-    with tempfile.TemporaryDirectory(prefix="spotify-ads-") as tmp:
-        work = Path(tmp)
-        command = [*tap.command(), "--config", str(write_private(work / "tap.json", config)),
-                   "--catalog", str(write_private(work / "catalog.json",
-                                                  select(catalog, streams)))]
-        if state:
-            command += ["--state", str(write_private(work / "state.json", state))]
-        result = run_pipe(command, warehouse.target_command(work), work)
-    if not result.ok:
-        raise dg.Failure(description=f"Ads reports: {result.failure()}")
-    if result.last_state:
-        warehouse.put_state(ADS_STATE_ID, json.loads(result.last_state))
-    records = TapLog.parse(result.tap_log).records
-    counts = {name: records.get(name, 0) for name in streams}
-    context.log.info(f"Ads reports: {counts} in {result.seconds:.1f}s")
-    return dg.MaterializeResult(metadata={
-        "records": sum(counts.values()), "tables": ", ".join(streams),
-        "seconds": round(result.seconds, 2), "resumed_from_state": bool(state),
-        **{f"records_{name}": count for name, count in counts.items()}})

@@ -1,0 +1,1 @@
+"""The resources: the tap (`tap`) and the PostgreSQL warehouse (`warehouse`)."""
