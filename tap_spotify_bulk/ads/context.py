@@ -18,7 +18,7 @@ from tap_spotify_bulk.ads import settings, token_store
 from tap_spotify_bulk.ads.client import AdsClient
 from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.errors import AccessError
-from tap_spotify_bulk.setting import token_url
+from tap_spotify_bulk.shared_settings import token_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping

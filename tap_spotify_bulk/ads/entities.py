@@ -26,7 +26,7 @@ import typing as t
 
 from singer_sdk import Stream
 
-from tap_spotify_bulk import bookmarks, sdk_seam, setting, stream_names
+from tap_spotify_bulk import bookmarks, sdk_seam, shared_settings, stream_names
 from tap_spotify_bulk.ads import entity_fields, listing, sorted_window
 from tap_spotify_bulk.ads.windows import iso, parse_time
 
@@ -81,7 +81,7 @@ class AdsEntityStream(Stream):
     def _oldest_first(self, account: str, since: str | None) -> Iterable[dict]:
         """The account's items updated at or after `since`, in (`updated_at`, `id`) order."""
         what = f"Ads {self.name} list of ad account {account}"
-        with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
+        with sorted_window.SortedWindow(shared_settings.temp_dir(self.config), what) as window:
             for item in listing.newest_first(self.shared.client, account, self.name, since):
                 record = entity_fields.record(self.name, item, account, self._warned)
                 window.add((str(record.get("updated_at") or ""), str(record["id"])), record)

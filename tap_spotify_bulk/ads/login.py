@@ -34,7 +34,7 @@ from tap_spotify_bulk import http
 from tap_spotify_bulk.ads import token_store
 from tap_spotify_bulk.config_files import merged_config
 from tap_spotify_bulk.errors import AuthError, ConfigError, MissingSettingError, TapError
-from tap_spotify_bulk.setting import token_url as configured_token_url
+from tap_spotify_bulk.shared_settings import token_url as configured_token_url
 from tap_spotify_bulk.tap import misspelt_keys
 
 if t.TYPE_CHECKING:

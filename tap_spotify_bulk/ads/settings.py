@@ -1,7 +1,7 @@
 """Ads API settings (api-contract §2, §5.3): their declarations and the checks across settings.
 
 `SETTINGS` feeds the tap's JSON schema, `meltano.yml`, `plugin.yml` and the README table
-(see `tap_spotify_bulk.setting`); `validate` runs before any request and raises a one-line
+(see `tap_spotify_bulk.shared_settings`); `validate` runs before any request and raises a one-line
 `ConfigError` that names the setting to fix. `report_specs` turns `ads_report_list` into
 checked `ReportSpec`s (also used by discovery, which needs no credentials but does need
 valid report objects to build schemas).
@@ -22,7 +22,7 @@ from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.ads.fields import E_CPM, INSIGHT_REFUSED_FIELDS
 from tap_spotify_bulk.ads.token_store import ADS_TOKEN_STORE
 from tap_spotify_bulk.errors import ConfigError, MissingSettingError, did_you_mean
-from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, Setting
+from tap_spotify_bulk.shared_settings import CLIENT_ID, CLIENT_SECRET, Setting
 from tap_spotify_bulk.stream_names import ADS_ENTITIES, BULK_TABLES
 
 if t.TYPE_CHECKING:

@@ -25,7 +25,7 @@ import typing as t
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_spotify_bulk import bookmarks, sdk_seam, setting
+from tap_spotify_bulk import bookmarks, sdk_seam, shared_settings
 from tap_spotify_bulk.ads import (
     async_reports,
     insights,
@@ -142,7 +142,7 @@ class AdsReportStream(Stream):
         overlap: the last served wins); held on disk past `sorted_window.SPILL_BYTES`."""
         span = f"{windows.iso(first)}..{windows.iso(last)}"
         what = f"Ads {self.name} report for ad account {account} {span}"
-        with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
+        with sorted_window.SortedWindow(shared_settings.temp_dir(self.config), what) as window:
             for row in reports.aggregate_rows(self.shared.client, account, self.spec,
                                               start=first, end=last):
                 record = reports.aggregate_record(self.spec, account, row)
@@ -171,7 +171,7 @@ class AdsReportStream(Stream):
             return
         for first, last in async_reports.report_windows(planned[0][0], planned[-1][1]):
             what = f"Ads {self.name} async report for ad account {account} {first}..{last}"
-            with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
+            with sorted_window.SortedWindow(shared_settings.temp_dir(self.config), what) as window:
                 for record in reader.records(account, state, save, first, last):
                     window.add((str(record["start_time"]), str(record["entity_id"])), record)
                 yield from window.records()
