@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import fields as report_fields
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times, windows
 from tap_spotify_bulk.ads.fields import E_CPM, INSIGHT_REFUSED_FIELDS
 from tap_spotify_bulk.ads.token_store import ADS_TOKEN_STORE
 from tap_spotify_bulk.errors import ConfigError, MissingSettingError, did_you_mean
@@ -252,7 +252,7 @@ def _accounts(value: t.Any) -> list[str]:
 
 
 def _not_in_future(day: dt.date) -> dt.date:
-    if day > windows.utc_now().date():
+    if day > times.utc_now().date():
         msg = f"`ads_start_date` ({day}) is in the future; use a past day or leave it unset."
         raise ConfigError(msg)
     return day
@@ -380,6 +380,12 @@ def accounts(config: Mapping[str, t.Any]) -> list[str]:
 
 def api_url(config: Mapping[str, t.Any]) -> str:
     return str(ADS_API_URL.value(config))
+
+
+def refresh_token_configured(config: Mapping[str, t.Any]) -> bool:
+    """Whether `ads_refresh_token` is set at all (a malformed value is `validate`'s to
+    report: discovery never fails on it)."""
+    return bool(config.get(ADS_REFRESH_TOKEN.name))
 
 
 def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
