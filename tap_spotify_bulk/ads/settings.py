@@ -388,12 +388,24 @@ def refresh_token_configured(config: Mapping[str, t.Any]) -> bool:
     return bool(config.get(ADS_REFRESH_TOKEN.name))
 
 
+# The Ads app's credentials, each with the setting it falls back to when unset: the Ads app
+# may be the Bulk app. Declared once, for the tap's runs and for `ads-login`.
+CREDENTIAL_FALLBACKS: tuple[tuple[Setting, Setting | None], ...] = (
+    (ADS_CLIENT_ID, CLIENT_ID), (ADS_CLIENT_SECRET, CLIENT_SECRET), (ADS_REFRESH_TOKEN, None))
+
+
+def credential(config: Mapping[str, t.Any], setting: Setting,
+               fallback: Setting | None) -> str | None:
+    """One Ads app credential, else the setting it falls back to (a pair of
+    `CREDENTIAL_FALLBACKS`); None when neither is set."""
+    return setting.value(config) or (fallback.value(config) if fallback else None)
+
+
 def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
     """(client id, client secret, refresh token) for the Ads API, defaults applied."""
     values = []
-    for setting, fallback in ((ADS_CLIENT_ID, CLIENT_ID), (ADS_CLIENT_SECRET, CLIENT_SECRET),
-                              (ADS_REFRESH_TOKEN, None)):
-        value = setting.value(config) or (fallback.value(config) if fallback else None)
+    for setting, fallback in CREDENTIAL_FALLBACKS:
+        value = credential(config, setting, fallback)
         if not value:
             also = f" (or `{fallback.name}`)" if fallback else ""
             msg = (f"`{setting.name}`{also} is required when Ads API reports are selected (the "
