@@ -29,7 +29,7 @@ from spotify_sandbox import Sandbox, SandboxOptions
 from spotify_sandbox.tally import ADS_KEYS_TIMESERIES, Tally, canonical
 
 from benchmarks import harness
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times, windows
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ads_reread.json"
@@ -93,7 +93,7 @@ def measure(page_unit: str, ads: int, flight_days: int, lookbacks: list[int]) ->
         def run(label: str, lookback: int | None, state: dict | None,
                 now: dt.datetime) -> tuple:
             config = dict(base) if lookback is None else {**base, "ads_lookback_days": lookback}
-            windows.utc_now = lambda: now
+            times.utc_now = lambda: now
             sb.ads_api.fixed_now = now
             sb.reset_counters()
             sb.ads_api.report_log.clear()
@@ -134,12 +134,12 @@ def main() -> None:
     if args.ads <= 0 or args.ads % ADS_PER_AD_SET:
         raise SystemExit(f"--ads: {args.ads} is not a positive multiple of {ADS_PER_AD_SET}")
     lookbacks = [int(n) for n in args.lookbacks.split(",")]
-    original = windows.utc_now
+    original = times.utc_now
     try:
         rows = [row for unit in ("row", "entity")
                 for row in measure(unit, args.ads, args.flight_days, lookbacks)]
     finally:
-        windows.utc_now = original
+        times.utc_now = original
     header = ["page_unit", "run", "ads_lookback_days", "report_requests", "first_pages",
               "day_records", "hour_records", "exact", "wall_s"]
     print(harness.table([[row.get(k, "") for k in header] for row in rows], header))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import typing as t
 
 from tap_spotify_bulk.ads import settings as ads_settings
-from tap_spotify_bulk.ads.context import AdsContext
+from tap_spotify_bulk.ads.runtime import AdsRuntime
 from tap_spotify_bulk.bulk import settings as bulk_settings
 from tap_spotify_bulk.bulk.runtime import BulkRuntime
 from tap_spotify_bulk.errors import ConfigError
@@ -28,22 +28,22 @@ def _bulk(config: Mapping[str, t.Any]) -> str:
     return f"Bulk API ok (licensor {client.licensor}: {len(years)} year(s) of streams listed)"
 
 
-def _token_age(context: AdsContext) -> str:
-    stored = context.stored_token
+def _token_age(runtime: AdsRuntime) -> str:
+    stored = runtime.stored_token
     if stored is None:
         return "refresh token age unknown: `ads_token_store` is off"
     return f"refresh token {stored.entry.describe_age()}"
 
 
 def _ads(config: Mapping[str, t.Any]) -> str:
-    context = AdsContext(config)
-    if ads_settings.sync_mode(config) == "SPECIFIC_ACCOUNTS":
-        first = ads_settings.accounts(config)[0]
-        context.client.get_json(f"/ad_accounts/{first}", what=f"Ads ad account {first}")
-        return f"Ads API ok (ad account {first} readable; {_token_age(context)})"
-    body = context.client.get_json("/businesses", what="Ads business list")
+    runtime = AdsRuntime(config)
+    if runtime.sync_mode == "SPECIFIC_ACCOUNTS":
+        first = runtime.listed_accounts[0]
+        runtime.client.get_json(f"/ad_accounts/{first}", what=f"Ads ad account {first}")
+        return f"Ads API ok (ad account {first} readable; {_token_age(runtime)})"
+    body = runtime.client.get_json("/businesses", what="Ads business list")
     listed = len(body.get("businesses") or [])
-    return f"Ads API ok ({listed} business(es) listed; {_token_age(context)})"
+    return f"Ads API ok ({listed} business(es) listed; {_token_age(runtime)})"
 
 
 def check(config: Mapping[str, t.Any]) -> str:

@@ -24,7 +24,7 @@ import traceback
 
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_spotify_bulk.ads import login
+from tap_spotify_bulk import ads_login
 from tap_spotify_bulk.check import check
 from tap_spotify_bulk.config_files import merged_config, read_input_file
 from tap_spotify_bulk.errors import ConfigError, TapError
@@ -94,8 +94,8 @@ def run_check(args: argparse.Namespace) -> None:
 
 def main() -> None:
     try:
-        if login.COMMAND in sys.argv[1:]:  # `tap-spotify-bulk [--config F] ads-login ...`
-            login.main([arg for arg in sys.argv[1:] if arg != login.COMMAND])
+        if ads_login.COMMAND in sys.argv[1:]:  # `tap-spotify-bulk [--config F] ads-login ...`
+            ads_login.main([arg for arg in sys.argv[1:] if arg != ads_login.COMMAND])
             return
         args = preflight(sys.argv[1:])
         if args.check:

@@ -2,7 +2,7 @@
 
 Bulk API streams live in `tap_spotify_bulk.bulk`, Ads API report streams in
 `tap_spotify_bulk.ads`; each package declares its own settings (`SETTINGS`, see
-`tap_spotify_bulk.setting`) and checks the rules across them.
+`tap_spotify_bulk.shared_settings`) and checks the rules across them.
 
 Configuration is checked before any request: the settings' values when the tap is built
 (one-line `ConfigError` naming the setting, instead of the SDK's schema dump; unknown
@@ -30,13 +30,13 @@ from tap_spotify_bulk.bulk.streams import BULK_STREAM_NAMES, BulkStream, bulk_st
 from tap_spotify_bulk.errors import ConfigError, MissingSettingError, closest, suggestion
 from tap_spotify_bulk.output import BufferedWriter
 from tap_spotify_bulk.sdk_seam import SeamTap, config_error
-from tap_spotify_bulk.setting import TOKEN_URL, Setting
+from tap_spotify_bulk.shared_settings import TOKEN_URL, Setting
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
 
-# Every setting of the tap, declared once (see `tap_spotify_bulk.setting`).
+# Every setting of the tap, declared once (see `tap_spotify_bulk.shared_settings`).
 SETTINGS: tuple[Setting, ...] = (*bulk_settings.SETTINGS, TOKEN_URL, *ads_settings.SETTINGS)
 
 

@@ -24,7 +24,7 @@ import requests
 from tap_spotify_bulk import http
 from tap_spotify_bulk.ads.reports import utc_time
 from tap_spotify_bulk.ads.settings import ASYNC_STATUSES
-from tap_spotify_bulk.ads.windows import iso
+from tap_spotify_bulk.ads.times import iso
 from tap_spotify_bulk.errors import ApiError
 
 if t.TYPE_CHECKING:

@@ -26,16 +26,16 @@ import typing as t
 
 from singer_sdk import Stream
 
-from tap_spotify_bulk import bookmarks, sdk_seam, setting, stream_names
+from tap_spotify_bulk import bookmarks, sdk_seam, stream_names
 from tap_spotify_bulk.ads import entity_fields, listing, sorted_window
-from tap_spotify_bulk.ads.windows import iso, parse_time
+from tap_spotify_bulk.ads.times import iso, parse_time
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from singer_sdk import Tap
 
-    from tap_spotify_bulk.ads.context import AdsContext
+    from tap_spotify_bulk.ads.runtime import AdsRuntime
 
 INCREMENTAL = stream_names.ADS_ENTITY_INCREMENTAL
 SNAPSHOTS = stream_names.ADS_ENTITY_SNAPSHOTS
@@ -51,8 +51,8 @@ class AdsEntityStream(Stream):
     check_sorted = False
     bookmark_parser = staticmethod(parse_time)
 
-    def __init__(self, tap: Tap, name: str, shared: AdsContext) -> None:
-        self.shared = shared
+    def __init__(self, tap: Tap, name: str, runtime: AdsRuntime) -> None:
+        self.runtime = runtime
         self._warned: set[str] = set()
         super().__init__(tap=tap, name=name, schema=entity_fields.schema(name))
         self.primary_keys = ["id"]
@@ -62,16 +62,16 @@ class AdsEntityStream(Stream):
     @property
     def partitions(self) -> list[dict] | None:
         if self.name in INCREMENTAL:
-            return [{"ad_account_id": account} for account in self.shared.accounts]
+            return [{"ad_account_id": account} for account in self.runtime.accounts]
         return None
 
     def get_records(self, context: Mapping[str, t.Any] | None) -> Iterable[dict]:
         if self.name == "businesses":
-            for business in self.shared.selected_businesses():
+            for business in self.runtime.selected_businesses():
                 yield entity_fields.record(self.name, business, None, self._warned)
         elif self.name == "ad_accounts":
-            for account in self.shared.accounts:
-                item = {**self.shared.account_objects.get(account, {}), "id": account}
+            for account in self.runtime.accounts:
+                item = {**self.runtime.account_objects.get(account, {}), "id": account}
                 yield entity_fields.record(self.name, item, account, self._warned)
         elif context:
             if sdk_seam.state_pending(self):  # commit the accounts already read
@@ -81,8 +81,8 @@ class AdsEntityStream(Stream):
     def _oldest_first(self, account: str, since: str | None) -> Iterable[dict]:
         """The account's items updated at or after `since`, in (`updated_at`, `id`) order."""
         what = f"Ads {self.name} list of ad account {account}"
-        with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
-            for item in listing.newest_first(self.shared.client, account, self.name, since):
+        with sorted_window.SortedWindow(self.runtime.temp_dir, what) as window:
+            for item in listing.newest_first(self.runtime.client, account, self.name, since):
                 record = entity_fields.record(self.name, item, account, self._warned)
                 window.add((str(record.get("updated_at") or ""), str(record["id"])), record)
             yield from window.records()
@@ -94,5 +94,5 @@ class AdsEntityStream(Stream):
         return None if moment is None else iso(moment)
 
 
-def entity_streams(tap: Tap, shared: AdsContext) -> list[Stream]:
-    return [AdsEntityStream(tap, name, shared) for name in ENTITY_STREAM_NAMES]
+def entity_streams(tap: Tap, runtime: AdsRuntime) -> list[Stream]:
+    return [AdsEntityStream(tap, name, runtime) for name in ENTITY_STREAM_NAMES]

@@ -14,7 +14,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_spotify_bulk.ads.windows import iso, parse_time
+from tap_spotify_bulk.ads.times import iso, parse_time
 
 LOGGER = logging.getLogger("tap_spotify_bulk.ads")
 

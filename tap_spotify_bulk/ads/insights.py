@@ -16,7 +16,7 @@ import logging
 import typing as t
 
 from tap_spotify_bulk.ads import listing, reports
-from tap_spotify_bulk.ads.windows import parse_time
+from tap_spotify_bulk.ads.times import parse_time
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, MutableMapping

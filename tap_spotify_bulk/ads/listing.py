@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from tap_spotify_bulk.ads.windows import iso, parse_time
+from tap_spotify_bulk.ads.times import iso, parse_time
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,7 +15,7 @@ import typing as t
 
 from tap_spotify_bulk.ads.client import error_codes, error_text
 from tap_spotify_bulk.ads.fields import E_CPM, KNOWN_FIELDS
-from tap_spotify_bulk.ads.windows import iso, parse_time
+from tap_spotify_bulk.ads.times import iso, parse_time
 from tap_spotify_bulk.errors import ApiError, ConfigError, did_you_mean
 
 if t.TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Ads API settings (api-contract §2, §5.3): their declarations and the checks across settings.
 
 `SETTINGS` feeds the tap's JSON schema, `meltano.yml`, `plugin.yml` and the README table
-(see `tap_spotify_bulk.setting`); `validate` runs before any request and raises a one-line
+(see `tap_spotify_bulk.shared_settings`); `validate` runs before any request and raises a one-line
 `ConfigError` that names the setting to fix. `report_specs` turns `ads_report_list` into
 checked `ReportSpec`s (also used by discovery, which needs no credentials but does need
 valid report objects to build schemas).
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import fields as report_fields
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times, windows
 from tap_spotify_bulk.ads.fields import E_CPM, INSIGHT_REFUSED_FIELDS
 from tap_spotify_bulk.ads.token_store import ADS_TOKEN_STORE
 from tap_spotify_bulk.errors import ConfigError, MissingSettingError, did_you_mean
-from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, Setting
+from tap_spotify_bulk.shared_settings import CLIENT_ID, CLIENT_SECRET, Setting
 from tap_spotify_bulk.stream_names import ADS_ENTITIES, BULK_TABLES
 
 if t.TYPE_CHECKING:
@@ -252,7 +252,7 @@ def _accounts(value: t.Any) -> list[str]:
 
 
 def _not_in_future(day: dt.date) -> dt.date:
-    if day > windows.utc_now().date():
+    if day > times.utc_now().date():
         msg = f"`ads_start_date` ({day}) is in the future; use a past day or leave it unset."
         raise ConfigError(msg)
     return day
@@ -382,12 +382,30 @@ def api_url(config: Mapping[str, t.Any]) -> str:
     return str(ADS_API_URL.value(config))
 
 
+def refresh_token_configured(config: Mapping[str, t.Any]) -> bool:
+    """Whether `ads_refresh_token` is set at all (a malformed value is `validate`'s to
+    report: discovery never fails on it)."""
+    return bool(config.get(ADS_REFRESH_TOKEN.name))
+
+
+# The Ads app's credentials, each with the setting it falls back to when unset: the Ads app
+# may be the Bulk app. Declared once, for the tap's runs and for `ads-login`.
+CREDENTIAL_FALLBACKS: tuple[tuple[Setting, Setting | None], ...] = (
+    (ADS_CLIENT_ID, CLIENT_ID), (ADS_CLIENT_SECRET, CLIENT_SECRET), (ADS_REFRESH_TOKEN, None))
+
+
+def credential(config: Mapping[str, t.Any], setting: Setting,
+               fallback: Setting | None) -> str | None:
+    """One Ads app credential, else the setting it falls back to (a pair of
+    `CREDENTIAL_FALLBACKS`); None when neither is set."""
+    return setting.value(config) or (fallback.value(config) if fallback else None)
+
+
 def credentials(config: Mapping[str, t.Any]) -> tuple[str, str, str]:
     """(client id, client secret, refresh token) for the Ads API, defaults applied."""
     values = []
-    for setting, fallback in ((ADS_CLIENT_ID, CLIENT_ID), (ADS_CLIENT_SECRET, CLIENT_SECRET),
-                              (ADS_REFRESH_TOKEN, None)):
-        value = setting.value(config) or (fallback.value(config) if fallback else None)
+    for setting, fallback in CREDENTIAL_FALLBACKS:
+        value = credential(config, setting, fallback)
         if not value:
             also = f" (or `{fallback.name}`)" if fallback else ""
             msg = (f"`{setting.name}`{also} is required when Ads API reports are selected (the "

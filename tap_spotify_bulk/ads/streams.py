@@ -25,19 +25,19 @@ import typing as t
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
-from tap_spotify_bulk import bookmarks, sdk_seam, setting
+from tap_spotify_bulk import bookmarks, sdk_seam
 from tap_spotify_bulk.ads import (
     async_reports,
     insights,
     reports,
-    settings,
     sorted_window,
+    times,
     totals,
     windows,
 )
-from tap_spotify_bulk.ads.context import AdsContext
 from tap_spotify_bulk.ads.entities import ENTITY_STREAM_NAMES, entity_streams
 from tap_spotify_bulk.ads.fields import DEPRECATED_FIELDS, KNOWN_FIELDS
+from tap_spotify_bulk.ads.runtime import AdsRuntime
 from tap_spotify_bulk.errors import did_you_mean
 from tap_spotify_bulk.progress import Progress, ProgressMetric
 
@@ -87,11 +87,11 @@ class AdsReportStream(Stream):
     """One `ads_report_list` item."""
 
     is_sorted = True  # within a run, per ad account (see the module docstring)
-    bookmark_parser = staticmethod(windows.parse_time)
+    bookmark_parser = staticmethod(times.parse_time)
 
-    def __init__(self, tap: Tap, spec: ReportSpec, shared: AdsContext) -> None:
+    def __init__(self, tap: Tap, spec: ReportSpec, runtime: AdsRuntime) -> None:
         self.spec = spec
-        self.shared = shared
+        self.runtime = runtime
         schema = totals.schema(spec) if spec.is_totals else report_schema(spec)
         super().__init__(tap=tap, name=spec.table, schema=schema)
         self.primary_keys = totals.primary_keys(spec) if spec.is_totals else primary_keys(spec)
@@ -104,13 +104,13 @@ class AdsReportStream(Stream):
 
     @property
     def partitions(self) -> list[dict] | None:
-        return [{"ad_account_id": account} for account in self.shared.accounts]
+        return [{"ad_account_id": account} for account in self.runtime.accounts]
 
     def get_records(self, context: Mapping[str, t.Any] | None) -> Iterable[dict]:
         if not context:
             return
         account = context["ad_account_id"]
-        currency = self.shared.currency(account)
+        currency = self.runtime.currency(account)
         for record in self._records(account, context):
             record["currency_code"] = currency
             yield record
@@ -124,7 +124,7 @@ class AdsReportStream(Stream):
             yield from self._insight_records(account)
         elif self.spec.granularity == "LIFETIME":
             seen: set[t.Any] = set()
-            for row in reports.aggregate_rows(self.shared.client, account, self.spec):
+            for row in reports.aggregate_rows(self.runtime.client, account, self.spec):
                 record = reports.aggregate_record(self.spec, account, row)
                 if record["entity_id"] not in seen:  # pages may overlap: one key once
                     seen.add(record["entity_id"])
@@ -140,10 +140,10 @@ class AdsReportStream(Stream):
                         last: dt.date | dt.datetime, progress: Progress) -> Iterable[dict]:
         """One DAY/HOUR window sorted by (start_time, entity_id), each key once (pages may
         overlap: the last served wins); held on disk past `sorted_window.SPILL_BYTES`."""
-        span = f"{windows.iso(first)}..{windows.iso(last)}"
+        span = f"{times.iso(first)}..{times.iso(last)}"
         what = f"Ads {self.name} report for ad account {account} {span}"
-        with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
-            for row in reports.aggregate_rows(self.shared.client, account, self.spec,
+        with sorted_window.SortedWindow(self.runtime.temp_dir, what) as window:
+            for row in reports.aggregate_rows(self.runtime.client, account, self.spec,
                                               start=first, end=last):
                 record = reports.aggregate_record(self.spec, account, row)
                 window.add((str(record["start_time"]), str(record["entity_id"])), record)
@@ -153,7 +153,7 @@ class AdsReportStream(Stream):
     def _async_records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
         """One async report per account (LIFETIME) or per 365 days (DAY); each window's rows
         sorted by (start_time, entity_id), each key once."""
-        reader = async_reports.AsyncReader(self.shared.client, self.spec)
+        reader = async_reports.AsyncReader(self.runtime.client, self.spec)
         state = self.get_context_state(dict(context))
 
         def save() -> None:
@@ -171,13 +171,13 @@ class AdsReportStream(Stream):
             return
         for first, last in async_reports.report_windows(planned[0][0], planned[-1][1]):
             what = f"Ads {self.name} async report for ad account {account} {first}..{last}"
-            with sorted_window.SortedWindow(setting.temp_dir(self.config), what) as window:
+            with sorted_window.SortedWindow(self.runtime.temp_dir, what) as window:
                 for record in reader.records(account, state, save, first, last):
                     window.add((str(record["start_time"]), str(record["entity_id"])), record)
                 yield from window.records()
 
     def _totals_records(self, account: str, context: Mapping[str, t.Any]) -> Iterable[dict]:
-        client = self.shared.client
+        client = self.runtime.client
         ids = totals.entity_ids(client, account, self.spec)
         if self.spec.granularity == "LIFETIME":
             yield from totals.totals_records(client, account, self.spec, ids)
@@ -188,8 +188,8 @@ class AdsReportStream(Stream):
 
     def _insight_records(self, account: str) -> Iterable[dict]:
         state = self.get_context_state({"ad_account_id": account})
-        today = windows.utc_now().date()
-        yield from insights.insight_records(self.shared.client, account, self.spec, state,
+        today = times.utc_now().date()
+        yield from insights.insight_records(self.runtime.client, account, self.spec, state,
                                             today)
         sdk_seam.write_state(self)  # the "not enough data" days, kept for the next run
 
@@ -198,28 +198,21 @@ class AdsReportStream(Stream):
         return bookmarks.read(self.name, self.replication_key, state, self.bookmark_parser)
 
     def _windows(self, account: str, context: Mapping[str, t.Any]) -> list[tuple]:
-        """The report windows of this run: [first, last] pairs, inclusive, ascending."""
-        now = windows.utc_now()
+        """The report windows of this run: [first, last] pairs, inclusive, ascending (see
+        `windows`)."""
+        now = times.utc_now()
         bookmark = self._bookmark(context)
-        lookback = settings.lookback_days(self.config)
-        months = settings.timeframe_months(self.config)
-        since = settings.start_date(self.config)
-        today = now.date()
+        runtime = self.runtime
         if self.spec.granularity == "HOUR":
-            earliest, latest = windows.hour_bounds(now)
-            start = earliest if bookmark is None else windows.reread_hour(now, bookmark,
-                                                                          lookback)
-            if since is not None:
-                start = max(start, windows.midnight(since))
-            if bookmark is not None and windows.floor_hour(bookmark) < earliest:
+            if windows.beyond_hour_history(now, bookmark):
                 LOGGER.info("Ads %s (%s): HOUR reports reach back 14 days only; reading "
-                            "from %s", self.name, account, windows.iso(earliest))
-            start = max(start, earliest)
-            return [(start, latest)] if start <= latest else []
-        resume = None if bookmark is None else windows.reread_day(today, bookmark.date(),
-                                                                  lookback)
-        first_day = windows.first_day(today, resume, since, months)
-        return windows.day_windows(first_day, today - dt.timedelta(days=1))
+                            "from %s", self.name, account,
+                            times.iso(windows.hour_bounds(now)[0]))
+            return windows.hour_report_windows(now, bookmark, runtime.lookback_days,
+                                               runtime.start_date)
+        return windows.day_report_windows(now.date(), bookmark and bookmark.date(),
+                                          runtime.lookback_days, runtime.start_date,
+                                          runtime.timeframe_months)
 
 
 def warn_deprecated(specs: Sequence[ReportSpec]) -> None:
@@ -242,21 +235,21 @@ def warn_deprecated(specs: Sequence[ReportSpec]) -> None:
 
 def ads_streams(tap: Tap) -> list[Stream]:
     """The entity streams, then one stream per `ads_report_list` item (bad report objects
-    raise `ConfigError`); all share one `AdsContext`.
+    raise `ConfigError`); all share one `AdsRuntime`.
 
     The entity streams are offered once an Ads refresh token is configured (or an input
     catalog names one, so that selecting it without the token is still a clear error):
     Meltano selects every discovered stream by default, and a Bulk-only project must not be
     asked for Ads credentials.
     """
-    specs = settings.report_specs(tap.config)
+    runtime = AdsRuntime(tap.config)
+    specs = runtime.report_specs
     warn_deprecated(specs)
-    shared = AdsContext(tap.config)
     catalog = tap.input_catalog
     named = catalog is not None and any(name in catalog for name in ENTITY_STREAM_NAMES)
-    offered = bool(tap.config.get("ads_refresh_token")) or named
-    entities = entity_streams(tap, shared) if offered else []
-    return [*entities, *(AdsReportStream(tap, spec, shared) for spec in specs)]
+    offered = runtime.refresh_token_configured or named
+    entities = entity_streams(tap, runtime) if offered else []
+    return [*entities, *(AdsReportStream(tap, spec, runtime) for spec in specs)]
 
 
-__all__ = ["AdsContext", "AdsReportStream", "ads_streams"]
+__all__ = ["AdsReportStream", "AdsRuntime", "ads_streams"]

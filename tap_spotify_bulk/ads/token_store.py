@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tap_spotify_bulk.errors import ConfigError, TapError
-from tap_spotify_bulk.setting import Setting
+from tap_spotify_bulk.shared_settings import Setting
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

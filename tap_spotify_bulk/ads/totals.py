@@ -16,7 +16,7 @@ from singer_sdk import typing as th
 
 from tap_spotify_bulk.ads import listing, reports
 from tap_spotify_bulk.ads.settings import TOTALS_MAX_ENTITIES
-from tap_spotify_bulk.ads.windows import iso
+from tap_spotify_bulk.ads.times import iso
 from tap_spotify_bulk.errors import ConfigError
 
 if t.TYPE_CHECKING:

@@ -3,8 +3,10 @@
 DAY reports are asked in inclusive windows of at most `MAX_DAY_SPAN + 1` days that end
 yesterday; HOUR reports cover at most the last 14 days and end at the last complete hour.
 A later run reads the last `ads_lookback_days` days again (`reread_day`, `reread_hour`):
-by default 90, one DAY window, and every hour the API serves.
-`utc_now` is the one clock every Ads stream reads (tests may replace it to freeze time).
+by default 90, one DAY window, and every hour the API serves. A stream's windows for a run
+come from `day_report_windows` or `hour_report_windows`, given the clock's reading, the
+account's bookmark and the settings: pure functions, no clock or setting is read here (the
+clock is `times.utc_now`).
 """
 
 from __future__ import annotations
@@ -12,15 +14,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from tap_spotify_bulk.ads.times import midnight
+
 MAX_DAY_SPAN = 89  # report_end - report_start in days; the API allows at most 90
 DEFAULT_REREAD_DAYS = MAX_DAY_SPAN + 1  # one DAY window: the last 90 complete days
 HOUR_HISTORY = dt.timedelta(days=14)
 ALL_TIME_START = dt.date(2017, 1, 1)
 HOUR = dt.timedelta(hours=1)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def months_back(today: dt.date, months: int) -> dt.date:
@@ -68,10 +68,6 @@ def day_windows(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
     return windows
 
 
-def midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
 def floor_hour(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -86,16 +82,29 @@ def hour_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return current - HOUR_HISTORY + HOUR, current - HOUR
 
 
-def iso(moment: dt.datetime | dt.date) -> str:
-    """`YYYY-MM-DDTHH:00:00Z` as the API expects (dates at UTC midnight)."""
-    if not isinstance(moment, dt.datetime):
-        moment = midnight(moment)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def day_report_windows(today: dt.date, bookmark_day: dt.date | None, lookback_days: int,
+                       start: dt.date | None, months: int | None,
+                       ) -> list[tuple[dt.date, dt.date]]:
+    """A DAY report's windows for a run on `today`: from `first_day` (the bookmark's re-read
+    day, else `ads_start_date`, else `ads_timeframe_months` back) to yesterday."""
+    resume = None if bookmark_day is None else reread_day(today, bookmark_day, lookback_days)
+    return day_windows(first_day(today, resume, start, months), today - dt.timedelta(days=1))
 
 
-def parse_time(value: str) -> dt.datetime:
-    """An ISO-8601 timestamp (with Z or an offset) as an aware UTC datetime."""
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+def hour_report_windows(now: dt.datetime, bookmark: dt.datetime | None, lookback_days: int,
+                        start: dt.date | None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """An HOUR report's window for a run at `now` (one, or none when it would be empty):
+    from the bookmark's re-read hour (`reread_hour`), else as far back as the API serves,
+    never before `ads_start_date` (`start`) nor the API's 14 days (`hour_bounds`), to the
+    last complete hour."""
+    earliest, latest = hour_bounds(now)
+    first = earliest if bookmark is None else reread_hour(now, bookmark, lookback_days)
+    if start is not None:
+        first = max(first, midnight(start))
+    first = max(first, earliest)
+    return [(first, latest)] if first <= latest else []
+
+
+def beyond_hour_history(now: dt.datetime, bookmark: dt.datetime | None) -> bool:
+    """Whether the bookmark's hour lies before the 14 days an HOUR report may reach."""
+    return bookmark is not None and floor_hour(bookmark) < hour_bounds(now)[0]

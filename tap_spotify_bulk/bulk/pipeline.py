@@ -55,7 +55,7 @@ class FileJob:
 @dataclass(frozen=True)
 class DayEnd:
     """All of `day`'s files were yielded; `missing` when the day's listing 404'd or the
-    day was not listed (see `listed`); `first` starts a run of unlisted days ending on `day`
+    day was not listed (see `day_plan`); `first` starts a run of unlisted days ending on `day`
     (none of them was asked for)."""
 
     day: dt.date

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
-from tap_spotify_bulk import setting
+from tap_spotify_bulk import shared_settings
 from tap_spotify_bulk.auth import TokenClient
 from tap_spotify_bulk.bulk import dates, settings
 from tap_spotify_bulk.bulk.client import BulkClient
@@ -80,9 +80,9 @@ class BulkRuntime:
     @cached_property
     def tokens(self) -> TokenClient:
         return TokenClient(
-            token_url=setting.token_url(self.config),
-            client_id=str(setting.CLIENT_ID.value(self.config)),
-            client_secret=str(setting.CLIENT_SECRET.value(self.config)),
+            token_url=shared_settings.token_url(self.config),
+            client_id=str(shared_settings.CLIENT_ID.value(self.config)),
+            client_secret=str(shared_settings.CLIENT_SECRET.value(self.config)),
             api_name="Bulk API",
         )
 
@@ -99,7 +99,7 @@ class BulkRuntime:
     @cached_property
     def temp_dir(self) -> Path | None:
         """Where downloads are written (None: TMPDIR, else the system default)."""
-        return setting.temp_dir(self.config)
+        return shared_settings.temp_dir(self.config)
 
     @cached_property
     def budget_bytes(self) -> int:

@@ -1,7 +1,7 @@
 """Bulk API settings (api-contract §2): their declarations and the checks across settings.
 
 `SETTINGS` feeds the tap's JSON schema, `meltano.yml`, `plugin.yml` and the README table
-(see `tap_spotify_bulk.setting`); `validate` runs before any request and raises a one-line
+(see `tap_spotify_bulk.shared_settings`); `validate` runs before any request and raises a one-line
 `ConfigError` that names the setting to fix. The accessors below return checked values.
 """
 
@@ -15,7 +15,7 @@ import typing as t
 from tap_spotify_bulk.bulk import countries as country_codes
 from tap_spotify_bulk.bulk import dates
 from tap_spotify_bulk.errors import ConfigError, MissingSettingError
-from tap_spotify_bulk.setting import CLIENT_ID, CLIENT_SECRET, TEMP_DIR, Setting
+from tap_spotify_bulk.shared_settings import CLIENT_ID, CLIENT_SECRET, TEMP_DIR, Setting
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping

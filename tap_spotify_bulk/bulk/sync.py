@@ -24,8 +24,8 @@ import logging
 import typing as t
 
 from tap_spotify_bulk import sdk_seam
+from tap_spotify_bulk.bulk.day_plan import day_steps
 from tap_spotify_bulk.bulk.day_read import DayRead, ReportStream, Target
-from tap_spotify_bulk.bulk.listed import day_steps
 from tap_spotify_bulk.bulk.loads import LOADS_STREAM, Manifest
 from tap_spotify_bulk.bulk.pipeline import DayEnd, plan_country_files, plan_day_files, prefetch
 from tap_spotify_bulk.output import RecordSink

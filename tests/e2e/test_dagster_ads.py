@@ -17,7 +17,7 @@ from helpers.dagster import Location, target_postgres  # noqa: E402
 from helpers.meltano import compare_ads, pg_connect_kwargs, postgres_rows  # noqa: E402
 from tap_spotify_bulk_dagster.assets.ads import ADS_STATE_ID  # noqa: E402
 
-from tap_spotify_bulk.ads import windows  # noqa: E402
+from tap_spotify_bulk.ads import times, windows  # noqa: E402
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -43,10 +43,10 @@ def test_ads_asset_lands_the_truth_then_resumes_from_state(
                      ads_report_list=REPORTS, ads_timeframe_months="THREE")
     job = where.defs.resolve_job_def("spotify_ads_job")
     for run in range(2):
-        day_of_run = windows.utc_now().date()
+        day_of_run = times.utc_now().date()
         with dg.instance_for_test() as instance:
             result = job.execute_in_process(instance=instance)
-        if windows.utc_now().date() != day_of_run:
+        if times.utc_now().date() != day_of_run:
             pytest.skip("UTC midnight passed during the run: the Ads DAY truth is ambiguous")
         assert result.success
         meta = result.get_asset_materialization_events()[0].materialization.metadata

@@ -28,7 +28,7 @@ from helpers.ads import (
     sync_ads,
 )
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(days=1)  # the next daily run
@@ -55,7 +55,7 @@ def clock(monkeypatch):
     """Set the tap's Ads clock (and the sandbox's, passed along) to a moment."""
 
     def set_to(sb, moment: dt.datetime) -> None:
-        monkeypatch.setattr(windows, "utc_now", lambda: moment)
+        monkeypatch.setattr(times, "utc_now", lambda: moment)
         sb.ads_api.fixed_now = moment
 
     return set_to

@@ -28,7 +28,7 @@ from helpers.singer import (
 )
 from spotify_sandbox import FaultOptions
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 
 D = dt.date
 START, END = D(2024, 3, 1), D(2024, 3, 4)
@@ -163,7 +163,7 @@ ADS_FAULT_SEEN = {"429_from_the_edge": "429", "5xx_burst": "5xx",
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 def assert_ads_state_follows_data(messages: list[dict], table: str) -> None:

@@ -17,7 +17,7 @@ from spotify_sandbox.routing import SandboxResponse
 from spotify_sandbox.tally import Tally
 
 from helpers.ads import ads_keys, repeated_keys, sync_ads
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,7 +41,7 @@ ALL_REPORTS = [DAY_AD, HOUR_AD_SET, LIFETIME_AD, INSIGHT_GENDER]
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
     """The tap's Ads clock at `NOW`, as the sandbox's."""
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 def ads_sandbox(sandbox_factory, **ads):

@@ -17,7 +17,7 @@ import typing as t
 
 import tap_spotify_bulk.http
 from tap_spotify_bulk import cli
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 from tap_spotify_bulk.ads.streams import AdsReportStream
 
 
@@ -34,7 +34,7 @@ def install(options: argparse.Namespace) -> None:
         replace(tap_spotify_bulk.http, "backoff_delay", lambda attempt, **_: 0.01)
     if options.frozen_now:  # the Ads clock, as the sandbox's
         frozen = dt.datetime.fromisoformat(options.frozen_now)
-        replace(windows, "utc_now", lambda: frozen)
+        replace(times, "utc_now", lambda: frozen)
     if options.ads_state_every:  # an Ads STATE every N records, so a kill lands inside
         replace(AdsReportStream, "STATE_MSG_FREQUENCY", options.ads_state_every)
 

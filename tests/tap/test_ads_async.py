@@ -10,7 +10,7 @@ import pytest
 from helpers.ads import landed, repeated_keys, sync_ads
 from helpers.run import run_tap
 
-from tap_spotify_bulk.ads import async_reports, windows
+from tap_spotify_bulk.ads import async_reports, times
 from tap_spotify_bulk.errors import ApiError
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
@@ -26,7 +26,7 @@ LIFETIME = {"table": "ad_async_lifetime", "kind": "async", "dimension": "AD",
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
     monkeypatch.setattr(async_reports, "POLL_FIRST", 0.01)
 
 

@@ -9,7 +9,7 @@ import pytest
 from helpers.ads import landed, sync_ads
 from spotify_sandbox.routing import SandboxResponse
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
 WORLD = {"n_businesses": 3, "shared_account": True, "campaigns_per_account": 2,
@@ -26,7 +26,7 @@ REPORTS = [
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 def without_currency(sb) -> None:

@@ -207,9 +207,9 @@ def test_entity_and_report_streams_share_one_client_paced_per_endpoint_class(san
     tap = TapSpotifyBulk(config=config, catalog=catalog, parse_env_config=False)
     with redirect_stdout(io.StringIO()):
         tap.sync_all()
-    shared = {id(tap.streams[name].shared) for name in (*ENTITIES, "ad_set_lifetime")}
+    shared = {id(tap.streams[name].runtime) for name in (*ENTITIES, "ad_set_lifetime")}
     assert len(shared) == 1
-    client = tap.streams["ads"].shared.client
+    client = tap.streams["ads"].runtime.client
     stats = sb.ads_api.stats
     assert stats["requests_ads"] > 0
     assert stats["requests_aggregate_reports"] > 0

@@ -13,7 +13,7 @@ from helpers.ads import landed
 from helpers.run import catalog, run_tap
 from spotify_sandbox import ads_fields as sandbox_fields
 
-from tap_spotify_bulk.ads import fields, windows
+from tap_spotify_bulk.ads import fields, times
 from tap_spotify_bulk.errors import ConfigError
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
@@ -25,7 +25,7 @@ CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "api-contract.md"
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 def listed(label: str) -> set[str]:

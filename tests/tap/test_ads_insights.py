@@ -11,7 +11,7 @@ from helpers.ads import landed, repeated_keys, sync_ads
 from helpers.run import run_tap
 from spotify_sandbox.ads_data import INSIGHT_VALUES
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 from tap_spotify_bulk.errors import ConfigError
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
@@ -25,7 +25,7 @@ FIFTEEN = ("AGE", "COUNTRY", "GENDER", "GENRE", "PLATFORM", "ACT_AND_SET", "AUDI
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 def insight(dimension: str, entity_ids_type: str | None = None) -> dict:
@@ -103,7 +103,7 @@ def test_not_enough_data_is_asked_again_once_a_day_until_two_weeks_after_the_end
     # The next day: asked again, unless their flight ended (end_time, exclusive, is the day
     # after the last day) more than 14 days before.
     later = NOW + dt.timedelta(days=1)
-    monkeypatch.setattr(windows, "utc_now", lambda: later)
+    monkeypatch.setattr(times, "utc_now", lambda: later)
     api.fixed_now = later
     ended = {e.id for e in ad_sets
              if later.date() > e.last_day + dt.timedelta(days=1) + dt.timedelta(days=14)}

@@ -11,12 +11,15 @@ import os
 import subprocess
 import sys
 
+import pytest
 import requests
 from helpers.ads import landed
 from helpers.ads import sync_ads as run_tap
 from helpers.run import run_cli
 
+from tap_spotify_bulk import ads_login
 from tap_spotify_bulk.ads import token_store
+from tap_spotify_bulk.errors import MissingSettingError
 
 SECRET_FREE = ("sandbox-ads-secret",)
 
@@ -190,3 +193,25 @@ def test_inside_a_meltano_project_the_token_goes_to_meltano_config(sandbox_facto
                                        ads_report_list=[LIFETIME_AD_SET]))
     assert landed(LIFETIME_AD_SET, records["ad_set_lifetime"]) == sb.ads_truth(
         [LIFETIME_AD_SET])["ad_set_lifetime"]
+
+
+def test_login_credentials_fall_back_as_the_runs_do_then_on_the_environment(monkeypatch):
+    """`ads-login` finds the Ads app's id and secret as a run does (the Bulk app's when the
+    Ads ones are unset), then in the environment; --client-id wins; a missing one is named
+    with the configured key that looks like its typo."""
+    for name in ("ADS_CLIENT_ID", "ADS_CLIENT_SECRET", "CLIENT_ID", "CLIENT_SECRET"):
+        monkeypatch.delenv(f"TAP_SPOTIFY_BULK_{name}", raising=False)
+    assert ads_login.credentials({"client_id": "bulk", "client_secret": "s "}, None) == (
+        "bulk", "s")
+    assert ads_login.credentials({"ads_client_id": "ads", "client_id": "bulk",
+                                  "client_secret": "s"}, "flag") == ("flag", "s")
+    monkeypatch.setenv("TAP_SPOTIFY_BULK_CLIENT_SECRET", "from-env")
+    assert ads_login.credentials({"ads_client_id": "ads"}, None) == ("ads", "from-env")
+    monkeypatch.delenv("TAP_SPOTIFY_BULK_CLIENT_SECRET")
+    with pytest.raises(MissingSettingError) as missing:
+        ads_login.credentials({"ads_client_id": "ads", "ads_client_secrett": "x"}, None)
+    assert str(missing.value) == (
+        "`ads_client_secret` is needed for ads-login: set it in the tap's config (or "
+        "TAP_SPOTIFY_BULK_ADS_CLIENT_SECRET); `ads_client_secrett` is set: did you mean "
+        "`ads_client_secret`?")
+    assert missing.value.settings == ("ads_client_secret", "client_secret")

@@ -13,7 +13,7 @@ import math
 import pytest
 from helpers.ads import landed, sync_ads
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
 YESTERDAY = dt.date(2026, 6, 14)
@@ -28,7 +28,7 @@ WORLD = {"n_businesses": 1, "accounts_per_business": 1, "shared_account": False,
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 @pytest.mark.parametrize("page_unit", ["entity", "row"])

@@ -19,7 +19,7 @@ from helpers.ads import (
     sync_ads,
 )
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times, windows
 from tap_spotify_bulk.ads.streams import AdsReportStream
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
@@ -35,7 +35,7 @@ def clock(monkeypatch):
     """Set the tap's Ads clock and the sandbox's to one moment."""
 
     def set_to(sb, moment: dt.datetime) -> None:
-        monkeypatch.setattr(windows, "utc_now", lambda: moment)
+        monkeypatch.setattr(times, "utc_now", lambda: moment)
         sb.ads_api.fixed_now = moment
 
     return set_to

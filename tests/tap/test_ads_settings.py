@@ -97,3 +97,42 @@ def test_day_windows_are_inclusive_and_at_most_90_days_apart():
 def test_months_back_clamps_to_month_end():
     assert windows.months_back(dt.date(2024, 8, 31), 6) == dt.date(2024, 2, 29)
     assert windows.months_back(dt.date(2024, 3, 15), 24) == dt.date(2022, 3, 15)
+
+
+@pytest.mark.parametrize("hours_back", [None, 0, 5, 24 * 3, 24 * 13, 24 * 20, 24 * 400])
+@pytest.mark.parametrize("lookback", [0, 2, 90])
+@pytest.mark.parametrize("start_days_back", [None, 1, 4, 30])
+def test_hour_window_stays_within_what_the_api_serves(hours_back, lookback, start_days_back):
+    """One HOUR window ending at the last complete hour; never before the API's 14 days
+    nor `ads_start_date`; from the bookmark's hour when that is inside both, whatever the
+    lookback."""
+    now = dt.datetime(2026, 6, 3, 10, 37, tzinfo=dt.UTC)
+    bookmark = None if hours_back is None else now - dt.timedelta(hours=hours_back)
+    start = None if start_days_back is None else now.date() - dt.timedelta(start_days_back)
+    earliest, latest = windows.hour_bounds(now)
+    planned = windows.hour_report_windows(now, bookmark, lookback, start)
+    assert len(planned) <= 1
+    for first, last in planned:
+        assert earliest <= first <= last == latest == dt.datetime(2026, 6, 3, 9, tzinfo=dt.UTC)
+        if start is not None:
+            assert first >= dt.datetime.combine(start, dt.time(), dt.UTC)
+        if bookmark is not None and windows.floor_hour(bookmark) >= earliest and start is None:
+            assert first <= windows.floor_hour(bookmark)
+    if start is None and (bookmark is None or lookback > 0):
+        assert planned, "a run that re-reads hours always has one to read"
+    if bookmark is not None and lookback == 0 and windows.floor_hour(bookmark) > latest:
+        assert planned == []  # the bookmark's hour is not complete yet
+    assert windows.beyond_hour_history(now, bookmark) == (
+        bookmark is not None and windows.floor_hour(bookmark) < earliest)
+
+
+def test_day_report_windows_end_yesterday_and_start_from_the_reread_day():
+    today = dt.date(2026, 6, 3)
+    first_sync = windows.day_report_windows(today, None, 90, None, 6)
+    assert first_sync[0][0] == dt.date(2025, 12, 3)
+    assert first_sync[-1][1] == today - dt.timedelta(days=1)
+    later = windows.day_report_windows(today, dt.date(2026, 6, 2), 3, None, 6)
+    assert later == [(dt.date(2026, 5, 31), dt.date(2026, 6, 2))]
+    late_bookmark = windows.day_report_windows(today, dt.date(2026, 5, 1), 3, dt.date(2026, 5, 20),
+                                               None)
+    assert late_bookmark == [(dt.date(2026, 5, 20), dt.date(2026, 6, 2))]

@@ -18,7 +18,7 @@ from helpers.ads import landed, repeated_keys, run_ads
 from helpers.ads_contract import reshape
 
 from tap_spotify_bulk.ads import sorted_window as spill
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times, windows
 from tap_spotify_bulk.errors import TapError
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from helpers.ads import aggregate_windows, landed
 from helpers.ads import sync_ads as run_tap
 
-from tap_spotify_bulk.ads import settings, windows
+from tap_spotify_bulk.ads import settings, times
 from tap_spotify_bulk.errors import ConfigError
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
@@ -23,7 +23,7 @@ HOUR_CAMPAIGN = {"table": "campaign_hour", "dimension": "CAMPAIGN", "granularity
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 def test_first_sync_starts_at_ads_start_date_over_the_timeframe(sandbox_factory):
@@ -48,7 +48,7 @@ def test_first_sync_starts_at_ads_start_date_over_the_timeframe(sandbox_factory)
     later = dt.datetime(2026, 6, 18, 7, 0, tzinfo=dt.UTC)
     sb.ads_api.fixed_now = later
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(windows, "utc_now", lambda: later)
+        patch.setattr(times, "utc_now", lambda: later)
         run_tap({**config, "ads_lookback_days": 3}, state)
     assert set(aggregate_windows(sb)) == {("2026-06-14T00:00:00Z", "2026-06-17T00:00:00Z")}
 

@@ -20,7 +20,7 @@ from helpers.ads import (
 from helpers.run import run_tap
 from spotify_sandbox import FaultOptions
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 from tap_spotify_bulk.ads.streams import AdsReportStream
 from tap_spotify_bulk.errors import AccessError, ConfigError
 
@@ -52,7 +52,7 @@ DAY_CAMPAIGN = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity":
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 def ads_sandbox(sandbox_factory, **ads):
@@ -153,7 +153,7 @@ def test_second_run_rereads_lookback_days_and_matches_the_truth(sandbox_factory,
                            ads_lookback_days=3)
     first, state = sync_ads(config)
     later = NOW + dt.timedelta(days=2)
-    monkeypatch.setattr(windows, "utc_now", lambda: later)
+    monkeypatch.setattr(times, "utc_now", lambda: later)
     sb.ads_api.fixed_now = later
     sb.ads_api.report_log.clear()
     second, state2 = sync_ads(config, state=state)
@@ -184,7 +184,7 @@ def test_restated_days_need_a_lookback_as_long_as_attribution(sandbox_factory, m
                            ads_lookback_days=lookback)
     first, state = sync_ads(config)
     later = dt.datetime(2026, 6, 16, 10, 30, tzinfo=dt.UTC)
-    monkeypatch.setattr(windows, "utc_now", lambda: later)
+    monkeypatch.setattr(times, "utc_now", lambda: later)
     sb.ads_api.fixed_now = later
     sb.ads_api.world.version = 1
     second, _ = sync_ads(config, state=state)

@@ -9,7 +9,7 @@ import pytest
 from helpers.ads import landed, repeated_keys, sync_ads
 from helpers.run import run_tap
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 from tap_spotify_bulk.errors import ConfigError
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
@@ -26,7 +26,7 @@ DAY = {"table": "ad_set_totals_day", "kind": "totals", "dimension": "AD_SET",
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(windows, "utc_now", lambda: NOW)
+    monkeypatch.setattr(times, "utc_now", lambda: NOW)
 
 
 def test_lifetime_and_day_totals_match_the_truth(sandbox_factory):

@@ -19,7 +19,7 @@ from helpers.ads_contract import (
 )
 from spotify_sandbox.tally import canonical
 
-from tap_spotify_bulk.ads import windows
+from tap_spotify_bulk.ads import times
 
 
 def test_next_runs_with_lookback_0_read_single_day_and_few_hour_windows(sandbox_factory,
@@ -34,7 +34,7 @@ def test_next_runs_with_lookback_0_read_single_day_and_few_hour_windows(sandbox_
     first, state = run_tap(config)
 
     later = NOW + dt.timedelta(days=1, hours=5)
-    monkeypatch.setattr(windows, "utc_now", lambda: later)
+    monkeypatch.setattr(times, "utc_now", lambda: later)
     sb.ads_api.fixed_now = later
     sb.ads_api.report_log.clear()
     second, state2 = run_tap(config, state=state)

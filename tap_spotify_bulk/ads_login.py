@@ -31,14 +31,15 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 
 from tap_spotify_bulk import http
+from tap_spotify_bulk.ads import settings as ads_settings
 from tap_spotify_bulk.ads import token_store
 from tap_spotify_bulk.config_files import merged_config
 from tap_spotify_bulk.errors import AuthError, ConfigError, MissingSettingError, TapError
-from tap_spotify_bulk.setting import token_url as configured_token_url
+from tap_spotify_bulk.shared_settings import token_url as configured_token_url
 from tap_spotify_bulk.tap import misspelt_keys
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 COMMAND = "ads-login"
 DEFAULT_PORT = 8765
@@ -87,30 +88,35 @@ class _Listener(HTTPServer):
         self.done = threading.Event()
 
 
+def from_environment(names: Iterable[str]) -> dict[str, str]:
+    """The settings among `names` that the environment sets (`TAP_SPOTIFY_BULK_<NAME>`),
+    as a config: the SDK reads them itself only for a run with `--config ENV`."""
+    found = {name: os.environ.get(ENV_PREFIX + name.upper()) for name in names}
+    return {name: value for name, value in found.items() if value}
+
+
 def credentials(config: Mapping[str, t.Any], client_id: str | None) -> tuple[str, str]:
-    """(client id, client secret) of the Ads app: flag, then settings, then environment."""
-    env = os.environ
-    found = []
-    for setting, fallback in (("ads_client_id", "client_id"),
-                              ("ads_client_secret", "client_secret")):
-        value = (config.get(setting) or config.get(fallback)
-                 or env.get(ENV_PREFIX + setting.upper()) or env.get(ENV_PREFIX + fallback.upper()))
-        found.append(str(value).strip() if value else "")
+    """(client id, client secret) of the Ads app: flag, then settings, then environment,
+    each with the settings' fallback (`ads_settings.CREDENTIAL_FALLBACKS`)."""
+    pairs = ads_settings.CREDENTIAL_FALLBACKS[:2]  # the refresh token is what login gets
+    environment = from_environment(s.name for pair in pairs for s in pair if s)
+    found = [ads_settings.credential(config, *pair) or ads_settings.credential(environment, *pair)
+             or "" for pair in pairs]
     if client_id:
         found[0] = client_id.strip()
-    for value, setting in zip(found, ("ads_client_id", "ads_client_secret"), strict=True):
+    for value, (setting, fallback) in zip(found, pairs, strict=True):
         if not value:
-            msg = (f"`{setting}` is needed for {COMMAND}: set it in the tap's config (or "
-                   f"{ENV_PREFIX}{setting.upper()}).")
-            fallback = setting.removeprefix("ads_")
-            hint = misspelt_keys(config, (setting, fallback))
-            raise MissingSettingError(f"{msg[:-1]}; {hint}" if hint else msg, setting, fallback)
+            msg = (f"`{setting.name}` is needed for {COMMAND}: set it in the tap's config (or "
+                   f"{ENV_PREFIX}{setting.name.upper()}).")
+            names = (setting.name, *((fallback.name,) if fallback else ()))
+            hint = misspelt_keys(config, names)
+            raise MissingSettingError(f"{msg[:-1]}; {hint}" if hint else msg, *names)
     return found[0], found[1]
 
 
 def configured(config: Mapping[str, t.Any], setting: str) -> str | None:
     """A setting from the config, else from the environment; None when unset."""
-    value = config.get(setting) or os.environ.get(ENV_PREFIX + setting.upper())
+    value = config.get(setting) or from_environment([setting]).get(setting)
     return str(value).strip() if value else None
 
 
