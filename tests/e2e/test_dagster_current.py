@@ -27,7 +27,7 @@ from helpers.meltano import (  # noqa: E402
     pg_connect_kwargs,
     postgres_rows,
 )
-from tap_spotify_bulk_dagster.assets.dbt import dbt_project  # noqa: E402
+from tap_spotify_bulk_dagster.assets.dbt import DBT_GROUP, dbt_project  # noqa: E402
 from tap_spotify_bulk_dagster.automation.days import RANGE_END, RANGE_START, busy_days  # noqa: E402
 from tap_spotify_bulk_dagster.loading.day_slice import day_tap_command  # noqa: E402
 from tap_spotify_bulk_dagster.loading.tap_log import TapLog  # noqa: E402
@@ -50,8 +50,10 @@ def days_from(first: dt.date, count: int) -> list[str]:
 
 
 def model_keys(where: Location) -> set[dg.AssetKey]:
+    """The dbt models the Bulk job builds (every model of the project)."""
+    graph = where.defs.resolve_asset_graph()
     return {key for key in where.job.asset_layer.selected_asset_keys
-            if key.path[-1].startswith(("current_", "mart_"))}
+            if graph.get(key).group_name == DBT_GROUP}
 
 
 def check_models_built(where: Location, result: dg.ExecuteInProcessResult) -> None:

@@ -62,6 +62,10 @@
 {% endmacro %}
 
 {% macro spotify_ads_report(level) %}
+{#- The Ads tables are found at run time (they may not exist); naming the Ads report source
+    here, outside `execute`, records the lineage: the model is downstream of the Ads reports
+    for dbt and for the orchestrator. -#}
+{%- do source('spotify', 'ads_campaign_day') -%}
 {%- set entity_types = {'account': 'AD_ACCOUNT', 'campaign': 'CAMPAIGN',
                         'ad_group': 'AD_SET', 'ad': 'AD'} -%}
 {%- set tables = {'account': var('ads_account_day_table'),
