@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import typing as t
 from collections import Counter, defaultdict
@@ -14,7 +15,7 @@ import orjson
 from spotify_sandbox.tally import BULK_PRIMARY_KEYS, NOT_IN_TRUTH_STREAMS, Tally
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
 SCHEMA_DIR = Path(str(resources.files("tap_spotify_bulk.bulk.schemas")))
 BULK_KEYS = BULK_PRIMARY_KEYS  # api-contract §5.1
@@ -166,12 +167,13 @@ def assert_message_order(messages: Iterable[Mapping[str, t.Any]]) -> None:
     moved: dict[str, str] = {}
     marks: dict[str, str | None] = {}
     data_seen = False
-    for index, message in enumerate(messages):
+    for index, message in enumerate(_with_batch_records(messages)):
         kind, stream = message["type"], message.get("stream")
         where = f"message {index} ({kind} {stream})"
         if kind in {"RECORD", "BATCH"}:
             data_seen = True
-            assert stream in schemas, f"{where}: no SCHEMA before it"
+            assert stream in schemas or message.get("from_batch"), (
+                f"{where}: no SCHEMA before it")
         if kind == "SCHEMA":
             schemas.add(stream)
         elif kind == "BATCH":
@@ -195,6 +197,27 @@ def assert_message_order(messages: Iterable[Mapping[str, t.Any]]) -> None:
                 if data_seen and name in BULK_KEYS and current != marks.get(name):
                     moved[name] = current
                 marks[name] = current
+
+
+def _with_batch_records(messages: Iterable[Mapping[str, t.Any]]) -> Iterator[Mapping[str, t.Any]]:
+    """The messages, each BATCH message followed by the records of its local (`file://`)
+    files as RECORD messages in its place (BATCH mode orders files as RECORD mode orders
+    records); files elsewhere or gone are left out."""
+    for message in messages:
+        yield message
+        if message["type"] != "BATCH":
+            continue
+        for url in message.get("manifest", []):
+            path = Path(url.removeprefix("file://"))
+            if not url.startswith("file://") or not path.exists():
+                continue
+            opener = gzip.open if path.suffix == ".gz" or path.read_bytes()[:2] == b"\x1f\x8b" \
+                else open
+            with opener(path, "rb") as lines:
+                for line in lines:
+                    if line.strip():
+                        yield {"type": "RECORD", "stream": message["stream"],
+                               "record": orjson.loads(line), "from_batch": True}
 
 
 def _check_manifest(record: Mapping[str, t.Any], counts: Counter, batches: Counter[str],
