@@ -162,3 +162,19 @@ def test_days_back_resolve_against_today(today, back, end_back):
                                   end_days_back=end_back, today=today)
     assert window == dates.Window(today - dt.timedelta(days=back),
                                   today - dt.timedelta(days=end_back))
+
+
+@given(today=st.dates(D(2018, 1, 1), D(2030, 12, 31)),
+       resume=st.none() | st.dates(D(2016, 1, 1), D(2030, 12, 31)),
+       start=st.none() | st.dates(D(2016, 1, 1), D(2030, 12, 31)),
+       months=st.none() | st.integers(1, 36))
+def test_the_first_day_report_day_follows_the_contract(today, resume, start, months):
+    # api-contract §5.3: a first sync starts at `ads_start_date`, else `ads_timeframe_months`
+    # back (ALL_TIME: 2017-01-01); a later one at the resume day; never before the start.
+    if resume is not None:
+        expected = resume if start is None or resume >= start else start
+    elif start is not None:
+        expected = start
+    else:
+        expected = D(2017, 1, 1) if months is None else windows.months_back(today, months)
+    assert windows.first_day(today, resume, start, months) == expected
