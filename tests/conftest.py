@@ -15,7 +15,7 @@ import pytest
 from helpers.figures import figures, pytest_runtest_logreport, pytest_terminal_summary
 from helpers.meltano import REPO, MeltanoProject, pg_connect_kwargs
 from helpers.secrets import listen_for_authorization
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from spotify_sandbox import Sandbox, SandboxOptions
 
 __all__ = ["figures", "pytest_runtest_logreport", "pytest_terminal_summary"]  # the suite's figures
@@ -25,6 +25,10 @@ __all__ = ["figures", "pytest_runtest_logreport", "pytest_terminal_summary"]  # 
 settings.register_profile("ci", max_examples=12, derandomize=True, database=None,
                           deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
+# "mutation": the ci examples, stopping at the first failure without shrinking it (the
+# mutation tool only needs to know that a test fails).
+settings.register_profile("mutation", parent=settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.register_profile("long", max_examples=300, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
