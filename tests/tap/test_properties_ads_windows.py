@@ -182,3 +182,13 @@ def test_the_first_day_report_day_follows_the_contract(today, resume, start, mon
     else:
         expected = D(2017, 1, 1) if months is None else windows.months_back(today, months)
     assert windows.first_day(today, resume, start, months) == expected
+
+
+@given(moment=st.datetimes(dt.datetime(2016, 1, 1), dt.datetime(2030, 12, 31),
+                           timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=5,
+                                                                                    minutes=30))])))
+def test_floor_hour_is_the_utc_hour_that_holds_the_moment(moment):
+    floor = windows.floor_hour(moment)
+    assert floor.tzinfo == dt.UTC
+    assert (floor.minute, floor.second, floor.microsecond) == (0, 0, 0)
+    assert floor <= moment < floor + HOUR
