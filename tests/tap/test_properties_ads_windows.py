@@ -192,3 +192,20 @@ def test_floor_hour_is_the_utc_hour_that_holds_the_moment(moment):
     assert floor.tzinfo == dt.UTC
     assert (floor.minute, floor.second, floor.microsecond) == (0, 0, 0)
     assert floor <= moment < floor + HOUR
+
+
+@given(moment=st.datetimes(dt.datetime(2016, 1, 1), dt.datetime(2030, 12, 31)),
+       offset_minutes=st.none() | st.integers(-12 * 60, 14 * 60))
+def test_timestamps_round_trip_through_iso_and_parse_time(moment, offset_minutes):
+    moment = moment.replace(microsecond=0)
+    naive_text = moment.isoformat()
+    if offset_minutes is None:  # no offset: read as UTC
+        assert windows.parse_time(naive_text) == moment.replace(tzinfo=dt.UTC)
+        return
+    zone = dt.timezone(dt.timedelta(minutes=offset_minutes))
+    aware = moment.replace(tzinfo=zone)
+    parsed = windows.parse_time(aware.isoformat())
+    assert parsed == aware and parsed.tzinfo == dt.UTC
+    assert windows.parse_time(windows.iso(parsed)) == parsed
+    assert windows.iso(aware) == aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert windows.iso(moment.date()) == f"{moment.date().isoformat()}T00:00:00Z"
