@@ -20,7 +20,7 @@ import datetime as dt
 
 import pytest
 from helpers.ads import aggregate_windows, landed, run_ads
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from spotify_sandbox import Sandbox, SandboxOptions
 
@@ -145,6 +145,7 @@ def preset_oracle(preset: str, today: D, end_days_back: int) -> tuple[D, D]:
     return D(end.year, 1, 1), end
 
 
+@settings(max_examples=500)  # pure and fast: many days of the year, every preset
 @given(today=st.dates(D(2016, 1, 1), D(2030, 12, 31)), preset=st.sampled_from(dates.PRESETS),
        end_days_back=st.integers(0, 40))
 def test_presets_are_their_calendar_windows(today, preset, end_days_back):
@@ -209,3 +210,17 @@ def test_timestamps_round_trip_through_iso_and_parse_time(moment, offset_minutes
     assert windows.parse_time(windows.iso(parsed)) == parsed
     assert windows.iso(aware) == aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert windows.iso(moment.date()) == f"{moment.date().isoformat()}T00:00:00Z"
+
+
+def test_bad_preset_settings_are_one_line_naming_the_fix():
+    with pytest.raises(dates.ConfigError) as bad:
+        dates.resolve_window(start_date=None, end_date=None, start_days_back=None,
+                             end_days_back=1, time_period="LAST_YEAR")
+    assert str(bad.value) == (
+        "`time_period` must be one of LAST_7_DAYS, LAST_30_DAYS, LAST_WEEK, LAST_MONTH, "
+        "MONTH_TO_DATE, QUARTER_TO_DATE, YEAR_TO_DATE, got 'LAST_YEAR'.")
+    with pytest.raises(dates.ConfigError) as both:
+        dates.resolve_window(start_date=D(2024, 1, 1), end_date=D(2024, 2, 1),
+                             start_days_back=None, end_days_back=1, time_period="LAST_WEEK")
+    assert str(both.value) == ("`time_period` has no effect when both `start_date` and "
+                               "`end_date` are set; remove one or the other.")
