@@ -7,6 +7,7 @@ test writes into the home directory and parallel tests never share a stored toke
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shlex
 import subprocess
 import typing as t
@@ -17,9 +18,23 @@ import pytest
 from helpers.figures import figures, pytest_runtest_logreport, pytest_terminal_summary
 from helpers.meltano import REPO, MeltanoProject, pg_connect_kwargs
 from helpers.secrets import listen_for_authorization
+from hypothesis import HealthCheck, Phase, settings
 from spotify_sandbox import Sandbox, SandboxOptions
 
 __all__ = ["figures", "pytest_runtest_logreport", "pytest_terminal_summary"]  # the suite's figures
+
+# Property tests (Hypothesis): "ci", the default, is deterministic (the same examples on every
+# run, no example database); HYPOTHESIS_PROFILE=long draws many more, at random, locally.
+settings.register_profile("ci", max_examples=12, derandomize=True, database=None,
+                          deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+# "mutation": the ci examples, stopping at the first failure without shrinking it (the
+# mutation tool only needs to know that a test fails).
+settings.register_profile("mutation", parent=settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+settings.register_profile("long", max_examples=300, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SMALL = {"seed": 7, "start": dt.date(2024, 3, 1), "end": dt.date(2024, 3, 10), "scale": 500}
 
@@ -67,16 +82,24 @@ def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> dict[str, str]:
-    """libpq connection settings of a running PostgreSQL with the test role and database."""
+def postgres() -> t.Iterator[dict[str, str]]:
+    """libpq connection settings of a running PostgreSQL with the test role and a database
+    of this run's own: `PG_TEST_DB` when set (the caller keeps it, as `scripts/test` does),
+    else `spotify_test_<pid>`, created here and dropped at the end, so two runs on one
+    machine (or two pytest-xdist workers) never share one."""
+    given = os.environ.get("PG_TEST_DB")
+    env = {**os.environ, "PG_TEST_DB": given or f"spotify_test_{os.getpid()}"}
     done = subprocess.run(
         [str(REPO / "scripts" / "postgres")], capture_output=True, text=True, check=False,
-        timeout=600,
+        timeout=600, env=env,
     )
     if done.returncode != 0:
         pytest.fail(f"scripts/postgres failed:\n{done.stderr[-2000:]}")
     words = shlex.split(done.stdout.strip().removeprefix("export "))
-    return dict(word.split("=", 1) for word in words)
+    yield dict(word.split("=", 1) for word in words)
+    if not given:
+        subprocess.run([str(REPO / "scripts" / "postgres"), "--drop"], capture_output=True,
+                       check=False, timeout=600, env=env)
 
 
 @pytest.fixture

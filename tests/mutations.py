@@ -114,6 +114,15 @@ MUTATIONS = (
              "    return resume if start is None else max(resume, start)\n",
              "    return today - dt.timedelta(days=1)\n",
              ("tests/faults/test_kill_resume_ads.py",)),
+    Mutation("batch_files_announced_late",
+             "in BATCH mode a date's files are announced after its manifest (or at the end)",
+             "tap_spotify_bulk/bulk/sync.py",
+             "        for target in active:\n"
+             "            target.sink.end_day()\n"
+             "        missing = read.missing or job.missing\n",
+             "        missing = read.missing or job.missing\n",
+             ("tests/tap/test_message_order.py::"
+              "test_batch_mode_with_the_manifest_keeps_the_order",)),
     Mutation("download_count_changed", "a corrupt file is downloaded 2 times, not 4",
              "tap_spotify_bulk/bulk/client.py",
              "DOWNLOAD_TRIES = 4 ",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import typing as t
 from collections import Counter, defaultdict
@@ -14,7 +15,7 @@ import orjson
 from spotify_sandbox.tally import BULK_PRIMARY_KEYS, NOT_IN_TRUTH_STREAMS, Tally
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
 SCHEMA_DIR = Path(str(resources.files("tap_spotify_bulk.bulk.schemas")))
 BULK_KEYS = BULK_PRIMARY_KEYS  # api-contract §5.1
@@ -53,6 +54,7 @@ class Output:
                 out.states.append(message["value"])
             elif message["type"] == "SCHEMA":
                 out.schemas[message["stream"]] = message
+        assert_message_order(out.messages)
         return out
 
     @property
@@ -143,6 +145,94 @@ def assert_state_follows_data(
                 f"{message['stream']}: record of {record['report_date']} after STATE "
                 f"moved the bookmark to {moved[message['stream']]}"
             )
+
+
+def assert_message_order(messages: Iterable[Mapping[str, t.Any]]) -> None:
+    """The order every run's output keeps, in RECORD and in BATCH mode, also when cut short
+    by a kill (any prefix of a good output passes):
+
+    * a stream's SCHEMA comes before its first RECORD or BATCH;
+    * a date's `bulk_loads` manifest record comes after every record of that stream, date
+      and country scope (their number is the manifest's `records`) or, in BATCH mode,
+      after a BATCH message of the stream for that date; no record of the date follows it;
+    * a STATE that moves a Bulk stream's bookmark to a date comes after that date's
+      manifest records: none for the date or before it follows (STATEs before the first
+      data message echo the input state and are not progress).
+    """
+    schemas: set[str] = set()
+    counts: Counter[tuple[str, str, str]] = Counter()  # (stream, date, country or "*")
+    batches: Counter[str] = Counter()  # BATCH messages of a stream since its last manifest date
+    manifest_day: dict[str, str] = {}  # stream -> date of its latest manifest record
+    closed: set[tuple[str, str]] = set()  # (stream, date) with a manifest record
+    moved: dict[str, str] = {}
+    marks: dict[str, str | None] = {}
+    data_seen = False
+    for index, message in enumerate(_with_batch_records(messages)):
+        kind, stream = message["type"], message.get("stream")
+        where = f"message {index} ({kind} {stream})"
+        if kind in {"RECORD", "BATCH"}:
+            data_seen = True
+            assert stream in schemas or message.get("from_batch"), (
+                f"{where}: no SCHEMA before it")
+        if kind == "SCHEMA":
+            schemas.add(stream)
+        elif kind == "BATCH":
+            batches[stream] += 1
+        elif kind == "RECORD" and stream == LOADS_STREAM:
+            _check_manifest(message["record"], counts, batches, manifest_day, where)
+            closed.add((message["record"]["stream"], message["record"]["report_date"]))
+            name, day = message["record"]["stream"], message["record"]["report_date"]
+            assert name not in moved or day > moved[name], (
+                f"{where}: manifest of {name} {day} after STATE moved it to {moved[name]}")
+        elif kind == "RECORD" and stream in BULK_KEYS:
+            record = message["record"]
+            day = record.get("report_date")
+            assert (stream, day) not in closed, f"{where}: record of {day} after its manifest"
+            if record.get("country") is not None:
+                counts[stream, day, record["country"]] += 1
+            counts[stream, day, "*"] += 1
+        elif kind == "STATE":
+            for name, value in message["value"].get("bookmarks", {}).items():
+                current = value.get("replication_key_value")
+                if data_seen and name in BULK_KEYS and current != marks.get(name):
+                    moved[name] = current
+                marks[name] = current
+
+
+def _with_batch_records(messages: Iterable[Mapping[str, t.Any]]) -> Iterator[Mapping[str, t.Any]]:
+    """The messages, each BATCH message followed by the records of its local (`file://`)
+    files as RECORD messages in its place (BATCH mode orders files as RECORD mode orders
+    records); files elsewhere or gone are left out."""
+    for message in messages:
+        yield message
+        if message["type"] != "BATCH":
+            continue
+        for url in message.get("manifest", []):
+            path = Path(url.removeprefix("file://"))
+            if not url.startswith("file://") or not path.exists():
+                continue
+            opener = gzip.open if path.suffix == ".gz" or path.read_bytes()[:2] == b"\x1f\x8b" \
+                else open
+            with opener(path, "rb") as lines:
+                for line in lines:
+                    if line.strip():
+                        yield {"type": "RECORD", "stream": message["stream"],
+                               "record": orjson.loads(line), "from_batch": True}
+
+
+def _check_manifest(record: Mapping[str, t.Any], counts: Counter, batches: Counter[str],
+                    manifest_day: dict[str, str], where: str) -> None:
+    stream, day, scope = record["stream"], record["report_date"], record["country_scope"]
+    if manifest_day.get(stream) != day:  # the first manifest record of this date
+        if record["records"] and not counts[stream, day, "*"]:
+            assert batches[stream], f"{where}: {stream} {day} has neither records nor BATCH"
+        batches[stream] = 0
+        manifest_day[stream] = day
+    if counts[stream, day, "*"]:  # RECORD mode: every record of the scope came before
+        seen = counts[stream, day, scope]
+        assert seen == record["records"], (
+            f"{where}: manifest of {stream} {day} {scope} says {record['records']} records, "
+            f"{seen} came before it")
 
 
 def assert_valid(run: Output) -> None:
