@@ -83,14 +83,16 @@ def test_hour_reports_resume_at_the_bookmark_less_the_lookback(
                                   end=hour_floor(later) - HOUR)["campaign_hour"]
 
     # The oracle: the API serves the hours from 14 days ago (one hour of margin) to the last
-    # complete one; the run reads from the bookmark less the lookback, not before the start.
+    # complete one; the run re-reads the hours of the last `lookback` days, and from the
+    # bookmark's hour on when that is earlier, never before the start.
     last = hour_floor(later) - HOUR
     earliest = hour_floor(later) - dt.timedelta(days=14) + HOUR
     since_midnight = dt.datetime(since.year, since.month, since.day, tzinfo=dt.UTC)
     partitions = (state or {}).get("bookmarks", {}).get("campaign_hour", {}).get("partitions")
     marks = [p.get("replication_key_value") for p in partitions or ()]
     if marks and marks[0]:
-        resume = hour_floor(times.parse_time(marks[0]) - dt.timedelta(days=lookback))
+        resume = min(hour_floor(times.parse_time(marks[0])),
+                     hour_floor(later) - dt.timedelta(days=lookback))
         first_hour = max(resume, since_midnight, earliest)
     else:
         first_hour = max(since_midnight, earliest)
