@@ -111,3 +111,15 @@ def pg_schema(postgres: dict[str, str]) -> t.Iterator[str]:
     yield schema
     with psycopg.connect(**pg_connect_kwargs(postgres), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> t.Callable[[Sandbox, dt.datetime], None]:
+    """Call with a sandbox and a moment: the tap's Ads clock and the sandbox's are set to it."""
+    from tap_spotify_bulk.ads import times  # noqa: PLC0415
+
+    def set_to(sb: Sandbox, moment: dt.datetime) -> None:
+        monkeypatch.setattr(times, "utc_now", lambda: moment)
+        sb.ads_api.fixed_now = moment
+
+    return set_to

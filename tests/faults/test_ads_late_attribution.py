@@ -28,8 +28,6 @@ from helpers.ads import (
     sync_ads,
 )
 
-from tap_spotify_bulk.ads import times
-
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(days=1)  # the next daily run
 FIRST_DAY = months_before(NOW.date(), 6)  # the default ads_timeframe_months, SIX
@@ -49,16 +47,6 @@ DAY_REPORTS = [AD_DAY, CAMPAIGN_DAY]
 WORLD = {"now": NOW, "campaigns_per_account": 2, "ad_sets_per_campaign": 2,
          "ads_per_ad_set": 3, "flight_days": 75}
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Set the tap's Ads clock (and the sandbox's, passed along) to a moment."""
-
-    def set_to(sb, moment: dt.datetime) -> None:
-        monkeypatch.setattr(times, "utc_now", lambda: moment)
-        sb.ads_api.fixed_now = moment
-
-    return set_to
 
 
 def truth(sb, now: dt.datetime) -> dict:

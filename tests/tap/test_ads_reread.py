@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from helpers.ads import (
     aggregate_windows,
     credit_late_conversions,
@@ -19,7 +18,7 @@ from helpers.ads import (
     sync_ads,
 )
 
-from tap_spotify_bulk.ads import times, windows
+from tap_spotify_bulk.ads import windows
 from tap_spotify_bulk.ads.streams import AdsReportStream
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
@@ -29,16 +28,6 @@ CAMPAIGN_DAY = {"table": "campaign_day", "dimension": "CAMPAIGN", "granularity":
 AD_SET_HOUR = {"table": "ad_set_hour", "dimension": "AD_SET", "granularity": "HOUR",
                "fields": ["IMPRESSIONS", "PURCHASES", "REVENUE"]}
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Set the tap's Ads clock and the sandbox's to one moment."""
-
-    def set_to(sb, moment: dt.datetime) -> None:
-        monkeypatch.setattr(times, "utc_now", lambda: moment)
-        sb.ads_api.fixed_now = moment
-
-    return set_to
 
 
 def iso(moment: dt.datetime) -> str:
