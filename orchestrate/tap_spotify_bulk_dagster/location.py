@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DbtProject
 
 from tap_spotify_bulk_dagster.assets.ads import ads_reports
-from tap_spotify_bulk_dagster.assets.bulk import bulk_reports, bulk_tables
+from tap_spotify_bulk_dagster.assets.bulk import bulk_loads, bulk_reports, bulk_tables
 from tap_spotify_bulk_dagster.assets.dbt import dbt_models, dbt_project, dbt_resource
 from tap_spotify_bulk_dagster.automation.jobs import build_ads_job, build_bulk_job
 from tap_spotify_bulk_dagster.automation.schedules import build_schedules
@@ -38,7 +38,7 @@ def build_definitions(partitions: dg.PartitionsDefinition, tap: SpotifyTap,
     models = dbt_models(project)
     bulk_job, ads_job = build_bulk_job(bulk, models), build_ads_job(ads_reports)
     return dg.Definitions(
-        assets=[bulk_tables, bulk, ads_reports, models], jobs=[bulk_job, ads_job],
+        assets=[bulk_tables, bulk_loads, bulk, ads_reports, models], jobs=[bulk_job, ads_job],
         schedules=build_schedules(bulk_job, ads_job, partitions),
         sensors=build_sensors(bulk_job, partitions, sorted(models.keys)),
         resources={"tap": tap, "warehouse": warehouse, "dbt": dbt_resource(project)},

@@ -197,6 +197,22 @@ def test_no_day_is_requested_while_a_run_covers_it(
         assert requested() == (days[:3], days[:3])
 
 
+def test_every_asset_is_in_a_project_group_with_a_description(
+    sandbox_factory: t.Callable[..., t.Any], postgres: dict[str, str], pg_schema: str,
+    tmp_path: Path,
+) -> None:
+    """The lineage a user sees has no stray asset: every key the code location knows (the
+    dbt sources included) belongs to one of its groups and says what it is."""
+    sb = sandbox_factory(seed=65, start=START, end=START, scale=10, countries=COUNTRIES)
+    where = Location(sb, postgres, pg_schema, "target-postgres", tmp_path)
+    graph = where.defs.resolve_asset_graph()
+    groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert set(groups.values()) == {"spotify_bulk", "spotify_ads", DBT_GROUP}, groups
+    assert [k for k in groups if not graph.get(k).description] == []
+    assert graph.get(dg.AssetKey(["spotify", "bulk_loads"])).parent_keys == {
+        dg.AssetKey(["spotify", "bulk_tables"])}
+
+
 def test_tap_log_names_the_streams_of_a_report_that_is_not_published(
     sandbox_factory: t.Callable[..., t.Any], tmp_path: Path,
 ) -> None:
