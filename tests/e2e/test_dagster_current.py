@@ -136,6 +136,9 @@ def test_report_published_late_is_completed_by_the_sensor(
         assert first.success
         landed = materialized_days(instance)
         assert landed == {s: set(days) if s != "users" else set(days[:2]) for s in BULK_STREAMS}
+        manifest = instance.get_latest_materialization_event(dg.AssetKey(["spotify", "bulk_loads"]))
+        assert manifest is not None and manifest.run_id == first.run_id
+        assert manifest.asset_materialization.metadata["days"].value == days
         observed = [e.event_specific_data.asset_observation for e in first.all_events
                     if e.event_type_value == "ASSET_OBSERVATION"]
         assert [(o.asset_key.path[-1], o.partition, o.metadata["status"].value)

@@ -35,8 +35,8 @@ def bulk_tables(context: dg.AssetExecutionContext, tap: SpotifyTap,
 
 
 # The manifest of loaded days: written by every Bulk run (a row per day and report, after
-# that day's rows), read by the `current_*` models. Declared so that it has a group and a
-# description in the lineage; no step materializes it on its own.
+# that day's rows), read by the `current_*` models. Each Bulk run reports it materialized,
+# with the days whose rows it recorded.
 bulk_loads = dg.AssetSpec(
     ["spotify", "bulk_loads"], group_name=BULK_GROUP, deps=[bulk_tables],
     description="Manifest of the Bulk days loaded: one row per day and report, written by "
@@ -108,6 +108,10 @@ def run_events(context: dg.AssetExecutionContext, streams: list[str],
         context.log.info(f"{outcome.day}: {outcome.status}, {sum(outcome.records.values())} "
                          f"records in {outcome.seconds:.1f}s ({outcome.records})"
                          + (f"; not published yet: {outcome.late}" if outcome.late else ""))
+    manifest_days = sorted(o.day for o in outcomes if set(streams) - set(o.late))
+    if manifest_days:
+        context.log_event(dg.AssetMaterialization(
+            asset_key=bulk_loads.key, metadata={"days": manifest_days, "streams": streams}))
     for stream in streams:
         loaded = [o for o in outcomes if stream not in o.late]
         for outcome in outcomes:
