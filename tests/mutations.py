@@ -113,7 +113,7 @@ MUTATIONS = (
              "tap_spotify_bulk/ads/windows.py",
              "    return resume if start is None else max(resume, start)\n",
              "    return today - dt.timedelta(days=1)\n",
-             ("tests/faults/test_kill_resume_ads.py",)),
+             ("tests/tap/test_properties_ads_windows.py",)),
     Mutation("batch_files_announced_late",
              "in BATCH mode a date's files are announced after its manifest (or at the end)",
              "tap_spotify_bulk/bulk/sync.py",
