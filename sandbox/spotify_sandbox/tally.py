@@ -20,6 +20,8 @@ import re
 import typing as t
 from decimal import Decimal
 
+from spotify_sandbox.ads_fields import ENTITY_FIELDS
+
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
@@ -111,6 +113,18 @@ ADS_KEYS_INSIGHT = ("ad_account_id", "entity_id", "insight_value")
 ADS_KEYS_TOTALS_DAY = ("ad_account_id", "start_time")
 ADS_KEYS_TOTALS_LIFETIME = ("ad_account_id",)
 
+# Ads entity streams (api-contract §5.3): `id`, `ad_account_id` (businesses have none), every
+# field of the v3 list object and `extra`, all fingerprinted; objects and arrays as objects.
+ADS_ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    stream: ("id", *(("ad_account_id",) if stream != "businesses" else ()),
+             *(name for name in fields if name != "id"), "extra")
+    for stream, fields in ENTITY_FIELDS.items()
+}
+ADS_ENTITY_OBJECTS: dict[str, frozenset[str]] = {
+    stream: frozenset(name for name, kind in fields.items() if kind in {"o", "a"})
+    for stream, fields in ENTITY_FIELDS.items()
+}
+
 
 def _number(value: float | Decimal) -> str:
     number = float(value)
@@ -144,7 +158,10 @@ def canonical(value: t.Any) -> str:  # noqa: PLR0911
             text = value.replace(" ", "T").replace("Z", "+00:00")
             if re.search(r"[+-]\d{2}$", text):
                 text += ":00"
-            return _instant(dt.datetime.fromisoformat(text))
+            try:
+                return _instant(dt.datetime.fromisoformat(text))
+            except ValueError:  # shaped like a time but not one (month 13): a string
+                pass
         return "s:" + value
     if isinstance(value, dict):
         items = (f"{json.dumps(str(k))}:{canonical(v)}" for k, v in sorted(value.items()))
@@ -161,8 +178,8 @@ def fingerprint(values: Iterable[t.Any]) -> int:
 
 
 def _loaded_object(value: t.Any) -> t.Any:
-    """An object column as a target returns it: some hand back JSON text, not an object."""
-    if isinstance(value, str) and value.startswith("{"):
+    """An object or array column as a target returns it: some hand back JSON text."""
+    if isinstance(value, str) and value.startswith(("{", "[")):
         return json.loads(value)
     return value
 
@@ -172,16 +189,18 @@ class Tally:
 
     With `closed`, a record key outside `fields` that holds a value is fingerprinted too,
     so a column the contract does not define cannot slip through (except the names in
-    `NOT_IN_TRUTH_FIELDS` and loader columns).
+    `NOT_IN_TRUTH_FIELDS` and loader columns). `objects` names object and array columns
+    besides `OBJECT_FIELDS`, read back from JSON text when a target returns them so.
     """
 
     def __init__(self, fields: Sequence[str], metrics: Sequence[str] = (), *,
-                 closed: bool = False) -> None:
+                 closed: bool = False, objects: Iterable[str] = ()) -> None:
         self.fields = tuple(fields)
         self.metrics = tuple(metrics)
         self.closed = closed
         self._known = frozenset(self.fields) | NOT_IN_TRUTH_FIELDS
-        self._objects_at = [i for i, f in enumerate(self.fields) if f in OBJECT_FIELDS]
+        objects = OBJECT_FIELDS | frozenset(objects)
+        self._objects_at = [i for i, f in enumerate(self.fields) if f in objects]
         self.count = 0
         self.checksum = 0
         self.sums: dict[str, float] = dict.fromkeys(self.metrics, 0.0)
@@ -189,6 +208,10 @@ class Tally:
     @classmethod
     def for_bulk_stream(cls, stream: str) -> Tally:
         return cls(BULK_FIELDS[stream], BULK_METRICS[stream], closed=True)
+
+    @classmethod
+    def for_ads_entity_stream(cls, stream: str) -> Tally:
+        return cls(ADS_ENTITY_FIELDS[stream], closed=True, objects=ADS_ENTITY_OBJECTS[stream])
 
     @classmethod
     def for_ads_report(cls, keys: Sequence[str], field_columns: Sequence[str]) -> Tally:
