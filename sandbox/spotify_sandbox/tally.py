@@ -20,6 +20,7 @@ import re
 import typing as t
 from decimal import Decimal
 
+from spotify_sandbox.ads_data import INSIGHT_VALUES
 from spotify_sandbox.ads_fields import ENTITY_FIELDS
 
 if t.TYPE_CHECKING:
@@ -105,13 +106,20 @@ NOT_IN_TRUTH_FIELDS = frozenset({"load_id"})
 NOT_IN_TRUTH_STREAMS = frozenset({"bulk_loads"})
 LOADER_PREFIX = "_sdc_"
 
-# Ads report tables: primary key columns by report shape (api-contract §5.3); every requested field
-# column is both fingerprinted and summed, and each record's `currency_code` fingerprinted.
+# Ads report tables: primary key columns by report shape (api-contract §5.3); every column of the
+# table is fingerprinted (`ads_report_fields`), every requested field column also summed.
 ADS_KEYS_TIMESERIES = ("ad_account_id", "entity_id", "start_time")
 ADS_KEYS_LIFETIME = ("ad_account_id", "entity_id")
 ADS_KEYS_INSIGHT = ("ad_account_id", "entity_id", "insight_value")
 ADS_KEYS_TOTALS_DAY = ("ad_account_id", "start_time")
 ADS_KEYS_TOTALS_LIFETIME = ("ad_account_id",)
+# The columns of a report record besides its key and metrics: aggregate, insight and async
+# reports, and totals.
+ADS_REPORT_COLUMNS = ("currency_code", "table", "granularity", "dimension", "entity_type",
+                      "entity_id", "entity_name", "entity_status", "parent_entity_id",
+                      "start_time", "end_time")
+ADS_TOTALS_COLUMNS = ("currency_code", "table", "granularity", "dimension", "entity_count",
+                      "start_time", "end_time")
 
 # Ads entity streams (api-contract §5.3): `id`, `ad_account_id` (businesses have none), every
 # field of the v3 list object and `extra`, all fingerprinted; objects and arrays as objects.
@@ -124,6 +132,27 @@ ADS_ENTITY_OBJECTS: dict[str, frozenset[str]] = {
     stream: frozenset(name for name, kind in fields.items() if kind in {"o", "a"})
     for stream, fields in ENTITY_FIELDS.items()
 }
+
+
+def ads_report_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
+    """api-contract §5.3 primary key of an `ads_report_list` item's table."""
+    granularity = str(report.get("granularity") or "LIFETIME").upper()
+    if str(report.get("kind") or "aggregate").lower() == "totals":
+        return ADS_KEYS_TOTALS_DAY if granularity == "DAY" else ADS_KEYS_TOTALS_LIFETIME
+    if str(report["dimension"]).upper() in INSIGHT_VALUES:
+        return ADS_KEYS_INSIGHT
+    return ADS_KEYS_LIFETIME if granularity == "LIFETIME" else ADS_KEYS_TIMESERIES
+
+
+def ads_report_fields(report: Mapping[str, t.Any]) -> tuple[str, ...]:
+    """Every column of an `ads_report_list` item's table: key first, then the record's
+    other columns, one per requested field, and `extra` for async reports."""
+    kind = str(report.get("kind") or "aggregate").lower()
+    keys = ads_report_keys(report)
+    columns = ADS_TOTALS_COLUMNS if kind == "totals" else ADS_REPORT_COLUMNS
+    metrics = tuple(str(f).lower() for f in report["fields"])
+    extra = ("extra",) if kind == "async" else ()
+    return tuple(dict.fromkeys((*keys, *columns, *metrics, *extra)))
 
 
 def _number(value: float | Decimal) -> str:
@@ -214,8 +243,10 @@ class Tally:
         return cls(ADS_ENTITY_FIELDS[stream], closed=True, objects=ADS_ENTITY_OBJECTS[stream])
 
     @classmethod
-    def for_ads_report(cls, keys: Sequence[str], field_columns: Sequence[str]) -> Tally:
-        return cls((*keys, "currency_code", *field_columns), field_columns)
+    def for_ads_report(cls, report: Mapping[str, t.Any]) -> Tally:
+        """Every column of the report's table, its field columns summed."""
+        metrics = tuple(str(f).lower() for f in report["fields"])
+        return cls(ads_report_fields(report), metrics, closed=True)
 
     def add(self, record: Mapping[str, t.Any]) -> None:
         self.count += 1

@@ -49,7 +49,7 @@ def test_other_row_order_iso_forms_and_optional_keys(sandbox_factory):
 
     reshape(sb, other_server)
     records, state = run_all(sb)
-    assert_all_exact(sb, records)
+    assert_all_exact(sb, records, left_out=("entity_status", "parent_entity_id"))
     partitions = state["bookmarks"]["ad_day"]["partitions"]
     assert {canonical(p["replication_key_value"]) for p in partitions} == {
         canonical("2026-03-01T00:00:00Z")}
