@@ -371,7 +371,7 @@ class AdsWorld:
             if parent and entity.parent is not None:
                 base["parent_entity"] = entity.parent.ref()
             if granularity == "LIFETIME":
-                flight_end = min(midnight(entity.last_day + DAY), now)
+                flight_end = lifetime_end(entity, now)
                 credits = self.credits(entity, entity.first_day, entity.last_day)
                 grouped.append([{**base, "start_time": iso(midnight(entity.first_day)),
                                  "end_time": iso(flight_end),
@@ -407,6 +407,12 @@ class AdsWorld:
                  "stats": self.stats(entity, f"insight:{dimension}:{value}", fields, scale,
                                      credits=credits)}
                 for value in INSIGHT_VALUES[dimension]]
+
+
+def lifetime_end(entity: Entity, now: dt.datetime) -> dt.datetime:
+    """`end_time` of a LIFETIME row: the end of the flight, or of today (UTC) while the
+    flight runs; a function of the day, not of the second a report is asked."""
+    return min(midnight(entity.last_day + DAY), midnight(now.astimezone(dt.UTC).date() + DAY))
 
 
 TOTALS_FIELDS = ("IMPRESSIONS", "CLICKS", "CTR", "REACH", "FREQUENCY")
