@@ -11,12 +11,15 @@ import sys
 from contextlib import redirect_stdout
 
 from spotify_sandbox.ads_fields import ENTITY_FIELDS
-from spotify_sandbox.tally import Tally
+from spotify_sandbox.tally import ADS_ENTITY_FIELDS, Tally
 
+from tap_spotify_bulk.ads import entity_fields
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
 ENTITIES = ("businesses", "ad_accounts", "campaigns", "ad_sets", "ads")
+KINDS = {"s": "string", "t": "string", "i": "integer", "b": "boolean", "o": "object",
+         "a": "array"}  # JSON schema type of each kind of column
 
 
 def selected_catalog(config: dict, streams) -> dict:
@@ -253,3 +256,14 @@ def test_entity_streams_are_sorted_as_the_sdk_expects(sandbox_factory, caplog):
             keys = [(r["updated_at"], r["id"]) for r in records[stream]
                     if r["ad_account_id"] == account]
             assert keys == sorted(keys), (stream, account)
+
+
+def test_the_tap_and_the_sandbox_declare_the_same_fields_of_each_list_object():
+    """The sandbox keeps its own copy of the v3 list objects' fields and kinds; a field the
+    tap lacks, or types otherwise, shows up here before it shows up as a wrong record."""
+    assert entity_fields.FIELDS == ENTITY_FIELDS
+    for stream, fields in ENTITY_FIELDS.items():
+        columns = entity_fields.schema(stream)["properties"]
+        assert list(columns) == list(ADS_ENTITY_FIELDS[stream]), stream
+        assert [columns[name]["type"][0] for name in fields] == [
+            KINDS[kind] for kind in fields.values()], stream
