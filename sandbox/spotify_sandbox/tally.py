@@ -4,7 +4,9 @@ The sandbox tallies the records a correct tap must emit; tests tally what actual
 (Singer stdout, JSONL files, DuckDB or PostgreSQL rows) and compare the two `Tally.summary()`
 dicts. A Bulk fingerprint covers every field of the record (api-contract §5.1 columns, every line
 field of api-contract §4.5 and `extra` exactly), so a record that lands under the right key with one
-wrong, missing or wrongly typed value is caught; `sums` adds the key metrics.
+wrong, missing or wrongly typed value is caught; `sums` adds the key metrics. So do the Ads
+fingerprints: every column of a report table (`ads_report_fields`) and of an entity stream
+(`ADS_ENTITY_FIELDS`: every field of the v3 list object, `ad_account_id` and `extra`).
 
 Values are made canonical first, keeping their JSON type: `date(2024, 3, 7)` from PostgreSQL
 and `"2024-03-07"` from JSON tally the same, as do `Decimal("1.50")` and `1.5`, and
