@@ -10,7 +10,15 @@ import typing as t
 from spotify_sandbox.ads_async import LEVELS as ASYNC_LEVELS
 from spotify_sandbox.ads_async import STATUSES as ASYNC_STATUSES
 from spotify_sandbox.ads_async import AsyncReports
-from spotify_sandbox.ads_data import DAY, HOUR, INSIGHT_VALUES, AdsWorld, midnight, totals_rows
+from spotify_sandbox.ads_data import (
+    DAY,
+    HOUR,
+    INSIGHT_VALUES,
+    ROW_NOTES,
+    AdsWorld,
+    midnight,
+    totals_rows,
+)
 from spotify_sandbox.tally import Tally
 
 if t.TYPE_CHECKING:
@@ -100,7 +108,8 @@ class ReportTruth:
                               "entity_name": row["entity_name"],
                               "entity_status": row["entity_status"],
                               "parent_entity_id": (row.get("parent_entity") or {}).get("id"),
-                              "start_time": row["start_time"], "end_time": row["end_time"]}
+                              "start_time": row["start_time"], "end_time": row["end_time"],
+                              "extra": _notes(row)}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
 
@@ -119,7 +128,8 @@ class ReportTruth:
             for row in totals_rows(self.world, entities, spec["granularity"], spec["fields"],
                                    first=first, last=last, now=now):
                 record = {**self._common(account_id, spec), "entity_count": len(entities),
-                          "start_time": row.get("start_time"), "end_time": row.get("end_time")}
+                          "start_time": row.get("start_time"), "end_time": row.get("end_time"),
+                          "extra": _notes(row)}
                 record.update(_columns(spec["fields"], row["stats"]))
                 yield record
 
@@ -165,7 +175,7 @@ class ReportTruth:
                               "entity_name": row["name"], "entity_status": row["status"],
                               "parent_entity_id": entity.parent.id if entity.parent else None,
                               "start_time": None, "end_time": None,
-                              "insight_value": row["insight_value"]}
+                              "insight_value": row["insight_value"], "extra": _notes(row)}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
 
@@ -197,6 +207,12 @@ def _api_fields(fields: list[str]) -> list[str]:
     if "E_CPM" in fields:
         wanted += [f for f in ("SPEND", "IMPRESSIONS") if f not in wanted]
     return wanted
+
+
+def _notes(row: dict) -> dict | None:
+    """What a correct client keeps in `extra`: the keys the sandbox adds to a report row
+    that the contract does not declare."""
+    return {key: row[key] for key in ROW_NOTES if key in row} or None
 
 
 def _columns(fields: list[str], stats: list[dict]) -> dict[str, t.Any]:

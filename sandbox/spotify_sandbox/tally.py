@@ -148,13 +148,12 @@ def ads_report_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
 
 def ads_report_fields(report: Mapping[str, t.Any]) -> tuple[str, ...]:
     """Every column of an `ads_report_list` item's table: key first, then the record's
-    other columns, one per requested field, and `extra` for async reports."""
+    other columns, one per requested field, and `extra`."""
     kind = str(report.get("kind") or "aggregate").lower()
     keys = ads_report_keys(report)
     columns = ADS_TOTALS_COLUMNS if kind == "totals" else ADS_REPORT_COLUMNS
     metrics = tuple(str(f).lower() for f in report["fields"])
-    extra = ("extra",) if kind == "async" else ()
-    return tuple(dict.fromkeys((*keys, *columns, *metrics, *extra)))
+    return tuple(dict.fromkeys((*keys, *columns, *metrics, "extra")))
 
 
 def _number(value: float | Decimal) -> str:
