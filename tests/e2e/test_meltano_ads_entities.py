@@ -1,5 +1,5 @@
-"""Ads entity streams through Meltano into PostgreSQL: every field exactly the truth (typed
-columns, jsonb objects and arrays, `extra`), twice, with an edit."""
+"""Ads entity streams through Meltano into PostgreSQL (twice, with an edit) and DuckDB: every
+field exactly the truth (typed columns, objects and arrays, `extra`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import typing as t
 
+import duckdb
 import psycopg
 from helpers.meltano import pg_connect_kwargs, plugin_env, target_postgres_env
 from psycopg import sql
@@ -14,12 +15,15 @@ from psycopg.rows import dict_row
 from spotify_sandbox.tally import LOADER_PREFIX, Tally, canonical
 
 if t.TYPE_CHECKING:
+    from pathlib import Path
+
     from helpers.meltano import MeltanoProject
 
 ENTITIES = ("businesses", "ad_accounts", "campaigns", "ad_sets", "ads")
 # Two ad accounts, each with 120 ads: three list pages per account.
 WORLD = {"n_businesses": 1, "accounts_per_business": 2, "shared_account": False,
          "campaigns_per_account": 2, "ad_sets_per_campaign": 2, "ads_per_ad_set": 30}
+SMALL_WORLD = {**WORLD, "campaigns_per_account": 3, "ads_per_ad_set": 4}
 
 
 def every_column(conn: psycopg.Connection, schema: str, table: str) -> list[dict]:
@@ -68,3 +72,25 @@ def test_postgres_ads_entity_streams_then_an_edit(
             assert odd[0] > 0  # a bid sent as a string: null column, raw in `extra`
     # The second run read only the newest page of each account's lists.
     assert api.stats["requests_ads"] == 2
+
+
+def test_duckdb_ads_entity_streams_land_every_field(
+    sandbox_factory: t.Callable[..., t.Any], meltano_project: MeltanoProject,
+    tmp_path: Path, state_suffix: str,
+) -> None:
+    """DuckDB keeps objects and arrays as JSON text: read back, every field is the truth."""
+    sb = sandbox_factory(seed=6, ads=SMALL_WORLD)
+    path = tmp_path / "warehouse.duckdb"
+    env = {**plugin_env("TAP_SPOTIFY_BULK_", sb.tap_config()),
+           "TAP_SPOTIFY_BULK__SELECT": json.dumps([f"{s}.*" for s in ENTITIES]),
+           **plugin_env("TARGET_DUCKDB_", {"path": str(path),
+                                          "default_target_schema": "spotify"})}
+    meltano_project.run("target-duckdb", state_suffix, env)
+    truth = sb.ads_api.entity_truth(ENTITIES)
+    with duckdb.connect(str(path), read_only=True) as conn:
+        for stream in ENTITIES:
+            cursor = conn.execute(f'SELECT * FROM "spotify"."{stream}"')
+            names = [column[0] for column in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            landed = Tally.for_ads_entity_stream(stream).add_all(rows).summary()
+            assert landed == truth[stream], stream
