@@ -69,8 +69,7 @@ def sync(config: dict, state: dict | None) -> tuple[dict[str, list[dict]], dict 
 def landed(report: dict, rows: list[dict]) -> dict:
     """The tally of a target that upserts `rows` in order on the primary key."""
     latest = {tuple(canonical(r[k]) for k in ADS_KEYS_TIMESERIES): r for r in rows}
-    columns = [f.lower() for f in report["fields"]]
-    return Tally.for_ads_report(ADS_KEYS_TIMESERIES, columns).add_all(latest.values()).summary()
+    return Tally.for_ads_report(report).add_all(latest.values()).summary()
 
 
 def requests_of(sb: Sandbox) -> tuple[int, int]:

@@ -330,5 +330,14 @@ class AdsApi:
         return ReportTruth(self.world).truth(report_list, accounts=accounts, start=start,
                                              end=end, now=now or self.now())
 
+    def report_records(self, report_list: Iterable[Mapping[str, t.Any]], *,
+                       accounts: Iterable[str] | None = None,
+                       start: dt.date | dt.datetime | None = None,
+                       end: dt.date | dt.datetime | None = None,
+                       now: dt.datetime | None = None) -> dict[str, list[dict]]:
+        """{table: the records a correct tap emits} (see `ReportTruth.records`)."""
+        return ReportTruth(self.world).records(report_list, accounts=accounts, start=start,
+                                               end=end, now=now or self.now())
+
     default_hour_range = staticmethod(default_hour_range)
 

@@ -18,7 +18,15 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
-from spotify_sandbox.ads_data import DAY, RESTATED, AdsWorld, iso, make_id, midnight
+from spotify_sandbox.ads_data import (
+    DAY,
+    RESTATED,
+    AdsWorld,
+    iso,
+    lifetime_end,
+    make_id,
+    midnight,
+)
 from spotify_sandbox.ads_requests import BadRequest, moment
 from spotify_sandbox.routing import SandboxResponse
 
@@ -142,7 +150,7 @@ class AsyncReports:
             base.update(self._dimensions(account, chain, params["dimensions"]))
             scale = 4000.0 * (1 + LEVELS.index("AD") - LEVELS.index(level))
             if params["granularity"] == "LIFETIME":
-                start, end = midnight(entity.first_day), min(midnight(entity.last_day + DAY), now)
+                start, end = midnight(entity.first_day), lifetime_end(entity, now)
                 stats = self.world.stats(entity, "async:lifetime", params["metrics"], scale * 30)
                 rows.append({**base, "START_TIME": iso(start), "END_TIME": iso(end),
                              **{s["field_type"]: s["field_value"] for s in stats}})

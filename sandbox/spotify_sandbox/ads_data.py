@@ -78,6 +78,8 @@ RESTATED = dt.timedelta(days=14)  # streaming metrics stay open this long (api-c
 # Impressions per DAY bucket at full delivery, by entity level (an HOUR gets 1/24).
 DELIVERY_SCALE = {"AD": 4000, "AD_SET": 9000, "CAMPAIGN": 20000, "AD_ACCOUNT": 60000}
 INSIGHT_SCALE = {"AD_SET": 20000, "CAMPAIGN": 45000}  # impressions per insight value
+# Keys report rows carry that api-contract §6 does not declare (a client keeps them in `extra`).
+ROW_NOTES = ("pacing_status", "sample_size", "deduplicated")
 
 
 def unit(*parts: object) -> float:
@@ -370,8 +372,10 @@ class AdsWorld:
                     "entity_status": entity.status}
             if parent and entity.parent is not None:
                 base["parent_entity"] = entity.parent.ref()
+            if unit(self.seed, entity.id, "pacing note") < 0.3:
+                base["pacing_status"] = "UNDER_PACING"
             if granularity == "LIFETIME":
-                flight_end = min(midnight(entity.last_day + DAY), now)
+                flight_end = lifetime_end(entity, now)
                 credits = self.credits(entity, entity.first_day, entity.last_day)
                 grouped.append([{**base, "start_time": iso(midnight(entity.first_day)),
                                  "end_time": iso(flight_end),
@@ -402,11 +406,21 @@ class AdsWorld:
     def insight_rows(self, entity: Entity, dimension: str, fields: list[str]) -> list[dict]:
         scale = INSIGHT_SCALE[entity.kind]
         credits = self.credits(entity, entity.first_day, entity.last_day)
-        return [{"id": entity.id, "name": entity.name, "status": entity.status,
+        rows = [{"id": entity.id, "name": entity.name, "status": entity.status,
                  "insight_value": value,
                  "stats": self.stats(entity, f"insight:{dimension}:{value}", fields, scale,
                                      credits=credits)}
                 for value in INSIGHT_VALUES[dimension]]
+        for row in rows:
+            if unit(self.seed, entity.id, dimension, row["insight_value"], "note") < 0.3:
+                row["sample_size"] = "SMALL"
+        return rows
+
+
+def lifetime_end(entity: Entity, now: dt.datetime) -> dt.datetime:
+    """`end_time` of a LIFETIME row: the end of the flight, or of today (UTC) while the
+    flight runs; a function of the day, not of the second a report is asked."""
+    return min(midnight(entity.last_day + DAY), midnight(now.astimezone(dt.UTC).date() + DAY))
 
 
 TOTALS_FIELDS = ("IMPRESSIONS", "CLICKS", "CTR", "REACH", "FREQUENCY")
@@ -428,7 +442,8 @@ def totals_rows(world: AdsWorld, entities: list[Entity], granularity: str, field
     if granularity == "LIFETIME":
         parts = [world.stats(e, "lifetime", measured, DELIVERY_SCALE[kind] * 30)
                  for e in entities]
-        return [{"stats": _totals_stats(world, group, "lifetime", parts, fields)}]
+        return [{"stats": _totals_stats(world, group, "lifetime", parts, fields),
+                 "deduplicated": True}]
     assert first is not None and last is not None
     by_day: dict[dt.datetime, list[list[dict]]] = {}
     for entity in entities:
@@ -437,7 +452,8 @@ def totals_rows(world: AdsWorld, entities: list[Entity], granularity: str, field
                 entity, iso(moment), measured, DELIVERY_SCALE[kind],
                 open_=moment >= now - RESTATED))
     return [{"start_time": iso(moment), "end_time": iso(moment + DAY),
-             "stats": _totals_stats(world, group, iso(moment), parts, fields)}
+             "stats": _totals_stats(world, group, iso(moment), parts, fields),
+             "deduplicated": True}
             for moment, parts in sorted(by_day.items())]
 
 

@@ -7,17 +7,19 @@ import calendar
 import datetime as dt
 import typing as t
 
+from spotify_sandbox.ads_async import LEVELS as ASYNC_LEVELS
 from spotify_sandbox.ads_async import STATUSES as ASYNC_STATUSES
 from spotify_sandbox.ads_async import AsyncReports
-from spotify_sandbox.ads_data import DAY, HOUR, INSIGHT_VALUES, AdsWorld, midnight, totals_rows
-from spotify_sandbox.tally import (
-    ADS_KEYS_INSIGHT,
-    ADS_KEYS_LIFETIME,
-    ADS_KEYS_TIMESERIES,
-    ADS_KEYS_TOTALS_DAY,
-    ADS_KEYS_TOTALS_LIFETIME,
-    Tally,
+from spotify_sandbox.ads_data import (
+    DAY,
+    HOUR,
+    INSIGHT_VALUES,
+    ROW_NOTES,
+    AdsWorld,
+    midnight,
+    totals_rows,
 )
+from spotify_sandbox.tally import Tally
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -43,42 +45,44 @@ class ReportTruth:
               start: dt.date | dt.datetime | None = None,
               end: dt.date | dt.datetime | None = None,
               now: dt.datetime) -> dict[str, dict]:
-        """{table: Tally.summary()} of what a correct tap emits for `report_list`.
+        """{table: Tally.summary()} of what a correct tap emits for `report_list`, every
+        column of every record (see `records`)."""
+        ids = list(accounts) if accounts is not None else list(self.world.account_ids)
+        return {report["table"]: Tally.for_ads_report(report).add_all(
+            self._records(report, ids, start, end, now)).summary() for report in report_list}
+
+    def records(self, report_list: Iterable[Mapping[str, t.Any]], *,
+                accounts: Iterable[str] | None = None,
+                start: dt.date | dt.datetime | None = None,
+                end: dt.date | dt.datetime | None = None,
+                now: dt.datetime) -> dict[str, list[dict]]:
+        """{table: the records a correct tap emits}, each with every column of its table.
 
         DAY tables cover the days start..end (default: 6 months back .. yesterday), HOUR
         tables the hours start..end (default: the last complete hours of the 14-day
         limit, see `default_hour_range`), LIFETIME and insight tables everything.
         """
         ids = list(accounts) if accounts is not None else list(self.world.account_ids)
-        out = {}
-        for report in report_list:
-            spec = _report(report)
-            columns = [f.lower() for f in spec["fields"]]
-            if spec["kind"] == "async":
-                timeseries = spec["granularity"] == "DAY"
-                first, last = (self._truth_range("DAY", start, end, now) if timeseries
-                               else (None, None))
-                keys = ADS_KEYS_TIMESERIES if timeseries else ADS_KEYS_LIFETIME
-                tally = Tally.for_ads_report(keys, columns)
-                tally.add_all(self._async_truth(ids, spec, first, last, now))
-            elif spec["kind"] == "totals":
-                first, last = (None, None) if spec["granularity"] == "LIFETIME" else (
-                    self._truth_range("DAY", start, end, now))
-                keys = ADS_KEYS_TOTALS_DAY if first else ADS_KEYS_TOTALS_LIFETIME
-                tally = Tally.for_ads_report(keys, columns)
-                tally.add_all(self._totals_truth(ids, spec, first, last, now))
-            elif spec["dimension"] in INSIGHT_VALUES:
-                tally = Tally.for_ads_report(ADS_KEYS_INSIGHT, columns)
-                tally.add_all(self._insight_truth(ids, spec))
-            elif spec["granularity"] == "LIFETIME":
-                tally = Tally.for_ads_report(ADS_KEYS_LIFETIME, columns)
-                tally.add_all(self._aggregate_truth(ids, spec, None, None, now))
-            else:
-                first, last = self._truth_range(spec["granularity"], start, end, now)
-                tally = Tally.for_ads_report(ADS_KEYS_TIMESERIES, columns)
-                tally.add_all(self._aggregate_truth(ids, spec, first, last, now))
-            out[spec["table"]] = tally.summary()
-        return out
+        return {report["table"]: list(self._records(report, ids, start, end, now))
+                for report in report_list}
+
+    def _records(self, report: Mapping[str, t.Any], ids: list[str], start: t.Any, end: t.Any,
+                 now: dt.datetime) -> Iterable[dict]:
+        spec = _report(report)
+        if spec["kind"] == "async":
+            first, last = (self._truth_range("DAY", start, end, now)
+                           if spec["granularity"] == "DAY" else (None, None))
+            return self._async_truth(ids, spec, first, last, now)
+        if spec["kind"] == "totals":
+            first, last = (None, None) if spec["granularity"] == "LIFETIME" else (
+                self._truth_range("DAY", start, end, now))
+            return self._totals_truth(ids, spec, first, last, now)
+        if spec["dimension"] in INSIGHT_VALUES:
+            return self._insight_truth(ids, spec)
+        if spec["granularity"] == "LIFETIME":
+            return self._aggregate_truth(ids, spec, None, None, now)
+        first, last = self._truth_range(spec["granularity"], start, end, now)
+        return self._aggregate_truth(ids, spec, first, last, now)
 
     def _truth_range(self, granularity: str, start: t.Any, end: t.Any,
                      now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -96,14 +100,24 @@ class ReportTruth:
         for account_id in ids:
             grouped = self.world.report_rows(account_id, spec["dimension"],
                                              spec["granularity"], wanted, first=first,
-                                             last=last, now=now, parent=False)
+                                             last=last, now=now, parent=True)
             for rows in grouped:
                 for row in rows:
-                    record = {"ad_account_id": account_id, "entity_id": row["entity_id"],
-                              "start_time": row["start_time"],
-                              "currency_code": self._currency(account_id)}
+                    record = {**self._common(account_id, spec),
+                              "entity_type": row["entity_type"], "entity_id": row["entity_id"],
+                              "entity_name": row["entity_name"],
+                              "entity_status": row["entity_status"],
+                              "parent_entity_id": (row.get("parent_entity") or {}).get("id"),
+                              "start_time": row["start_time"], "end_time": row["end_time"],
+                              "extra": _notes(row)}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
+
+    def _common(self, account_id: str, spec: dict) -> dict:
+        """The columns every record of a report table carries."""
+        return {"ad_account_id": account_id, "currency_code": self._currency(account_id),
+                "table": spec["table"], "granularity": spec["granularity"],
+                "dimension": spec["dimension"]}
 
     def _totals_truth(self, ids: list[str], spec: dict, first: dt.datetime | None,
                       last: dt.datetime | None, now: dt.datetime) -> Iterable[dict]:
@@ -113,25 +127,37 @@ class ReportTruth:
                 entities = [e for e in entities if e.id in spec["entity_ids"]]
             for row in totals_rows(self.world, entities, spec["granularity"], spec["fields"],
                                    first=first, last=last, now=now):
-                record = {"ad_account_id": account_id, "start_time": row.get("start_time"),
-                          "currency_code": self._currency(account_id)}
+                record = {**self._common(account_id, spec), "entity_count": len(entities),
+                          "start_time": row.get("start_time"), "end_time": row.get("end_time"),
+                          "extra": _notes(row)}
                 record.update(_columns(spec["fields"], row["stats"]))
                 yield record
 
     def _async_truth(self, ids: list[str], spec: dict, first: dt.datetime | None,
                      last: dt.datetime | None, now: dt.datetime) -> Iterable[dict]:
-        """The records of async reports over every status (the tap asks for them all)."""
+        """The records of async reports over every status (the tap asks for them all): the
+        columns read by name, every other non-empty CSV column as text in `extra`."""
         reports = AsyncReports(self.world, lambda: now)
-        params = {"level": spec["dimension"], "dimensions": [f"{spec['dimension']}_NAME"],
+        level = spec["dimension"]
+        params = {"level": level, "dimensions": [f"{level}_NAME"],
                   "metrics": spec["fields"], "statuses": list(ASYNC_STATUSES),
                   "granularity": spec["granularity"], "first": first, "last": last}
+        parent = f"{ASYNC_LEVELS[ASYNC_LEVELS.index(level) - 1]}_ID" if level != "AD_ACCOUNT" \
+            else None
+        read = {"AD_ACCOUNT_ID", f"{level}_ID", f"{level}_NAME", f"{level}_STATUS",
+                "START_TIME", "END_TIME", parent, *spec["fields"]}
         for account_id in ids:
             _, rows = reports.table(account_id, params)
             for row in rows:
-                record = {"ad_account_id": account_id,
-                          "entity_id": row[f"{spec['dimension']}_ID"],
-                          "start_time": row["START_TIME"],
-                          "currency_code": self._currency(account_id)}
+                extra = {k: str(v) for k, v in row.items()
+                         if k not in read and v is not None and v != ""}
+                record = {**self._common(account_id, spec), "entity_type": level,
+                          "entity_id": row[f"{level}_ID"],
+                          "entity_name": row.get(f"{level}_NAME"),
+                          "entity_status": row.get(f"{level}_STATUS"),
+                          "parent_entity_id": row.get(parent) if parent else None,
+                          "start_time": row["START_TIME"], "end_time": row["END_TIME"],
+                          "extra": extra or None}
                 record.update({m.lower(): row.get(m) for m in spec["fields"]})
                 yield record
 
@@ -144,9 +170,12 @@ class ReportTruth:
                 if self.world.insufficient_code(entity):
                     continue
                 for row in self.world.insight_rows(entity, spec["dimension"], spec["fields"]):
-                    record = {"ad_account_id": account_id, "entity_id": entity.id,
-                              "insight_value": row["insight_value"],
-                              "currency_code": self._currency(account_id)}
+                    record = {**self._common(account_id, spec),
+                              "entity_type": spec["entity_ids_type"], "entity_id": entity.id,
+                              "entity_name": row["name"], "entity_status": row["status"],
+                              "parent_entity_id": entity.parent.id if entity.parent else None,
+                              "start_time": None, "end_time": None,
+                              "insight_value": row["insight_value"], "extra": _notes(row)}
                     record.update(_columns(spec["fields"], row["stats"]))
                     yield record
 
@@ -178,6 +207,12 @@ def _api_fields(fields: list[str]) -> list[str]:
     if "E_CPM" in fields:
         wanted += [f for f in ("SPEND", "IMPRESSIONS") if f not in wanted]
     return wanted
+
+
+def _notes(row: dict) -> dict | None:
+    """What a correct client keeps in `extra`: the keys the sandbox adds to a report row
+    that the contract does not declare."""
+    return {key: row[key] for key in ROW_NOTES if key in row} or None
 
 
 def _columns(fields: list[str], stats: list[dict]) -> dict[str, t.Any]:

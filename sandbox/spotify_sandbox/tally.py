@@ -4,7 +4,9 @@ The sandbox tallies the records a correct tap must emit; tests tally what actual
 (Singer stdout, JSONL files, DuckDB or PostgreSQL rows) and compare the two `Tally.summary()`
 dicts. A Bulk fingerprint covers every field of the record (api-contract §5.1 columns, every line
 field of api-contract §4.5 and `extra` exactly), so a record that lands under the right key with one
-wrong, missing or wrongly typed value is caught; `sums` adds the key metrics.
+wrong, missing or wrongly typed value is caught; `sums` adds the key metrics. So do the Ads
+fingerprints: every column of a report table (`ads_report_fields`) and of an entity stream
+(`ADS_ENTITY_FIELDS`: every field of the v3 list object, `ad_account_id` and `extra`).
 
 Values are made canonical first, keeping their JSON type: `date(2024, 3, 7)` from PostgreSQL
 and `"2024-03-07"` from JSON tally the same, as do `Decimal("1.50")` and `1.5`, and
@@ -19,6 +21,9 @@ import json
 import re
 import typing as t
 from decimal import Decimal
+
+from spotify_sandbox.ads_data import INSIGHT_VALUES
+from spotify_sandbox.ads_fields import ENTITY_FIELDS
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -103,13 +108,52 @@ NOT_IN_TRUTH_FIELDS = frozenset({"load_id"})
 NOT_IN_TRUTH_STREAMS = frozenset({"bulk_loads"})
 LOADER_PREFIX = "_sdc_"
 
-# Ads report tables: primary key columns by report shape (api-contract §5.3); every requested field
-# column is both fingerprinted and summed, and each record's `currency_code` fingerprinted.
+# Ads report tables: primary key columns by report shape (api-contract §5.3); every column of the
+# table is fingerprinted (`ads_report_fields`), every requested field column also summed.
 ADS_KEYS_TIMESERIES = ("ad_account_id", "entity_id", "start_time")
 ADS_KEYS_LIFETIME = ("ad_account_id", "entity_id")
 ADS_KEYS_INSIGHT = ("ad_account_id", "entity_id", "insight_value")
 ADS_KEYS_TOTALS_DAY = ("ad_account_id", "start_time")
 ADS_KEYS_TOTALS_LIFETIME = ("ad_account_id",)
+# The columns of a report record besides its key and metrics: aggregate, insight and async
+# reports, and totals.
+ADS_REPORT_COLUMNS = ("currency_code", "table", "granularity", "dimension", "entity_type",
+                      "entity_id", "entity_name", "entity_status", "parent_entity_id",
+                      "start_time", "end_time")
+ADS_TOTALS_COLUMNS = ("currency_code", "table", "granularity", "dimension", "entity_count",
+                      "start_time", "end_time")
+
+# Ads entity streams (api-contract §5.3): `id`, `ad_account_id` (businesses have none), every
+# field of the v3 list object and `extra`, all fingerprinted; objects and arrays as objects.
+ADS_ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    stream: ("id", *(("ad_account_id",) if stream != "businesses" else ()),
+             *(name for name in fields if name != "id"), "extra")
+    for stream, fields in ENTITY_FIELDS.items()
+}
+ADS_ENTITY_OBJECTS: dict[str, frozenset[str]] = {
+    stream: frozenset(name for name, kind in fields.items() if kind in {"o", "a"})
+    for stream, fields in ENTITY_FIELDS.items()
+}
+
+
+def ads_report_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
+    """api-contract §5.3 primary key of an `ads_report_list` item's table."""
+    granularity = str(report.get("granularity") or "LIFETIME").upper()
+    if str(report.get("kind") or "aggregate").lower() == "totals":
+        return ADS_KEYS_TOTALS_DAY if granularity == "DAY" else ADS_KEYS_TOTALS_LIFETIME
+    if str(report["dimension"]).upper() in INSIGHT_VALUES:
+        return ADS_KEYS_INSIGHT
+    return ADS_KEYS_LIFETIME if granularity == "LIFETIME" else ADS_KEYS_TIMESERIES
+
+
+def ads_report_fields(report: Mapping[str, t.Any]) -> tuple[str, ...]:
+    """Every column of an `ads_report_list` item's table: key first, then the record's
+    other columns, one per requested field, and `extra`."""
+    kind = str(report.get("kind") or "aggregate").lower()
+    keys = ads_report_keys(report)
+    columns = ADS_TOTALS_COLUMNS if kind == "totals" else ADS_REPORT_COLUMNS
+    metrics = tuple(str(f).lower() for f in report["fields"])
+    return tuple(dict.fromkeys((*keys, *columns, *metrics, "extra")))
 
 
 def _number(value: float | Decimal) -> str:
@@ -144,7 +188,10 @@ def canonical(value: t.Any) -> str:  # noqa: PLR0911
             text = value.replace(" ", "T").replace("Z", "+00:00")
             if re.search(r"[+-]\d{2}$", text):
                 text += ":00"
-            return _instant(dt.datetime.fromisoformat(text))
+            try:
+                return _instant(dt.datetime.fromisoformat(text))
+            except ValueError:  # shaped like a time but not one (month 13): a string
+                pass
         return "s:" + value
     if isinstance(value, dict):
         items = (f"{json.dumps(str(k))}:{canonical(v)}" for k, v in sorted(value.items()))
@@ -161,8 +208,8 @@ def fingerprint(values: Iterable[t.Any]) -> int:
 
 
 def _loaded_object(value: t.Any) -> t.Any:
-    """An object column as a target returns it: some hand back JSON text, not an object."""
-    if isinstance(value, str) and value.startswith("{"):
+    """An object or array column as a target returns it: some hand back JSON text."""
+    if isinstance(value, str) and value.startswith(("{", "[")):
         return json.loads(value)
     return value
 
@@ -172,16 +219,18 @@ class Tally:
 
     With `closed`, a record key outside `fields` that holds a value is fingerprinted too,
     so a column the contract does not define cannot slip through (except the names in
-    `NOT_IN_TRUTH_FIELDS` and loader columns).
+    `NOT_IN_TRUTH_FIELDS` and loader columns). `objects` names object and array columns
+    besides `OBJECT_FIELDS`, read back from JSON text when a target returns them so.
     """
 
     def __init__(self, fields: Sequence[str], metrics: Sequence[str] = (), *,
-                 closed: bool = False) -> None:
+                 closed: bool = False, objects: Iterable[str] = ()) -> None:
         self.fields = tuple(fields)
         self.metrics = tuple(metrics)
         self.closed = closed
         self._known = frozenset(self.fields) | NOT_IN_TRUTH_FIELDS
-        self._objects_at = [i for i, f in enumerate(self.fields) if f in OBJECT_FIELDS]
+        objects = OBJECT_FIELDS | frozenset(objects)
+        self._objects_at = [i for i, f in enumerate(self.fields) if f in objects]
         self.count = 0
         self.checksum = 0
         self.sums: dict[str, float] = dict.fromkeys(self.metrics, 0.0)
@@ -191,8 +240,14 @@ class Tally:
         return cls(BULK_FIELDS[stream], BULK_METRICS[stream], closed=True)
 
     @classmethod
-    def for_ads_report(cls, keys: Sequence[str], field_columns: Sequence[str]) -> Tally:
-        return cls((*keys, "currency_code", *field_columns), field_columns)
+    def for_ads_entity_stream(cls, stream: str) -> Tally:
+        return cls(ADS_ENTITY_FIELDS[stream], closed=True, objects=ADS_ENTITY_OBJECTS[stream])
+
+    @classmethod
+    def for_ads_report(cls, report: Mapping[str, t.Any]) -> Tally:
+        """Every column of the report's table, its field columns summed."""
+        metrics = tuple(str(f).lower() for f in report["fields"])
+        return cls(ads_report_fields(report), metrics, closed=True)
 
     def add(self, record: Mapping[str, t.Any]) -> None:
         self.count += 1

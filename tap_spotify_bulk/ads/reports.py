@@ -6,7 +6,9 @@
 * `insight_rows`: one ad set's or campaign's insight report; a 422 INSUFFICIENT_* answer
   is None (not enough data yet; `insights` decides when to ask again).
 * `*_record`: the output record of a row, one lower-case column per configured field,
-  E_CPM computed from SPEND and IMPRESSIONS.
+  E_CPM computed from SPEND and IMPRESSIONS, and `extra`: the row's keys the tap does not
+  read, stats the report did not ask for and values of an unexpected type (a name that is
+  not text, a field value that is not a number), raw, so nothing the API sent is dropped.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ if t.TYPE_CHECKING:
     from tap_spotify_bulk.ads.settings import ReportSpec
 
 PAGE_LIMIT = 50  # rows per aggregate report page
+# The keys of a row each kind of record reads (api-contract §6); any other lands in `extra`.
+AGGREGATE_ROW_KEYS = frozenset({"entity_type", "entity_id", "entity_name", "entity_status",
+                                "parent_entity", "start_time", "end_time", "stats"})
+INSIGHT_ROW_KEYS = frozenset({"id", "name", "status", "insight_value", "stats"})
+TOTALS_ROW_KEYS = frozenset({"start_time", "end_time", "stats"})
 INSUFFICIENT_PREFIX = "ILLEGAL.INSIGHT_REPORT.INSUFFICIENT"
 
 
@@ -111,19 +118,43 @@ def _number(value: t.Any) -> float | int | None:
     return value
 
 
-def metric_values(spec: ReportSpec, stats: t.Any) -> dict[str, float | int | None]:
-    """One column per configured field: the API's value, None when absent."""
+def metric_values(spec: ReportSpec, row: dict, known: frozenset[str]) -> dict[str, t.Any]:
+    """One column per configured field (the API's number; None when absent or not a
+    number) and `extra`: the keys of `row` outside `known`, stats the report did not ask
+    for and values that are not numbers, raw under their column name (None when none)."""
+    extra: dict[str, t.Any] = {k: v for k, v in row.items() if k not in known}
+    stats = row.get("stats")
+    if stats is not None and not isinstance(stats, list):
+        extra["stats"] = stats
     values = {}
     for stat in stats if isinstance(stats, list) else []:
-        if isinstance(stat, dict) and isinstance(stat.get("field_type"), str):
-            values[stat["field_type"]] = _number(stat.get("field_value"))
-    out = {}
+        if not isinstance(stat, dict) or not isinstance(stat.get("field_type"), str):
+            extra.setdefault("stats", []).append(stat)
+            continue
+        field, value = stat["field_type"], stat.get("field_value")
+        if field in spec.api_fields and (value is None or _number(value) is not None):
+            values[field] = value
+        else:
+            extra[field.lower()] = value
+    out: dict[str, t.Any] = {}
     for field in spec.fields:
         if field == E_CPM:
             out[field.lower()] = e_cpm(values.get("SPEND"), values.get("IMPRESSIONS"))
         else:
             out[field.lower()] = values.get(field)
+    out["extra"] = extra or None
     return out
+
+
+def text(row: dict, key: str, extra: dict[str, t.Any] | None) -> str | None:
+    """A text column: the row's string (None when absent); another type is None, its raw
+    value kept in `extra`."""
+    value = row.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if extra is not None:
+        extra[key] = value
+    return None
 
 
 def e_cpm(spend: float | None, impressions: float | None) -> float | None:
@@ -134,21 +165,28 @@ def e_cpm(spend: float | None, impressions: float | None) -> float | None:
 
 
 def aggregate_record(spec: ReportSpec, account: str, row: dict) -> dict:
+    metrics = metric_values(spec, row, AGGREGATE_ROW_KEYS)
+    extra = metrics.pop("extra") or {}
     parent = row.get("parent_entity")
-    return {
+    if parent is not None and not isinstance(parent, dict):
+        extra["parent_entity"] = parent
+    entity_id = row.get("entity_id")
+    record = {
         "ad_account_id": account,
         "table": spec.table,
         "granularity": spec.granularity,
         "dimension": spec.dimension,
-        "entity_type": row.get("entity_type"),
-        "entity_id": row.get("entity_id"),
-        "entity_name": row.get("entity_name"),
-        "entity_status": row.get("entity_status"),
-        "parent_entity_id": parent.get("id") if isinstance(parent, dict) else None,
+        "entity_type": text(row, "entity_type", extra),
+        "entity_id": None if entity_id is None else str(entity_id),
+        "entity_name": text(row, "entity_name", extra),
+        "entity_status": text(row, "entity_status", extra),
+        "parent_entity_id": text(parent, "id", None) if isinstance(parent, dict) else None,
         "start_time": utc_time(row.get("start_time")),
         "end_time": utc_time(row.get("end_time")),
-        **metric_values(spec, row.get("stats")),
+        **metrics,
     }
+    record["extra"] = extra or None
+    return record
 
 
 def utc_time(value: t.Any) -> t.Any:
@@ -164,18 +202,22 @@ def utc_time(value: t.Any) -> t.Any:
 
 def insight_record(spec: ReportSpec, account: str, entity: dict, row: dict) -> dict:
     """An insight row of `entity` (an ad set, whose parent is its campaign, or a campaign)."""
-    return {
+    metrics = metric_values(spec, row, INSIGHT_ROW_KEYS)
+    extra = metrics.pop("extra") or {}
+    record = {
         "ad_account_id": account,
         "table": spec.table,
         "granularity": "LIFETIME",
         "dimension": spec.dimension,
         "entity_type": spec.entity_ids_type,
         "entity_id": row.get("id") or entity.get("id"),
-        "entity_name": row.get("name") or entity.get("name"),
-        "entity_status": row.get("status") or entity.get("status"),
+        "entity_name": text(row, "name", extra) or entity.get("name"),
+        "entity_status": text(row, "status", extra) or entity.get("status"),
         "parent_entity_id": entity.get("campaign_id"),
         "start_time": None,
         "end_time": None,
         "insight_value": row.get("insight_value"),
-        **metric_values(spec, row.get("stats")),
+        **metrics,
     }
+    record["extra"] = extra or None
+    return record

@@ -70,8 +70,9 @@ def report_schema(spec: ReportSpec) -> dict:
     if spec.is_insight:
         properties.append(th.Property("insight_value", text, required=True))
     properties += [th.Property(column, th.NumberType) for column in spec.columns]
-    if spec.kind == "async":  # CSV columns the tap does not read into a column of its own
-        properties.append(th.Property("extra", th.ObjectType()))
+    # What the tap does not read into a column of its own: CSV columns of async reports;
+    # row keys, stats not asked for and values of an unexpected type of the others.
+    properties.append(th.Property("extra", th.ObjectType()))
     return th.PropertiesList(*properties).to_dict()
 
 

@@ -40,6 +40,7 @@ def schema(spec: ReportSpec) -> dict:
         th.Property("start_time", th.DateTimeType, required=spec.granularity == "DAY"),
         th.Property("end_time", th.DateTimeType),
         *(th.Property(column, th.NumberType) for column in spec.columns),
+        th.Property("extra", th.ObjectType()),
     ).to_dict()
 
 
@@ -86,7 +87,7 @@ def totals_records(client: AdsClient, account: str, spec: ReportSpec, ids: list[
         "entity_count": len(ids),
         "start_time": reports.utc_time(row.get("start_time")) if start else None,
         "end_time": reports.utc_time(row.get("end_time")) if start else None,
-        **reports.metric_values(spec, row.get("stats")),
+        **reports.metric_values(spec, row, reports.TOTALS_ROW_KEYS),
     } for row in rows]
     if spec.granularity == "LIFETIME":
         records = records[:1]  # one row by definition

@@ -37,7 +37,6 @@ import typing as t
 from helpers.run import clean_env, command, write_inputs
 from helpers.secrets import assert_no_secrets, secrets_of, unique_credentials
 from helpers.watched import run_until_killed
-from spotify_sandbox.ads_entities import TALLY_FIELDS
 from spotify_sandbox.tally import Tally
 
 if t.TYPE_CHECKING:
@@ -60,7 +59,7 @@ SEED = 20260615
 def landed(stream: str, records: Iterable[dict]) -> dict:
     """Tally of what a target holds after upserting `records` in order on `id`."""
     latest = {r["id"]: r for r in records}
-    return Tally(TALLY_FIELDS[stream]).add_all(latest.values()).summary()
+    return Tally.for_ads_entity_stream(stream).add_all(latest.values()).summary()
 
 
 def bookmarks(state: dict | None) -> dict[tuple[str, str], str]:
@@ -203,7 +202,7 @@ def test_kill_9_after_n_records_of_each_entity_stream_and_resume(sandbox_factory
                     if r["updated_at"] >= newest[stream, a]]
         rows = again.output.records[stream]
         assert {e.id for e in edited[stream]} <= {r["id"] for r in rows}, stream
-        assert landed(stream, rows) == Tally(TALLY_FIELDS[stream]).add_all(
+        assert landed(stream, rows) == Tally.for_ads_entity_stream(stream).add_all(
             expected).summary(), stream
         assert len(rows) < sizes[stream] // 10, stream
     for stream in ("businesses", "ad_accounts"):  # full snapshots every run

@@ -9,16 +9,7 @@ import datetime as dt
 import typing as t
 
 import requests
-from spotify_sandbox.ads_data import INSIGHT_VALUES
-from spotify_sandbox.tally import (
-    ADS_KEYS_INSIGHT,
-    ADS_KEYS_LIFETIME,
-    ADS_KEYS_TIMESERIES,
-    ADS_KEYS_TOTALS_DAY,
-    ADS_KEYS_TOTALS_LIFETIME,
-    Tally,
-    canonical,
-)
+from spotify_sandbox.tally import Tally, ads_report_keys, canonical
 
 from helpers.run import run_tap
 from tap_spotify_bulk.ads.token_store import APP_DIRECTORY, TokenStore
@@ -29,17 +20,9 @@ if t.TYPE_CHECKING:
 
     from helpers.singer import Output
 
-INSIGHT_DIMENSIONS = frozenset(INSIGHT_VALUES)  # the fifteen of the v3 specification
 
 
-def ads_keys(report: Mapping[str, t.Any]) -> tuple[str, ...]:
-    """api-contract §5.3 primary key of an `ads_report_list` item's table."""
-    if report.get("kind") == "totals":
-        day = report.get("granularity") == "DAY"
-        return ADS_KEYS_TOTALS_DAY if day else ADS_KEYS_TOTALS_LIFETIME
-    if report["dimension"] in INSIGHT_DIMENSIONS:
-        return ADS_KEYS_INSIGHT
-    return ADS_KEYS_LIFETIME if report.get("granularity") == "LIFETIME" else ADS_KEYS_TIMESERIES
+ads_keys = ads_report_keys  # api-contract §5.3 primary key of an item's table
 
 
 def key_of(report: Mapping[str, t.Any], record: Mapping[str, t.Any]) -> tuple[str, ...]:
@@ -55,8 +38,7 @@ def repeated_keys(report: Mapping[str, t.Any], records: Iterable[Mapping[str, t.
 def landed(report: Mapping[str, t.Any], records: Iterable[Mapping[str, t.Any]]) -> dict:
     """Tally of what a target holds after upserting `records` in order on the key."""
     latest = {key_of(report, r): r for r in records}
-    columns = [f.lower() for f in report["fields"]]
-    return Tally.for_ads_report(ads_keys(report), columns).add_all(latest.values()).summary()
+    return Tally.for_ads_report(report).add_all(latest.values()).summary()
 
 
 def run_ads(config: dict, state: dict | None = None, **kwargs: t.Any) -> Output:

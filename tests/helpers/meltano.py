@@ -132,8 +132,8 @@ def compare_ads(truth: Mapping[str, Mapping[str, t.Any]], reports: Iterable[Mapp
     """Like `compare_bulk`, for Ads report tables."""
     problems: dict[str, t.Any] = {}
     for report in reports:
-        keys, fields = ads_keys(report), [f.lower() for f in report["fields"]]
-        tally = Tally.for_ads_report(keys, fields)
+        keys = ads_keys(report)
+        tally = Tally.for_ads_report(report)
         rows = rows_of(report["table"], list(dict.fromkeys(tally.fields))) or []
         landed = tally.add_all(rows).summary()
         dupes = repeated_rows(rows, keys)

@@ -48,8 +48,14 @@ def test_other_row_order_iso_forms_and_optional_keys(sandbox_factory):
         return body
 
     reshape(sb, other_server)
+    def landed_as(report, record):  # the parts left out are null, the new key in `extra`
+        if report is not INSIGHT_GENDER:
+            record.update(entity_status=None, parent_entity_id=None)
+        record["extra"] = {**(record["extra"] or {}), "unexpected": {"nested": [1, 2]}}
+        return record
+
     records, state = run_all(sb)
-    assert_all_exact(sb, records)
+    assert_all_exact(sb, records, landed_as)
     partitions = state["bookmarks"]["ad_day"]["partitions"]
     assert {canonical(p["replication_key_value"]) for p in partitions} == {
         canonical("2026-03-01T00:00:00Z")}
@@ -160,7 +166,9 @@ def test_insight_answers_in_other_conforming_shapes(sandbox_factory):
     records, _ = run_tap(sb.tap_config(ads_report_list=[INSIGHT_GENDER]))
     assert api.stats["sent_422"] > 0
     rows = records["gender_insights"]
-    assert_exact(INSIGHT_GENDER, rows, truth_of(sb, [INSIGHT_GENDER]))
+    # A stat nobody asked for gets no column; it is kept in `extra`, as the API sent it.
+    assert_exact(INSIGHT_GENDER, rows, truth_of(sb, [INSIGHT_GENDER], lambda _, r: {
+        **r, "extra": {**(r["extra"] or {}), "clicks": 3}}))
     assert all("clicks" not in r for r in rows)
 
 
@@ -194,3 +202,40 @@ def test_an_ad_set_listed_twice_or_an_insight_row_repeated_lands_once(sandbox_fa
     assert repeated
     assert {r["entity_id"] for r in rows} >= set(repeated)
     assert_exact(INSIGHT_GENDER, rows, truth_of(sb, [INSIGHT_GENDER]))
+
+
+def test_values_of_an_unexpected_type_and_unknown_keys_land_in_extra(sandbox_factory):
+    """A name that is not text, a field value that is not a number and a key §6 does not
+    name: the column is null and the raw value is kept in `extra` (nothing is dropped)."""
+    sb = ads_sandbox(sandbox_factory, page_unit="row")
+
+    def other_server(path, query, body):
+        def row(r):
+            name = "entity_name" if "entity_name" in r else "name"
+            r[name] = 12345
+            for stat in r.get("stats", []):
+                if stat["field_type"] in {"CLICKS", "REACH"}:
+                    stat["field_value"] = str(stat["field_value"])
+            r["review"] = ["LATE_DATA"]
+            return r
+        return map_rows(body, row)
+
+    def landed_as(report, record):
+        extra = {**(record["extra"] or {}), "review": ["LATE_DATA"]}
+        if report is DAY_AD:  # an insight record takes the name from the ad set list
+            extra["entity_name"], record["entity_name"] = 12345, None
+        else:
+            extra["name"] = 12345
+        for column in ("clicks", "reach"):
+            if record.get(column) is not None:
+                extra[column], record[column] = str(record[column]), None
+        return {**record, "extra": extra}
+
+    reshape(sb, other_server)
+    records, _ = run_tap(sb.tap_config(ads_report_list=[DAY_AD, INSIGHT_GENDER],
+                                       ads_timeframe_months="THREE"))
+    truth = truth_of(sb, [DAY_AD, INSIGHT_GENDER], landed_as)
+    for report in (DAY_AD, INSIGHT_GENDER):
+        assert records[report["table"]], report["table"]
+        assert_exact(report, records[report["table"]], truth)
+    assert any(r["extra"].get("clicks") for r in records["ad_day"])
