@@ -336,3 +336,28 @@ def test_a_list_that_cannot_be_held_on_disk_is_one_error_naming_it(
     assert str(caught.value) == (
         f"Ads campaigns list of ad account {second}: cannot write a temporary file in {temp} "
         "(No such file or directory): check `temp_dir` (or TMPDIR).")
+
+
+def test_the_ad_accounts_record_carries_the_id_the_other_streams_name(sandbox_factory):
+    """With SPECIFIC_ACCOUNTS the account object comes from `GET /ad_accounts/{id}`: an
+    answer that words the id otherwise (here in capitals) must not split the account in two
+    (every other record names it by the id the tap asked for)."""
+    sb = sandbox_factory(ads=ONE_SMALL_ACCOUNT)
+    api = sb.ads_api
+    account = api.world.account_ids[0]
+    original = api.handle
+
+    def capitalised(req):
+        response = original(req)
+        if req.path == f"/ad_accounts/{account}":
+            body = json.loads(response.body)
+            body["id"] = body["id"].upper()
+            response.body = json.dumps(body).encode()
+        return response
+
+    api.handle = capitalised
+    config = sb.tap_config(ads_sync_mode="SPECIFIC_ACCOUNTS", ads_accounts=[account])
+    records, _ = sync(config, streams=("ad_accounts", "campaigns"))
+    assert api.stats["requests_ad_account"] == 1
+    assert [r["id"] for r in records["ad_accounts"]] == [account]
+    assert {r["ad_account_id"] for r in records["campaigns"]} == {account}
