@@ -38,7 +38,6 @@ if t.TYPE_CHECKING:
     from tap_spotify_bulk.ads.runtime import AdsRuntime
 
 INCREMENTAL = stream_names.ADS_ENTITY_INCREMENTAL
-SNAPSHOTS = stream_names.ADS_ENTITY_SNAPSHOTS
 ENTITY_STREAM_NAMES = stream_names.ADS_ENTITIES
 
 

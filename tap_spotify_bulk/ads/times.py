@@ -26,8 +26,8 @@ def iso(moment: dt.datetime | dt.date) -> str:
 
 
 def parse_time(value: str) -> dt.datetime:
-    """An ISO-8601 timestamp (with Z or an offset) as an aware UTC datetime."""
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    """An ISO-8601 timestamp (with Z or an offset; none is UTC) as an aware UTC datetime."""
+    moment = dt.datetime.fromisoformat(value)  # reads a trailing Z itself since Python 3.11
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)

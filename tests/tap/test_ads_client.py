@@ -68,7 +68,8 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     srv = Scripted()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    # A short poll interval: `shutdown` waits up to one interval for the loop to notice.
+    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield srv
     srv.shutdown()

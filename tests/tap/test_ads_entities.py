@@ -10,16 +10,20 @@ import subprocess
 import sys
 from contextlib import redirect_stdout
 
+import pytest
 from spotify_sandbox.ads_fields import ENTITY_FIELDS
 from spotify_sandbox.tally import ADS_ENTITY_FIELDS, Tally
 
-from tap_spotify_bulk.ads import entity_fields
+from tap_spotify_bulk.ads import entity_fields, sorted_window, times
+from tap_spotify_bulk.errors import TapError
 from tap_spotify_bulk.tap import TapSpotifyBulk
 
 NOW = dt.datetime(2026, 6, 15, 10, 30, tzinfo=dt.UTC)
 ENTITIES = ("businesses", "ad_accounts", "campaigns", "ad_sets", "ads")
 KINDS = {"s": "string", "t": "string", "i": "integer", "b": "boolean", "o": "object",
          "a": "array"}  # JSON schema type of each kind of column
+ONE_SMALL_ACCOUNT = {"now": NOW, "n_businesses": 1, "shared_account": False,
+                     "campaigns_per_account": 6, "ad_sets_per_campaign": 1, "ads_per_ad_set": 1}
 
 
 def selected_catalog(config: dict, streams) -> dict:
@@ -57,6 +61,24 @@ def landed(stream: str, records: list[dict]) -> dict:
 
 def by_id(records: list[dict]) -> dict[str, dict]:
     return {r["id"]: r for r in records}
+
+
+def reword_lists(api, change) -> None:
+    """Every item of the Ads API's list answers passes through `change(list name, item)`,
+    as another version of the API may word it."""
+    original = api.handle
+
+    def handle(req):
+        response = original(req)
+        if response.status == 200:
+            body = json.loads(response.body)
+            for name, items in body.items():
+                if isinstance(items, list):
+                    body[name] = [change(name, item) for item in items]
+            response.body = json.dumps(body).encode()
+        return response
+
+    api.handle = handle
 
 
 def assert_unique_ids(records: dict[str, list]) -> None:
@@ -186,6 +208,12 @@ def test_entity_streams_are_not_selected_by_default(sandbox):
     assert streams == dict.fromkeys(ENTITIES, False)
     keys = {name: tap.streams[name].primary_keys for name in ENTITIES}
     assert all(k == ["id"] for k in keys.values())
+    # Meltano reads the catalog's `selected-by-default`.
+    roots = {entry["tap_stream_id"]: next(m["metadata"] for m in entry["metadata"]
+                                          if m["breadcrumb"] == [])
+             for entry in tap.catalog_dict["streams"]}
+    assert {name: roots[name].get("selected-by-default") for name in ENTITIES} == dict.fromkeys(
+        ENTITIES, False)
 
 
 def test_a_selected_entity_stream_needs_the_ads_refresh_token(sandbox, tmp_path):
@@ -267,3 +295,90 @@ def test_the_tap_and_the_sandbox_declare_the_same_fields_of_each_list_object():
         assert list(columns) == list(ADS_ENTITY_FIELDS[stream]), stream
         assert [columns[name]["type"][0] for name in fields] == [
             KINDS[kind] for kind in fields.values()], stream
+
+
+def test_a_bookmark_worded_with_an_offset_does_not_fail_the_run(sandbox_factory):
+    """A state set by hand (`meltano state set`) may word the bookmark with an offset: the
+    item on it then sorts below the bookmark as text, which must not stop the run; exactly
+    the items updated since the bookmark come again, the bookmark in the tap's wording."""
+    sb = sandbox_factory(ads=ONE_SMALL_ACCOUNT)
+    api = sb.ads_api
+    config = sb.tap_config()
+    _, state = sync(config, streams=("campaigns",))
+    partition = state["bookmarks"]["campaigns"]["partitions"][0]
+    mark = partition["replication_key_value"]
+    offset = dt.timezone(dt.timedelta(hours=2))
+    partition["replication_key_value"] = times.parse_time(mark).astimezone(offset).isoformat()
+    again, state = sync(config, streams=("campaigns",), state=state)
+    expected = api.entity_truth(["campaigns"], updated_since=mark)["campaigns"]
+    assert again["campaigns"]
+    assert landed("campaigns", again["campaigns"]) == expected
+    assert state["bookmarks"]["campaigns"]["partitions"][0]["replication_key_value"] == mark
+
+
+def test_a_field_of_an_unexpected_type_is_null_with_its_value_in_extra_and_one_warning(
+        sandbox_factory, caplog):
+    sb = sandbox_factory(ads=ONE_SMALL_ACCOUNT)
+    reword_lists(sb.ads_api, lambda name, item: {**item, "name": 7} if name == "campaigns"
+                 else item)
+    with caplog.at_level("WARNING"):
+        records, _ = sync(sb.tap_config(), streams=("campaigns",))
+    assert len(records["campaigns"]) == 6
+    assert all(r["name"] is None and r["extra"]["name"] == 7 for r in records["campaigns"])
+    # One warning for the field, not one per record (the sandbox words other fields of
+    # some items otherwise too: each of those has its own line).
+    assert [r.getMessage() for r in caplog.records if "field 'name'" in r.getMessage()
+            ] == ["Ads campaigns: field 'name' has an unexpected value type (int); emitted as "
+                  "null, raw value kept in `extra`."]
+
+
+def test_a_list_that_cannot_be_held_on_disk_is_one_error_naming_it(
+        sandbox_factory, tmp_path, monkeypatch):
+    """Past memory an account's list is held in `temp_dir`; when that fails (here the
+    directory vanishes between two accounts' lists) the error names the list and the
+    setting."""
+    sb = sandbox_factory(ads={**ONE_SMALL_ACCOUNT, "n_businesses": 2})
+    monkeypatch.setattr(sorted_window, "SPILL_BYTES", 1)  # every list goes to disk
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    api = sb.ads_api
+    _, second = api.world.account_ids
+    original = api.handle
+
+    def vanish_before_the_second_list(req):
+        if req.path.endswith(f"{second}/campaigns") and temp.exists():
+            temp.rmdir()
+        return original(req)
+
+    api.handle = vanish_before_the_second_list
+    with pytest.raises(TapError) as caught:
+        sync(sb.tap_config(temp_dir=str(temp)), streams=("campaigns",))
+    assert api.stats["requests_campaigns"] == 2  # the first account's list was held there
+    assert str(caught.value) == (
+        f"Ads campaigns list of ad account {second}: cannot write a temporary file in {temp} "
+        "(No such file or directory): check `temp_dir` (or TMPDIR).")
+
+
+def test_the_ad_accounts_record_carries_the_id_the_other_streams_name(sandbox_factory):
+    """With SPECIFIC_ACCOUNTS the account object comes from `GET /ad_accounts/{id}`: an
+    answer that words the id otherwise (here in capitals) must not split the account in two
+    (every other record names it by the id the tap asked for)."""
+    sb = sandbox_factory(ads=ONE_SMALL_ACCOUNT)
+    api = sb.ads_api
+    account = api.world.account_ids[0]
+    original = api.handle
+
+    def capitalised(req):
+        response = original(req)
+        if req.path == f"/ad_accounts/{account}":
+            body = json.loads(response.body)
+            body["id"] = body["id"].upper()
+            response.body = json.dumps(body).encode()
+        return response
+
+    api.handle = capitalised
+    config = sb.tap_config(ads_sync_mode="SPECIFIC_ACCOUNTS", ads_accounts=[account])
+    records, _ = sync(config, streams=("ad_accounts", "campaigns"))
+    assert api.stats["requests_ad_account"] == 1
+    assert [r["id"] for r in records["ad_accounts"]] == [account]
+    assert {r["ad_account_id"] for r in records["campaigns"]} == {account}

@@ -126,6 +126,34 @@ def test_hour_window_stays_within_what_the_api_serves(hours_back, lookback, star
         bookmark is not None and windows.floor_hour(bookmark) < earliest)
 
 
+def test_with_no_lookback_the_bookmarks_hour_is_read_again_even_when_it_is_the_last_one():
+    """`reread_hour`: an interrupted run may have emitted only part of the bookmark's hour."""
+    now = dt.datetime(2026, 6, 3, 10, 37, tzinfo=dt.UTC)
+    last_complete = dt.datetime(2026, 6, 3, 9, tzinfo=dt.UTC)
+    bookmark = last_complete + dt.timedelta(minutes=59)
+    assert windows.hour_report_windows(now, bookmark, 0, None) == [(last_complete,
+                                                                     last_complete)]
+
+
+def test_only_a_bookmark_before_the_first_hour_served_is_beyond_the_hour_history():
+    """The earliest hour an HOUR report may ask for loses nothing; a minute before it does."""
+    now = dt.datetime(2026, 6, 3, 10, 37, tzinfo=dt.UTC)
+    earliest = dt.datetime(2026, 5, 20, 11, tzinfo=dt.UTC)  # 14 days back, plus one hour
+    assert windows.hour_bounds(now)[0] == earliest
+    assert not windows.beyond_hour_history(now, earliest)
+    assert windows.beyond_hour_history(now, earliest - dt.timedelta(minutes=1))
+    assert not windows.beyond_hour_history(now, None)
+
+
+def test_by_default_a_later_run_rereads_the_last_90_days_in_one_day_window():
+    """The default `ads_lookback_days` (90, as its description says) is one DAY window."""
+    lookback = settings.lookback_days({"ads_report_list": [GOOD]})
+    assert lookback == 90
+    today = dt.date(2026, 6, 3)
+    assert windows.day_report_windows(today, dt.date(2026, 6, 2), lookback, None, 6) == [
+        (dt.date(2026, 3, 5), dt.date(2026, 6, 2))]
+
+
 def test_day_report_windows_end_yesterday_and_start_from_the_reread_day():
     today = dt.date(2026, 6, 3)
     first_sync = windows.day_report_windows(today, None, 90, None, 6)
