@@ -305,3 +305,30 @@ def test_record_count_metrics_match_the_records(sandbox_factory, caplog):
             counts[point["tags"]["stream"]] = point["value"]
     assert counts == {name: len(run.records[name]) for name in names}
     assert run.tallies() == sb.bulk_truth(streams=names)
+
+
+def test_the_log_says_what_became_of_each_date(sandbox_factory):
+    """One INFO line per date that is not read as usual: empty (404), not published yet (the
+    bookmark held), a run of days not listed, and a run with nothing left to read."""
+    sb = sandbox_factory(end=D(2024, 3, 10), today=D(2024, 3, 11), unpublished_days=2)
+    bulk = "INFO tap_spotify_bulk.bulk users: "
+    assert sb.app.data.day(D(2024, 3, 2)) is None  # seed 7: no data that day
+    short = run_tap(sb.tap_config(start_date="2024-03-01", lookback_days=2), streams=["users"])
+    for line in ("reading 2024-03-01 to 2024-03-10", "2024-03-02 has no data (404)",
+                 "2024-03-10 is not published yet (404); the bookmark stays before it so the "
+                 "next run reads it again"):
+        assert bulk + line + "\n" in short.logs, line
+    assert short.bookmark("users") == "2024-03-09"
+    first = sum(r["report_date"] == "2024-03-01" for r in short.records["users"])
+    assert f"{bulk}users/2024/03/01: {first} records\n" in short.logs
+    walked = run_tap(sb.tap_config(start_date="2024-02-01", lookback_days=0), streams=["users"])
+    assert bulk + "2024-02-01 to 2024-02-29 are not listed (no data)\n" in walked.logs
+    done = run_tap(sb.tap_config(lookback_days=0), state=walked.state, streams=["users"])
+    assert bulk + ("nothing to read (next date 2024-03-11 is after the end date 2024-03-10)\n"
+                   ) in done.logs
+    assert done.dates("users") == []
+    names = ["aggregated_streams_count", "aggregated_streams_skips"]
+    shared = run_tap(sb.tap_config(start_date="2024-03-01", end_date="2024-03-01"), streams=names)
+    counts = ", ".join(f"{name} {len(shared.records[name])}" for name in names)
+    assert re.search(r"INFO tap_spotify_bulk.bulk aggregated streams: "
+                     rf"aggregatedstreams/2024/03/01: \d+ lines, {counts}\n", shared.logs)
