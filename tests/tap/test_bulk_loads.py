@@ -119,7 +119,12 @@ def test_one_manifest_record_per_stream_and_day_with_data(sandbox):
     for row in manifest:
         assert row["files"] >= 1
         assert row["bytes"] > 0
-        assert row["started_at"] <= row["finished_at"]
+        # UTC instants written with `Z`; the read of a day starts after its load did
+        started, finished = (dt.datetime.fromisoformat(row[key])
+                             for key in ("started_at", "finished_at"))
+        assert row["started_at"].endswith("Z") and row["finished_at"].endswith("Z")
+        load_start = dt.datetime.strptime(row["load_id"][:22], "%Y%m%dT%H%M%S.%f")
+        assert load_start.replace(tzinfo=dt.UTC) <= started <= finished
         if row["stream"] in COUNTRY_STREAMS:
             countries = sorted({r["country"] for r in records[row["stream"]]
                                 if r["report_date"] == row["report_date"]})
