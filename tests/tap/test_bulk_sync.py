@@ -332,3 +332,15 @@ def test_the_log_says_what_became_of_each_date(sandbox_factory):
     counts = ", ".join(f"{name} {len(shared.records[name])}" for name in names)
     assert re.search(r"INFO tap_spotify_bulk.bulk aggregated streams: "
                      rf"aggregatedstreams/2024/03/01: \d+ lines, {counts}\n", shared.logs)
+
+
+def test_streams_sharing_a_read_each_start_from_their_own_bookmark(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 5), empty_day_rate=0.0)
+    ahead, behind = "aggregated_streams_count", "aggregated_streams_skips"
+    state = {"bookmarks": {ahead: {"replication_key": "report_date",
+                                   "replication_key_value": "2024-03-03"}}}
+    run = run_tap(sb.tap_config(lookback_days=0), state=state, streams=[ahead, behind])
+    assert run.dates(ahead) == ["2024-03-04", "2024-03-05"]
+    assert run.tallies()[ahead] == sb.bulk_truth(start=D(2024, 3, 4), streams=[ahead])[ahead]
+    assert run.tallies()[behind] == sb.bulk_truth(streams=[behind])[behind]
+    assert run.bookmark(ahead) == run.bookmark(behind) == "2024-03-05"
