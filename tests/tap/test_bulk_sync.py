@@ -344,3 +344,24 @@ def test_streams_sharing_a_read_each_start_from_their_own_bookmark(sandbox_facto
     assert run.tallies()[ahead] == sb.bulk_truth(start=D(2024, 3, 4), streams=[ahead])[ahead]
     assert run.tallies()[behind] == sb.bulk_truth(streams=[behind])[behind]
     assert run.bookmark(ahead) == run.bookmark(behind) == "2024-03-05"
+
+
+def test_a_state_follows_each_date_that_moves_the_bookmark_and_no_other(sandbox_factory):
+    # 2024-03-02 has no data (404), 2024-03-10 is not published yet and holds the bookmark.
+    sb = sandbox_factory(end=D(2024, 3, 10), today=D(2024, 3, 11), unpublished_days=2)
+    run = run_tap(sb.tap_config(lookback_days=2), streams=["users"])
+    order: list[tuple[str, str]] = []  # each date's records (once) and each STATE's bookmark
+    for message in run.messages:
+        if message["type"] == "STATE":
+            order.append(("state", message["value"]["bookmarks"]["users"]
+                          ["replication_key_value"]))
+        elif message["type"] == "RECORD":
+            day = message["record"]["report_date"]
+            if order[-1:] != [("records", day)]:
+                order.append(("records", day))
+    expected = []
+    for number in range(1, 10):
+        day = f"2024-03-{number:02d}"
+        expected += [("records", day)] * (day in run.dates("users")) + [("state", day)]
+    assert order == expected
+    assert run.tallies()["users"] == sb.bulk_truth(end=D(2024, 3, 9), streams=["users"])["users"]
