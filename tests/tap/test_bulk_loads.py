@@ -139,6 +139,9 @@ def test_one_manifest_record_per_stream_and_day_with_data(sandbox):
                      if r["stream"] == "aggregated_streams_count"}  # one shared file
     assert_manifest_follows_records_and_precedes_state(messages)
     assert_schema_before_records(messages)
+    # The manifest's SCHEMA: the SDK's own when it syncs the stream, and the one before the
+    # load's first manifest record; not one per read or per date.
+    assert sum(m["type"] == "SCHEMA" and m["stream"] == LOADS for m in messages) <= 2
 
 
 def test_countries_setting_gives_one_record_per_configured_country(sandbox):
