@@ -365,3 +365,15 @@ def test_a_state_follows_each_date_that_moves_the_bookmark_and_no_other(sandbox_
         expected += [("records", day)] * (day in run.dates("users")) + [("state", day)]
     assert order == expected
     assert run.tallies()["users"] == sb.bulk_truth(end=D(2024, 3, 9), streams=["users"])["users"]
+
+
+def test_an_empty_aggregated_file_is_read_as_zero_lines(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 1))
+    path = f"/{sb.options.licensor}/enhanced/aggregatedstreams/2024/03/01"
+    sb.options.overrides = {path: gzip.compress(b"")}
+    names = ["aggregated_streams_count", "aggregated_streams_skips"]
+    run = run_tap(sb.tap_config(), streams=names)
+    assert not any(run.records.get(name) for name in names)
+    assert run.bookmark(names[0]) == run.bookmark(names[1]) == "2024-03-01"
+    assert ("INFO tap_spotify_bulk.bulk aggregated streams: aggregatedstreams/2024/03/01: 0 lines, "
+            "aggregated_streams_count 0, aggregated_streams_skips 0\n") in run.logs
