@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 from collections import Counter
 
 import orjson
@@ -20,31 +21,38 @@ from tap_spotify_bulk.tap import TapSpotifyBulk
 LOADS = "bulk_loads"
 
 
-def dry_run(config: dict, limits: dict[str, int]) -> tuple[list[dict], dict[str, int]]:
+def dry_run(config: dict, limits: dict[str, int | None]
+            ) -> tuple[list[dict], dict[str, int], str]:
     """The messages of an in-process sync of the streams in `limits`, each stopped at its
-    limit, and the record counts its metrics reported."""
+    limit (None: no limit), the record counts its metrics reported, and its Bulk log."""
     tap = TapSpotifyBulk(config=config, parse_env_config=False)
     for name, stream in tap.streams.items():
         stream.selected = name in limits
         stream.ABORT_AT_RECORD_COUNT = limits.get(name)
     raw = io.BytesIO()
     text = io.TextIOWrapper(raw, encoding="utf-8")
-    metrics = io.StringIO()
-    handler = logging.StreamHandler(metrics)
-    logger = logging.getLogger("singer_sdk.metrics")
-    logger.addHandler(handler)
+    metrics, bulk = io.StringIO(), io.StringIO()
+    loggers = [(logging.getLogger("singer_sdk.metrics"), logging.StreamHandler(metrics)),
+               (logging.getLogger("tap_spotify_bulk.bulk"), logging.StreamHandler(bulk))]
+    levels = [logger.level for logger, _ in loggers]
+    for logger, handler in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     try:
         with contextlib.redirect_stdout(text):
             tap.sync_all()
     finally:
-        logger.removeHandler(handler)
+        for (logger, handler), level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
     text.flush()
     counts = {}
     for line in metrics.getvalue().splitlines():
         if line.startswith("METRIC: ") and '"record_count"' in line:
             point = json.loads(line.removeprefix("METRIC: "))
             counts[point["tags"]["stream"]] = point["value"]
-    return [orjson.loads(line) for line in raw.getvalue().splitlines()], counts
+    messages = [orjson.loads(line) for line in raw.getvalue().splitlines()]
+    return messages, counts, bulk.getvalue()
 
 
 @pytest.fixture
@@ -56,7 +64,7 @@ def test_each_stream_stops_at_its_own_limit(wide):
     # users and streams: one record per line; the aggregated ones share each line.
     limits = {"users": 7, "streams": 9, "aggregated_streams_count": 5,
               "aggregated_streams_skips": 40, LOADS: 100}
-    messages, counts = dry_run(wide.tap_config(), limits)
+    messages, counts, _ = dry_run(wide.tap_config(), limits)
     emitted = Counter(m["stream"] for m in messages if m["type"] == "RECORD")
     assert emitted == {name: limit for name, limit in limits.items() if name != LOADS}
     assert counts == {name: limit for name, limit in limits.items() if name != LOADS}
@@ -66,8 +74,17 @@ def test_each_stream_stops_at_its_own_limit(wide):
 
 def test_the_manifest_stops_at_its_limit_and_the_streams_go_on(wide):
     # Three dates: the manifest of the first two, then no more.
-    messages, _ = dry_run(wide.tap_config(), {"users": 10**6, LOADS: 2})
+    messages, _, _ = dry_run(wide.tap_config(), {"users": 10**6, LOADS: 2})
     emitted = Counter(m["stream"] for m in messages if m["type"] == "RECORD")
     assert emitted == {"users": wide.bulk_truth(streams=["users"])["users"]["count"], LOADS: 2}
     states = [m["value"] for m in messages if m["type"] == "STATE"]
     assert states[-1]["bookmarks"]["users"]["replication_key_value"] == "2024-03-03"
+
+
+def test_a_shared_file_is_read_no_further_once_every_stream_stopped(wide):
+    names = ["aggregated_streams_count", "aggregated_streams_skips"]
+    _, _, whole = dry_run(wide.tap_config(end_date="2024-03-01"), dict.fromkeys(names))
+    _, _, cut = dry_run(wide.tap_config(end_date="2024-03-01"), dict.fromkeys(names, 3))
+    pattern = r"aggregatedstreams/2024/03/01: (\d+) lines"
+    read_whole, read_cut = (int(re.search(pattern, log).group(1)) for log in (whole, cut))
+    assert 1 <= read_cut < read_whole
