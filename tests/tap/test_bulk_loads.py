@@ -108,6 +108,8 @@ def test_one_manifest_record_per_stream_and_day_with_data(sandbox):
     load_ids = {r["load_id"] for rows in records.values() for r in rows}
     assert len(load_ids) == 1
     assert {r["load_id"] for r in manifest} == load_ids
+    licensors = {r["licensor"] for rows in (*records.values(), manifest) for r in rows}
+    assert licensors == {sandbox.options.licensor}
     assert set(records) == set(selected)
     truth = sandbox.bulk_truth(streams=selected)
     for name in selected:
