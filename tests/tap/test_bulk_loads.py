@@ -108,6 +108,8 @@ def test_one_manifest_record_per_stream_and_day_with_data(sandbox):
     load_ids = {r["load_id"] for rows in records.values() for r in rows}
     assert len(load_ids) == 1
     assert {r["load_id"] for r in manifest} == load_ids
+    licensors = {r["licensor"] for rows in (*records.values(), manifest) for r in rows}
+    assert licensors == {sandbox.options.licensor}
     assert set(records) == set(selected)
     truth = sandbox.bulk_truth(streams=selected)
     for name in selected:
@@ -119,7 +121,12 @@ def test_one_manifest_record_per_stream_and_day_with_data(sandbox):
     for row in manifest:
         assert row["files"] >= 1
         assert row["bytes"] > 0
-        assert row["started_at"] <= row["finished_at"]
+        # UTC instants written with `Z`; the read of a day starts after its load did
+        started, finished = (dt.datetime.fromisoformat(row[key])
+                             for key in ("started_at", "finished_at"))
+        assert row["started_at"].endswith("Z") and row["finished_at"].endswith("Z")
+        load_start = dt.datetime.strptime(row["load_id"][:22], "%Y%m%dT%H%M%S.%f")
+        assert load_start.replace(tzinfo=dt.UTC) <= started <= finished
         if row["stream"] in COUNTRY_STREAMS:
             countries = sorted({r["country"] for r in records[row["stream"]]
                                 if r["report_date"] == row["report_date"]})
@@ -134,6 +141,9 @@ def test_one_manifest_record_per_stream_and_day_with_data(sandbox):
                      if r["stream"] == "aggregated_streams_count"}  # one shared file
     assert_manifest_follows_records_and_precedes_state(messages)
     assert_schema_before_records(messages)
+    # The manifest's SCHEMA: the SDK's own when it syncs the stream, and the one before the
+    # load's first manifest record; not one per read or per date.
+    assert sum(m["type"] == "SCHEMA" and m["stream"] == LOADS for m in messages) <= 2
 
 
 def test_countries_setting_gives_one_record_per_configured_country(sandbox):

@@ -305,3 +305,75 @@ def test_record_count_metrics_match_the_records(sandbox_factory, caplog):
             counts[point["tags"]["stream"]] = point["value"]
     assert counts == {name: len(run.records[name]) for name in names}
     assert run.tallies() == sb.bulk_truth(streams=names)
+
+
+def test_the_log_says_what_became_of_each_date(sandbox_factory):
+    """One INFO line per date that is not read as usual: empty (404), not published yet (the
+    bookmark held), a run of days not listed, and a run with nothing left to read."""
+    sb = sandbox_factory(end=D(2024, 3, 10), today=D(2024, 3, 11), unpublished_days=2)
+    bulk = "INFO tap_spotify_bulk.bulk users: "
+    assert sb.app.data.day(D(2024, 3, 2)) is None  # seed 7: no data that day
+    short = run_tap(sb.tap_config(start_date="2024-03-01", lookback_days=2), streams=["users"])
+    for line in ("reading 2024-03-01 to 2024-03-10", "2024-03-02 has no data (404)",
+                 "2024-03-10 is not published yet (404); the bookmark stays before it so the "
+                 "next run reads it again"):
+        assert bulk + line + "\n" in short.logs, line
+    assert short.bookmark("users") == "2024-03-09"
+    first = sum(r["report_date"] == "2024-03-01" for r in short.records["users"])
+    assert f"{bulk}users/2024/03/01: {first} records\n" in short.logs
+    walked = run_tap(sb.tap_config(start_date="2024-02-01", lookback_days=0), streams=["users"])
+    assert bulk + "2024-02-01 to 2024-02-29 are not listed (no data)\n" in walked.logs
+    done = run_tap(sb.tap_config(lookback_days=0), state=walked.state, streams=["users"])
+    assert bulk + ("nothing to read (next date 2024-03-11 is after the end date 2024-03-10)\n"
+                   ) in done.logs
+    assert done.dates("users") == []
+    names = ["aggregated_streams_count", "aggregated_streams_skips"]
+    shared = run_tap(sb.tap_config(start_date="2024-03-01", end_date="2024-03-01"), streams=names)
+    counts = ", ".join(f"{name} {len(shared.records[name])}" for name in names)
+    assert re.search(r"INFO tap_spotify_bulk.bulk aggregated streams: "
+                     rf"aggregatedstreams/2024/03/01: \d+ lines, {counts}\n", shared.logs)
+
+
+def test_streams_sharing_a_read_each_start_from_their_own_bookmark(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 5), empty_day_rate=0.0)
+    ahead, behind = "aggregated_streams_count", "aggregated_streams_skips"
+    state = {"bookmarks": {ahead: {"replication_key": "report_date",
+                                   "replication_key_value": "2024-03-03"}}}
+    run = run_tap(sb.tap_config(lookback_days=0), state=state, streams=[ahead, behind])
+    assert run.dates(ahead) == ["2024-03-04", "2024-03-05"]
+    assert run.tallies()[ahead] == sb.bulk_truth(start=D(2024, 3, 4), streams=[ahead])[ahead]
+    assert run.tallies()[behind] == sb.bulk_truth(streams=[behind])[behind]
+    assert run.bookmark(ahead) == run.bookmark(behind) == "2024-03-05"
+
+
+def test_a_state_follows_each_date_that_moves_the_bookmark_and_no_other(sandbox_factory):
+    # 2024-03-02 has no data (404), 2024-03-10 is not published yet and holds the bookmark.
+    sb = sandbox_factory(end=D(2024, 3, 10), today=D(2024, 3, 11), unpublished_days=2)
+    run = run_tap(sb.tap_config(lookback_days=2), streams=["users"])
+    order: list[tuple[str, str]] = []  # each date's records (once) and each STATE's bookmark
+    for message in run.messages:
+        if message["type"] == "STATE":
+            order.append(("state", message["value"]["bookmarks"]["users"]
+                          ["replication_key_value"]))
+        elif message["type"] == "RECORD":
+            day = message["record"]["report_date"]
+            if order[-1:] != [("records", day)]:
+                order.append(("records", day))
+    expected = []
+    for number in range(1, 10):
+        day = f"2024-03-{number:02d}"
+        expected += [("records", day)] * (day in run.dates("users")) + [("state", day)]
+    assert order == expected
+    assert run.tallies()["users"] == sb.bulk_truth(end=D(2024, 3, 9), streams=["users"])["users"]
+
+
+def test_an_empty_aggregated_file_is_read_as_zero_lines(sandbox_factory):
+    sb = sandbox_factory(end=D(2024, 3, 1))
+    path = f"/{sb.options.licensor}/enhanced/aggregatedstreams/2024/03/01"
+    sb.options.overrides = {path: gzip.compress(b"")}
+    names = ["aggregated_streams_count", "aggregated_streams_skips"]
+    run = run_tap(sb.tap_config(), streams=names)
+    assert not any(run.records.get(name) for name in names)
+    assert run.bookmark(names[0]) == run.bookmark(names[1]) == "2024-03-01"
+    assert ("INFO tap_spotify_bulk.bulk aggregated streams: aggregatedstreams/2024/03/01: 0 lines, "
+            "aggregated_streams_count 0, aggregated_streams_skips 0\n") in run.logs

@@ -204,6 +204,18 @@ def test_invalid_utf8_fails_the_file_with_its_line_number(tmp_path):
         _emit(path, partition_country=False, country=None, fast=True)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_value_json_output_cannot_carry_fails_the_file_with_its_row(tmp_path, fast):
+    # A list nested 300 deep (kept in `extra`): the lenient parse reads it, JSON output
+    # stops at 255 levels.
+    path = tmp_path / "f.gz"
+    deep = b'{"flag":true,"meta":' + b"[" * 300 + b"]" * 300 + b"}"
+    path.write_bytes(gzip.compress(b'{"flag":true}\n\n{"flag":true}\n' + deep + b"\n"))
+    with pytest.raises(DataError) as caught:
+        _emit(path, partition_country=False, country=None, fast=fast)
+    assert str(caught.value).startswith("s/2024/03/07: row 3 cannot be written as JSON (")
+
+
 def test_line_batches_keep_every_line_and_its_number(tmp_path):
     lines = [b'{"n":%d}' % n if n % 5 else b"" for n in range(600)]
     path = tmp_path / "f.gz"

@@ -113,6 +113,20 @@ def test_conflicting_or_unknown_values_are_one_line_errors(config, words):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(("config", "message"), [
+    ({"start_days_back": 1, "end_days_back": 3},
+     "`start_days_back` resolves to 2024-05-19, after `end_days_back` (2024-05-17)."),
+    ({"start_date": "2024-05-02", "end_date": "2024-05-01"},
+     "`start_date` resolves to 2024-05-02, after `end_date` (2024-05-01)."),
+    ({"time_period": "MONTH_TO_DATE", "end_days_back": 0, "start_date": "2024-05-21"},
+     "`start_date` resolves to 2024-05-21, after `end_days_back` (2024-05-20)."),
+])
+def test_a_start_after_the_end_is_one_sentence_naming_both_settings(config, message):
+    with pytest.raises(ConfigError) as caught:
+        settings.window(config, today=D(2024, 5, 20))
+    assert str(caught.value) == message
+
+
 def test_with_a_bookmark_the_preset_only_sets_the_first_sync():
     resolved = settings.window({"time_period": "LAST_MONTH"}, today=D(2024, 5, 20))
     assert dates.stream_start(resolved, None, 3) == D(2024, 4, 1)
