@@ -271,7 +271,6 @@ class RecordSink:
         self.start_file: Callable[[], None] = _nothing
         limit = stream.ABORT_AT_RECORD_COUNT
         if limit is not None:  # dry runs and the SDK test suite: the SDK's path, counted
-            self.written = 0
             self.write = self._write_limited
         elif not sdk_seam.fast_path_possible(stream, BufferedWriter):
             self.write = lambda record: sdk_seam.write_record(stream, record)
@@ -286,9 +285,11 @@ class RecordSink:
             self.start_file = fast.start_file
 
     def _write_limited(self, record: dict[str, t.Any]) -> None:
-        sdk_seam.check_record_limit(self.stream, self.written)
+        # Counted on the stream: the `bulk_loads` manifest has a sink per read.
+        written = getattr(self.stream, "records_written_in_dry_run", 0)
+        sdk_seam.check_record_limit(self.stream, written)
         sdk_seam.write_record(self.stream, record)
-        self.written += 1
+        self.stream.records_written_in_dry_run = written + 1  # type: ignore[attr-defined]
 
     def end_day(self) -> None:
         if self.batcher is not None:

@@ -88,3 +88,12 @@ def test_a_shared_file_is_read_no_further_once_every_stream_stopped(wide):
     pattern = r"aggregatedstreams/2024/03/01: (\d+) lines"
     read_whole, read_cut = (int(re.search(pattern, log).group(1)) for log in (whole, cut))
     assert 1 <= read_cut < read_whole
+
+
+def test_the_manifest_limit_holds_across_reads(wide):
+    """`users` and `streams` are two reads, each writing its own manifest records: the
+    manifest's limit counts them together, as it does any stream's records."""
+    messages, _, _ = dry_run(wide.tap_config(), {"users": 10**6, "streams": 10**6, LOADS: 4})
+    emitted = Counter(m["stream"] for m in messages if m["type"] == "RECORD")
+    assert emitted[LOADS] == 4
+    assert emitted["users"] == wide.bulk_truth(streams=["users"])["users"]["count"]
