@@ -5,6 +5,7 @@ mid-COPY leaves nothing of the day, never a manifest row ahead of its rows."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -191,9 +192,7 @@ def test_load_killed_mid_copy_leaves_nothing_and_a_rerun_lands_the_truth(
         assert len(loader) == 1, [p.cmdline() for p in tree]
         loader[0].send_signal(signal.SIGKILL)  # the process doing the load, mid-COPY
     finally:
-        for process in [psutil.Process(run.pid), *psutil.Process(run.pid).children(
-                recursive=True)] if run.poll() is None else []:
-            process.send_signal(signal.SIGKILL)
+        _kill_tree(run.pid)  # the run's processes may be ending on their own meanwhile
         run.wait()
     # The day's transaction rolled back: no row of it, no manifest row.
     assert where.row_counts() == dict.fromkeys(BULK_TABLES, 0)
@@ -205,6 +204,15 @@ def test_load_killed_mid_copy_leaves_nothing_and_a_rerun_lands_the_truth(
         assert _manifest_ahead_of_rows(conn, pg_schema) == []
         assert conn.execute(f'SELECT count(*) FROM "{pg_schema}".bulk_loads').fetchone()[0] \
             == len(BULK_STREAMS)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a process and its descendants, any of which may exit meanwhile."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(signal.SIGKILL)
 
 
 def _lane(postgres: dict[str, str], schema: str, day: str, messages: list[dict],
