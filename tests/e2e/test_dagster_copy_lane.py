@@ -5,7 +5,6 @@ mid-COPY leaves nothing of the day, never a manifest row ahead of its rows."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -23,7 +22,7 @@ dg = pytest.importorskip("dagster", reason="the orchestrate extra is not install
 
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
-from helpers.dagster import Location, materialized_days, target_postgres  # noqa: E402
+from helpers.dagster import Location, kill_tree, materialized_days, target_postgres  # noqa: E402
 from helpers.meltano import pg_connect_kwargs  # noqa: E402
 from tap_spotify_bulk_dagster.loading import day_slice  # noqa: E402
 from tap_spotify_bulk_dagster.loading.copy_load import APPLICATION_NAME  # noqa: E402
@@ -192,7 +191,7 @@ def test_load_killed_mid_copy_leaves_nothing_and_a_rerun_lands_the_truth(
         assert len(loader) == 1, [p.cmdline() for p in tree]
         loader[0].send_signal(signal.SIGKILL)  # the process doing the load, mid-COPY
     finally:
-        _kill_tree(run.pid)  # the run's processes may be ending on their own meanwhile
+        kill_tree(run.pid)  # the run's processes may be ending on their own meanwhile
         run.wait()
     # The day's transaction rolled back: no row of it, no manifest row.
     assert where.row_counts() == dict.fromkeys(BULK_TABLES, 0)
@@ -204,15 +203,6 @@ def test_load_killed_mid_copy_leaves_nothing_and_a_rerun_lands_the_truth(
         assert _manifest_ahead_of_rows(conn, pg_schema) == []
         assert conn.execute(f'SELECT count(*) FROM "{pg_schema}".bulk_loads').fetchone()[0] \
             == len(BULK_STREAMS)
-
-
-def _kill_tree(pid: int) -> None:
-    """SIGKILL a process and its descendants, any of which may exit meanwhile."""
-    with contextlib.suppress(psutil.NoSuchProcess):
-        root = psutil.Process(pid)
-        for process in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.send_signal(signal.SIGKILL)
 
 
 def _lane(postgres: dict[str, str], schema: str, day: str, messages: list[dict],

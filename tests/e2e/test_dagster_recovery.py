@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ dg = pytest.importorskip("dagster", reason="the orchestrate extra is not install
 
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
-from helpers.dagster import Location, materialized_days, target_postgres  # noqa: E402
+from helpers.dagster import Location, kill_tree, materialized_days, target_postgres  # noqa: E402
 from helpers.meltano import pg_connect_kwargs  # noqa: E402
 from tap_spotify_bulk_dagster.automation.days import missing_recent_days  # noqa: E402
 from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: E402
@@ -114,9 +113,7 @@ def test_partition_killed_mid_run_then_retried_alone_lands_the_truth(
         tree = psutil.Process(run.pid).children(recursive=True)
         assert any("tap-spotify-bulk" in " ".join(p.cmdline()) for p in tree)
     finally:
-        for process in [psutil.Process(run.pid), *psutil.Process(run.pid).children(
-                recursive=True)] if run.poll() is None else []:
-            process.send_signal(signal.SIGKILL)
+        kill_tree(run.pid)  # the run's processes may be ending on their own meanwhile
         run.wait()
     partial = _rows_of_day(postgres, pg_schema, day)
     truth = sb.bulk_truth(day, day, streams=["streams"])["streams"]

@@ -4,10 +4,13 @@ landed compared with the sandbox's truth."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import typing as t
 
 import dagster as dg
+import psutil
 import psycopg
 from tap_spotify_bulk_dagster.location import build_definitions, daily_partitions
 from tap_spotify_bulk_dagster.resources.tap import SpotifyTap
@@ -100,3 +103,12 @@ def recorded_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
         by_day = event.materialization.metadata["records_by_day"].value
         counts[event.asset_key.path[-1]] += by_day[event.partition]
     return counts
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and its descendants, any of which may exit meanwhile."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(signal.SIGKILL)
