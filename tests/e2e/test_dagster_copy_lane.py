@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -169,17 +168,7 @@ def test_load_killed_mid_copy_leaves_nothing_and_a_rerun_lands_the_truth(
     target = target_postgres(meltano_project)
     where = Location(sb, postgres, pg_schema, target, tmp_path,
                      today=(START + dt.timedelta(days=1)).isoformat())
-    env = {**os.environ, **postgres, "DAGSTER_HOME": str(tmp_path),
-           "SPOTIFY_TAP_CONFIG": str(where.config_path), "SPOTIFY_SCHEMA": pg_schema,
-           "SPOTIFY_START_DATE": day, "SPOTIFY_END_DATE": day, "SPOTIFY_TODAY": where.tap.today,
-           "TARGET_POSTGRES_EXECUTABLE": target}
-    env.pop("SPOTIFY_LOADER", None)  # the default: the COPY lane
-    (tmp_path / "dagster.yaml").write_text("")
-    dagster = str(Path(sys.executable).with_name("dagster"))
-    run = subprocess.Popen(  # the partition's run in its own processes, as on a worker
-        [dagster, "asset", "materialize", "-m", "tap_spotify_bulk_dagster.definitions",
-         "--select", ",".join(f"spotify/{s}" for s in BULK_STREAMS), "--partition", day],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = where.start_partition_process(day)  # the default loader: the COPY lane
     try:
         deadline = time.monotonic() + 180
         while _copying(postgres, pg_schema) < 1000:

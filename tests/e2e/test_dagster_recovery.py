@@ -4,9 +4,6 @@ processes are killed mid-run: both end in the sandbox's truth."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 import typing as t
 from pathlib import Path
@@ -20,7 +17,6 @@ import psycopg  # noqa: E402
 from helpers.dagster import Location, kill_tree, materialized_days, target_postgres  # noqa: E402
 from helpers.meltano import pg_connect_kwargs  # noqa: E402
 from tap_spotify_bulk_dagster.automation.days import missing_recent_days  # noqa: E402
-from tap_spotify_bulk_dagster.streams import BULK_STREAMS  # noqa: E402
 
 if t.TYPE_CHECKING:
     from helpers.meltano import MeltanoProject
@@ -92,18 +88,7 @@ def test_partition_killed_mid_run_then_retried_alone_lands_the_truth(
     # lane commits a day at once: tests/e2e/test_dagster_copy_lane.py).
     where = Location(sb, postgres, pg_schema, target, tmp_path, loader="target-postgres",
                      today=(START + dt.timedelta(days=1)).isoformat())
-    env = {**os.environ, **postgres, "DAGSTER_HOME": str(tmp_path),
-           "SPOTIFY_TAP_CONFIG": str(where.config_path), "SPOTIFY_SCHEMA": pg_schema,
-           "SPOTIFY_START_DATE": day, "SPOTIFY_END_DATE": day, "SPOTIFY_TODAY": where.tap.today,
-           "TARGET_POSTGRES_EXECUTABLE": target, "SPOTIFY_BATCH_SIZE_ROWS": "1000",
-           "SPOTIFY_LOADER": "target-postgres"}
-    (tmp_path / "dagster.yaml").write_text("")
-    dagster = str(Path(sys.executable).with_name("dagster"))
-    run = subprocess.Popen(  # the partition's run in its own processes, as on a worker
-        [dagster, "asset", "materialize", "-m", "tap_spotify_bulk_dagster.definitions",
-         "--select", ",".join(f"spotify/{s}" for s in BULK_STREAMS), "--partition", day],
-        env=env, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = where.start_partition_process(day, SPOTIFY_BATCH_SIZE_ROWS="1000")
     try:
         deadline = time.monotonic() + 180
         while _rows_of_day(postgres, pg_schema, day) == 0:

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 
 import dagster as dg
 import psutil
@@ -20,8 +24,6 @@ from tap_spotify_bulk_dagster.streams import BULK_STREAMS, BULK_TABLES
 from helpers.meltano import compare_bulk, pg_connect_kwargs, postgres_rows
 
 if t.TYPE_CHECKING:
-    from pathlib import Path
-
     from helpers.meltano import MeltanoProject
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -42,6 +44,7 @@ class Location:
                  ads_timeframe_months: str = "SIX", loader: str = "copy",
                  **tap_options: t.Any) -> None:
         self.sandbox, self.postgres, self.schema = sandbox, postgres, schema
+        self.target, self.workdir, self.loader = target, workdir, loader
         self.config_path = workdir / "tap-config.json"
         ads = {"ads_report_list": ads_report_list,
                "ads_timeframe_months": ads_timeframe_months} if ads_report_list else {}
@@ -74,6 +77,24 @@ class Location:
         return self.job.execute_in_process(instance=instance, partition_key=day,
                                            raise_on_error=False,
                                            asset_selection=self.selection(models))
+
+    def start_partition_process(self, day: str, **env: str) -> subprocess.Popen[bytes]:
+        """`dagster asset materialize` of the Bulk reports of `day` in processes of its own,
+        as on a worker, configured through the environment as a deployment is (`env` adds
+        to it); the loader is the location's, `copy` by leaving SPOTIFY_LOADER unset."""
+        day_env = {**os.environ, **self.postgres, "DAGSTER_HOME": str(self.workdir),
+                   "SPOTIFY_TAP_CONFIG": str(self.config_path), "SPOTIFY_SCHEMA": self.schema,
+                   "SPOTIFY_START_DATE": day, "SPOTIFY_END_DATE": day,
+                   "SPOTIFY_TODAY": self.tap.today, "TARGET_POSTGRES_EXECUTABLE": self.target,
+                   "SPOTIFY_LOADER": self.loader, **env}
+        if self.loader == "copy":
+            day_env.pop("SPOTIFY_LOADER")  # the default: the COPY lane
+        (self.workdir / "dagster.yaml").write_text("")
+        dagster = str(Path(sys.executable).with_name("dagster"))
+        return subprocess.Popen(
+            [dagster, "asset", "materialize", "-m", "tap_spotify_bulk_dagster.definitions",
+             "--select", ",".join(f"spotify/{s}" for s in BULK_STREAMS), "--partition", day],
+            env=day_env, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def problems(self, first: str, last: str) -> dict[str, t.Any]:
         """compare_bulk of the schema against the sandbox's truth for [first, last]."""
